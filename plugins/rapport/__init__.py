@@ -1,0 +1,1 @@
+"""Rapport: relationship-management scores for organizations on social media."""

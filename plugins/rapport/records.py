@@ -1,0 +1,137 @@
+"""The common record types every source is normalized into.
+
+A source (demo, Mastodon, Bluesky...) lands raw payloads; its ``normalize``
+function turns them into three tables of records with the columns below.
+Validation checks them, the loader writes them to the warehouse's ``raw``
+schema, and the dbt staging models read them from there. This module is the
+one place that names those columns: change it and the loader, the
+validation suites and ``sql/models/staging`` change with it.
+
+All timestamps are UTC, stored without a time zone (``TIMESTAMP``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a record type."""
+
+    name: str
+    sql_type: str
+    nullable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """A table of records: its name, columns and natural key."""
+
+    name: str
+    grain: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [column.name for column in self.columns if not column.nullable]
+
+
+POST_TYPES: Final = ("original", "reply", "repost", "quote")
+INTERACTION_TYPES: Final = ("reply", "mention", "quote")
+PLATFORMS: Final = ("demo", "mastodon", "bluesky")
+
+ACCOUNT_SNAPSHOTS = RecordType(
+    name="account_snapshots",
+    grain="one row per account per observation time",
+    key=("account_id", "observed_at"),
+    columns=(
+        Column("platform", "VARCHAR", False, "Platform the account lives on."),
+        Column("account_id", "VARCHAR", False, "Rapport's account key: '<platform>:<handle>'."),
+        Column("account_native_id", "VARCHAR", False, "The platform's own id for the account."),
+        Column("handle", "VARCHAR", False, "Handle as the platform shows it."),
+        Column("display_name", "VARCHAR", True, "Display name at observation time."),
+        Column("followers_count", "BIGINT", False, "Followers at observation time."),
+        Column("following_count", "BIGINT", False, "Accounts followed at observation time."),
+        Column("posts_count", "BIGINT", False, "Posts published, as the platform counts them."),
+        Column("account_created_at", "TIMESTAMP", True, "When the account was created."),
+        Column("observed_at", "TIMESTAMP", False, "When Rapport observed these values."),
+    ),
+)
+
+POSTS = RecordType(
+    name="posts",
+    grain="one row per post published by a registered account",
+    key=("platform", "post_id"),
+    columns=(
+        Column("platform", "VARCHAR", False, "Platform the post lives on."),
+        Column("post_id", "VARCHAR", False, "The platform's id for the post."),
+        Column("account_id", "VARCHAR", False, "Rapport's key of the account that published it."),
+        Column("created_at", "TIMESTAMP", False, "When the post was published."),
+        Column("post_type", "VARCHAR", False, "One of original, reply, repost, quote."),
+        Column("text", "VARCHAR", True, "Plain text of the post (null for a repost)."),
+        Column("language", "VARCHAR", True, "ISO 639-1 language code, when known."),
+        Column("in_reply_to_post_id", "VARCHAR", True, "Post this one replies to (replies only)."),
+        Column(
+            "in_reply_to_account_native_id",
+            "VARCHAR",
+            True,
+            "Native id of the author of the post replied to (replies only).",
+        ),
+        Column("is_reply_to_self", "BOOLEAN", False, "True for a reply to its own post (a thread)."),
+        Column(
+            "reposted_post_id", "VARCHAR", True, "Post reposted or quoted (reposts, quotes)."
+        ),
+        Column(
+            "reposted_account_native_id",
+            "VARCHAR",
+            True,
+            "Native id of the author of the post reposted or quoted.",
+        ),
+        Column("mention_count", "INTEGER", False, "Accounts mentioned in the post."),
+        Column("link_count", "INTEGER", False, "Links in the post."),
+        Column("media_count", "INTEGER", False, "Media attachments."),
+        Column("media_with_alt_text_count", "INTEGER", False, "Attachments with alt text."),
+        Column("reply_count", "BIGINT", False, "Replies received, at observation time."),
+        Column("repost_count", "BIGINT", False, "Reposts received, at observation time."),
+        Column("like_count", "BIGINT", False, "Likes received, at observation time."),
+        Column("edited_at", "TIMESTAMP", True, "Last edit, when the post was edited."),
+        Column("is_deleted", "BOOLEAN", False, "True when the platform reports it deleted."),
+        Column("observed_at", "TIMESTAMP", False, "When Rapport observed these values."),
+    ),
+)
+
+INTERACTIONS = RecordType(
+    name="interactions",
+    grain="one row per post of the public addressed to a registered account",
+    key=("platform", "interaction_id"),
+    columns=(
+        Column("platform", "VARCHAR", False, "Platform the interaction lives on."),
+        Column("interaction_id", "VARCHAR", False, "The platform's id for the public's post."),
+        Column("account_id", "VARCHAR", False, "Rapport's key of the account addressed."),
+        Column("author_native_id", "VARCHAR", False, "Native id of the member of the public."),
+        Column("author_handle", "VARCHAR", True, "Handle of the member of the public."),
+        Column("created_at", "TIMESTAMP", False, "When the public's post was published."),
+        Column("interaction_type", "VARCHAR", False, "One of reply, mention, quote."),
+        Column(
+            "in_reply_to_post_id",
+            "VARCHAR",
+            True,
+            "The account's post this replies to (replies only).",
+        ),
+        Column("text", "VARCHAR", True, "Plain text of the public's post."),
+        Column("language", "VARCHAR", True, "ISO 639-1 language code, when known."),
+        Column("is_question", "BOOLEAN", False, "True when the post asks the account something."),
+        Column("observed_at", "TIMESTAMP", False, "When Rapport observed it."),
+    ),
+)
+
+RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)
+RECORD_TYPES_BY_NAME: Final = {record_type.name: record_type for record_type in RECORD_TYPES}

@@ -1,0 +1,53 @@
+"""Paths and constants, each overridable by an environment variable.
+
+Every path derives from ``RAPPORT_HOME`` (default: the working directory, which
+is the project root for ``make``, the DAGs and docker-compose) unless its own
+variable is set. Nothing here reads a file or touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Rapport reads its configuration and writes its data."""
+
+    home: Path
+    accounts_file: Path
+    data_dir: Path
+    landing_dir: Path
+    staging_dir: Path
+    quarantine_dir: Path
+    warehouse: Path
+    dbt_project_dir: Path
+    gx_docs_dir: Path
+    history_weeks: int
+    lookback_days: int
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (call it at run time, not import time)."""
+    home = Path(os.environ.get("RAPPORT_HOME", os.getcwd())).resolve()
+    data_dir = _path("RAPPORT_DATA_DIR", home / "data")
+    return Settings(
+        home=home,
+        accounts_file=_path("RAPPORT_ACCOUNTS", home / "config" / "accounts.yml"),
+        data_dir=data_dir,
+        landing_dir=_path("RAPPORT_LANDING_DIR", data_dir / "landing"),
+        staging_dir=_path("RAPPORT_STAGING_DIR", data_dir / "validated"),
+        quarantine_dir=_path("RAPPORT_QUARANTINE_DIR", data_dir / "quarantine"),
+        warehouse=_path("RAPPORT_WAREHOUSE", data_dir / "warehouse.duckdb"),
+        dbt_project_dir=_path("RAPPORT_DBT_PROJECT_DIR", home / "sql"),
+        gx_docs_dir=_path("RAPPORT_GX_DOCS_DIR", data_dir / "gx_docs"),
+        history_weeks=int(os.environ.get("RAPPORT_HISTORY_WEEKS", "26")),
+        lookback_days=int(os.environ.get("RAPPORT_LOOKBACK_DAYS", "14")),
+    )
+
+
+def _path(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).expanduser().resolve() if value else default

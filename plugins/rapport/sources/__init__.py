@@ -1,0 +1,78 @@
+"""Sources: one sub-package per platform, all of the same shape.
+
+Each ``rapport.sources.<platform>`` package exports two functions:
+
+``extract(account, window) -> Iterator[Page]``
+    Calls the platform for one account and yields every raw response it got,
+    untouched, as a :class:`Page`. It raises :class:`SourceError` naming the
+    account, the URL (without secrets) and the cause when the account cannot
+    be extracted; pages yielded before the error are still landed.
+
+``normalize(pages, account, observed_at) -> dict[str, pandas.DataFrame]``
+    Turns the landed pages of one extraction into the common record types of
+    :mod:`rapport.records` (keys ``account_snapshots``, ``posts``,
+    ``interactions``). It raises :class:`NormalizationError` naming the page
+    and field at fault when a payload cannot be read.
+
+Platform packages are imported lazily, by name, so that a DAG file or a CLI
+call pays only for the platforms it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from rapport.records import PLATFORMS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rapport.accounts import Account
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time range an extraction covers: ``since`` inclusive, ``until`` exclusive (UTC)."""
+
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    """One raw response of a platform, as received."""
+
+    endpoint: str
+    body: bytes
+    status: int = 200
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class SourceError(RuntimeError):
+    """An account could not be extracted; the message names account, URL and cause."""
+
+
+class NormalizationError(ValueError):
+    """A landed payload could not be turned into records; the message names page and field."""
+
+
+class Source(Protocol):
+    """What every ``rapport.sources.<platform>`` module provides."""
+
+    def extract(self, account: Account, window: Window) -> Iterator[Page]: ...
+
+    def normalize(
+        self, pages: Sequence[Page], account: Account, observed_at: datetime
+    ) -> dict[str, pd.DataFrame]: ...
+
+
+def get_source(platform: str) -> Source:
+    """Return the source module of a platform; raise ``KeyError`` for an unknown one."""
+    if platform not in PLATFORMS:
+        raise KeyError(f"unknown platform {platform!r}; known platforms: {', '.join(PLATFORMS)}")
+    module = importlib.import_module(f"rapport.sources.{platform}")
+    return module  # type: ignore[return-value]
