@@ -116,7 +116,7 @@ def _line(node: yaml.Node | None) -> int:
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            if key_node.value == key:
+            if key_node.value == key and isinstance(value_node, yaml.Node):
                 return value_node
     return None
 
@@ -142,17 +142,17 @@ def _read_organizations(
     for index, entry in enumerate(entries):
         node = nodes[index] if index < len(nodes) else None
         where = f"{path}:{_line(node)}: organizations[{index}]"
-        organization = _read_organization(where, entry, node, problems, seen_accounts, path)
-        if organization is None:
-            continue
-        if organization.organization_id in seen_organizations:
+        organization_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+        if organization_id in seen_organizations:
             problems.append(
-                f"{where} ({organization.organization_id}): duplicate organization id, "
-                f"first defined at line {seen_organizations[organization.organization_id]}"
+                f"{where} ({organization_id}): duplicate organization id, "
+                f"first defined at line {seen_organizations[organization_id]}"
             )
             continue
-        seen_organizations[organization.organization_id] = _line(node)
-        organizations.append(organization)
+        seen_organizations[organization_id] = _line(node)
+        organization = _read_organization(where, entry, node, problems, seen_accounts, path)
+        if organization is not None:
+            organizations.append(organization)
     return organizations
 
 
@@ -165,7 +165,9 @@ def _read_organization(
     path: Path,
 ) -> Organization | None:
     if not isinstance(entry, dict):
-        problems.append(f"{where}: expected a mapping with id, name, peer_group, size_band, language, accounts")
+        problems.append(
+            f"{where}: expected a mapping with id, name, peer_group, size_band, language, accounts"
+        )
         return None
     before = len(problems)
     organization_id = str(entry.get("id", ""))
@@ -176,7 +178,9 @@ def _read_organization(
         if not isinstance(entry.get(field), str) or not entry[field].strip():
             problems.append(f"{label}: '{field}' is required")
     if entry.get("size_band") not in SIZE_BANDS:
-        problems.append(f"{label}: 'size_band' must be one of {', '.join(SIZE_BANDS)}, not {entry.get('size_band')!r}")
+        problems.append(
+            f"{label}: 'size_band' must be one of {', '.join(SIZE_BANDS)}, not {entry.get('size_band')!r}"
+        )
     if not isinstance(entry.get("language"), str) or not _LANGUAGE.match(entry["language"]):
         problems.append(f"{label}: 'language' must be a two-letter ISO 639-1 code such as 'fr' or 'en'")
     raw_accounts = entry.get("accounts")
@@ -226,7 +230,9 @@ def _read_account(where: str, organization_id: str, entry: Any, problems: list[s
         return None
     if platform in _NEEDS_INSTANCE:
         if not isinstance(instance, str) or not _INSTANCE.match(instance.lower()):
-            problems.append(f"{where} ({handle}): {platform} needs 'instance', a host name such as 'mastodon.social'")
+            problems.append(
+                f"{where} ({handle}): {platform} needs 'instance', a host name such as 'mastodon.social'"
+            )
             return None
         instance = instance.lower()
     elif instance is not None:

@@ -86,9 +86,7 @@ POSTS = RecordType(
             "Native id of the author of the post replied to (replies only).",
         ),
         Column("is_reply_to_self", "BOOLEAN", False, "True for a reply to its own post (a thread)."),
-        Column(
-            "reposted_post_id", "VARCHAR", True, "Post reposted or quoted (reposts, quotes)."
-        ),
+        Column("reposted_post_id", "VARCHAR", True, "Post reposted or quoted (reposts, quotes)."),
         Column(
             "reposted_account_native_id",
             "VARCHAR",

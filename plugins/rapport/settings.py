@@ -31,7 +31,7 @@ class Settings:
 
 def get_settings() -> Settings:
     """Read the settings from the environment (call it at run time, not import time)."""
-    home = Path(os.environ.get("RAPPORT_HOME", os.getcwd())).resolve()
+    home = Path(os.environ.get("RAPPORT_HOME") or Path.cwd()).resolve()
     data_dir = _path("RAPPORT_DATA_DIR", home / "data")
     return Settings(
         home=home,

@@ -1,0 +1,74 @@
+# One Makefile for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DATE ?= 2026-11-23
+
+# Airflow and Rapport keep everything inside the project folder.
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+export RAPPORT_HOME := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help install lock airflow-init demo test lint fmt clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements/constraints.txt
+	$(BIN)/pip install --quiet --constraint requirements/constraints.txt --editable ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install Rapport with the locked dependency set
+
+lock: ## Re-resolve the pinned dependencies into requirements/constraints.txt (needs the registry)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip==26.3
+	.lock-venv/bin/pip install --quiet --editable ".[dev]"
+	.lock-venv/bin/pip freeze --exclude-editable | sort -f > requirements/constraints.txt
+	rm -rf .lock-venv
+
+$(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
+	$(BIN)/airflow db migrate > /dev/null
+	$(BIN)/airflow pools set rapport_warehouse 1 "One writer of the DuckDB warehouse at a time" > /dev/null
+
+airflow-init: $(AIRFLOW_HOME)/airflow.db ## Create the project-local Airflow metadata database and pools
+
+demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks and print the scores
+	@mkdir -p data; start=$$(date +%s); \
+	$(BIN)/airflow dags test rapport_nightly $(DEMO_DATE) > data/demo.log 2>&1 \
+	  || { tail -n 60 data/demo.log; echo "The demo run failed: full log in data/demo.log"; exit 1; }; \
+	echo "Pipeline run took $$(( $$(date +%s) - start )) s (log: data/demo.log)"
+	@$(BIN)/rapport scores
+	@echo
+	@echo "Query the warehouse with SQL:"
+	@echo "  $(BIN)/rapport query \"select * from marts.fct_relationship_scores limit 5\""
+	@echo "  or: $(BIN)/python -c \"import duckdb; print(duckdb.connect('data/warehouse.duckdb', read_only=True).sql('from marts.fct_relationship_scores'))\""
+
+test: install ## Lint, then run every test (unit, DAG, dbt, end-to-end)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+lint: install ## ruff, mypy and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd sql && ../$(BIN)/sqlfluff lint models tests macros
+
+fmt: install ## Format Python and fix SQL style
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	cd sql && ../$(BIN)/sqlfluff fix models tests macros
+
+clean: ## Remove the demo data and the local Airflow home (keeps .venv)
+	rm -rf data .airflow data/demo.log sql/target sql/logs

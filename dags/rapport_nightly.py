@@ -1,0 +1,101 @@
+"""
+### rapport_nightly
+
+Scores every account of the registry (`config/accounts.yml`) on the five
+relationship indicators, each night.
+
+1. **list_accounts** reads the registry.
+2. **extract** runs once per account (dynamic task mapping): it calls the
+   platform from the account's watermark (or backfills its history on the
+   first run) and lands every response in the landing zone. A failing account
+   is retried with exponential backoff; the others go on.
+3. **validate** normalizes what landed for the run date and checks it with the
+   Great Expectations suites; failing batches are quarantined.
+4. **load** upserts the valid batches into the DuckDB warehouse, in one
+   transaction (pool `rapport_warehouse`: one writer at a time).
+5. **build** runs `dbt build`: models, data tests and unit tests, ending in
+   `marts.fct_relationship_scores`.
+6. **summarize** logs the latest scores and fails the run, once everything
+   else is done, if an account failed extraction or validation.
+
+Settings (environment variables): `RAPPORT_SCHEDULE` (cron, default `0 2 * * *`),
+`RAPPORT_TIMEZONE` (default `UTC`), `RAPPORT_CATCHUP` (default `false`),
+`RAPPORT_RETRIES` (default `3`), and the paths of `rapport.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
+
+from rapport.pipeline import on_task_failure
+
+SCHEDULE = os.environ.get("RAPPORT_SCHEDULE", "0 2 * * *")
+TIMEZONE = os.environ.get("RAPPORT_TIMEZONE", "UTC")
+WAREHOUSE_POOL = "rapport_warehouse"
+
+
+@dag(
+    dag_id="rapport_nightly",
+    schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    catchup=os.environ.get("RAPPORT_CATCHUP", "false").lower() == "true",
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["rapport", "relationship-scores"],
+    default_args={
+        "owner": "rapport",
+        "retries": int(os.environ.get("RAPPORT_RETRIES", "3")),
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": on_task_failure,
+    },
+)
+def rapport_nightly() -> None:
+    @task
+    def list_accounts() -> list[str]:
+        from rapport.pipeline import list_account_ids
+
+        return list_account_ids()
+
+    @task(map_index_template="{{ account_id }}")
+    def extract(account_id: str, logical_date: datetime | None = None) -> dict[str, object]:
+        from rapport.pipeline import extract_account
+
+        get_current_context()["account_id"] = account_id  # type: ignore[typeddict-unknown-key]
+        return extract_account(account_id, until=logical_date)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def validate(logical_date: datetime | None = None) -> dict[str, object]:
+        from rapport.pipeline import validate_run
+
+        return validate_run(until=logical_date)
+
+    @task(pool=WAREHOUSE_POOL)
+    def load(logical_date: datetime | None = None) -> dict[str, object]:
+        from rapport.pipeline import load_run
+
+        return load_run(until=logical_date)
+
+    @task(pool=WAREHOUSE_POOL)
+    def build() -> None:
+        from rapport.pipeline import build_models
+
+        build_models()
+
+    @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    def summarize(logical_date: datetime | None = None) -> str:
+        from rapport.pipeline import summarize_run
+
+        return summarize_run(until=logical_date)
+
+    extracted = extract.expand(account_id=list_accounts())
+    validated = validate()
+    extracted >> validated >> load() >> build() >> summarize()
+
+
+rapport_nightly()

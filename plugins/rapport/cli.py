@@ -1,0 +1,132 @@
+"""The ``rapport`` command: check the registry, extract one account, rebuild, show scores, query.
+
+Every command works without Airflow, on the same paths as the DAG
+(``rapport.settings``). Errors are printed as one clear message, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rapport.settings import get_settings
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+accounts_app = typer.Typer(help="The account registry.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+@accounts_app.command("check")
+def check_accounts(
+    file: Annotated[Path | None, typer.Option(help="Registry file (default: RAPPORT_ACCOUNTS).")] = None,
+) -> None:
+    """Validate the account registry and list its accounts."""
+    from rapport.accounts import RegistryError, load_registry
+
+    path = file or get_settings().accounts_file
+    try:
+        registry = load_registry(path)
+    except RegistryError as error:
+        raise _fail(str(error)) from None
+    for organization in registry.organizations:
+        accounts = ", ".join(account.account_id for account in organization.accounts)
+        typer.echo(
+            f"{organization.organization_id} ({organization.size_band}, {organization.peer_group}): "
+            f"{accounts}"
+        )
+    typer.echo(
+        f"{path}: {len(registry.organizations)} organizations, {len(registry.accounts)} accounts, valid"
+    )
+
+
+@app.command()
+def extract(
+    account_id: Annotated[str, typer.Argument(help="Account key, e.g. 'demo:@petit_theatre'.")],
+    until: Annotated[
+        datetime | None, typer.Option(help="End of the window (UTC); default now.", formats=["%Y-%m-%d"])
+    ] = None,
+) -> None:
+    """Extract one account into the landing zone, as the nightly run would."""
+    from rapport.accounts import RegistryError
+    from rapport.landing import LandingError
+    from rapport.pipeline import extract_account
+    from rapport.sources import SourceError
+
+    try:
+        summary = extract_account(account_id, until=until.replace(tzinfo=UTC) if until else None)
+    except (KeyError, RegistryError, SourceError, LandingError) as error:
+        raise _fail(str(error).strip("'\"")) from None
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild the warehouse from the landing zone alone (re-validate, re-load, dbt build)."""
+    from rapport.pipeline import rebuild as rebuild_warehouse
+
+    typer.echo(json.dumps(rebuild_warehouse(), indent=2))
+
+
+@app.command()
+def scores() -> None:
+    """Print the latest complete week's scores per account."""
+    from rapport.report import latest_scores_table
+
+    settings = get_settings()
+    if not settings.warehouse.exists():
+        raise _fail(
+            f"{settings.warehouse}: no warehouse yet; run `make demo` or the rapport_nightly DAG first"
+        )
+    try:
+        typer.echo(latest_scores_table(settings))
+    except Exception as error:  # a missing mart, a locked file: say it plainly
+        raise _fail(f"{settings.warehouse}: {error}") from None
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str, typer.Argument(help="A SQL query, e.g. 'select * from marts.fct_relationship_scores'.")
+    ],
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run a read-only SQL query on the warehouse and print the result."""
+    import duckdb
+
+    from rapport.load import connect
+
+    if output not in ("table", "csv", "json"):
+        raise _fail(f"--format must be table, csv or json, not {output!r}")
+    settings = get_settings()
+    if not settings.warehouse.exists():
+        raise _fail(
+            f"{settings.warehouse}: no warehouse yet; run `make demo` or the rapport_nightly DAG first"
+        )
+    try:
+        connection = connect(settings.warehouse, read_only=True)
+        relation = connection.sql(sql)
+    except duckdb.Error as error:
+        raise _fail(
+            f"{error}\nhint: tables live in schemas raw, staging, intermediate and marts; "
+            'try: rapport query "select table_schema, table_name from information_schema.tables"'
+        ) from None
+    if relation is None:
+        return
+    frame = relation.df()
+    if output == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif output == "json":
+        typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        typer.echo(frame.to_string(index=False, max_rows=200))

@@ -1,0 +1,212 @@
+"""The landing zone: every payload a source returned, stored once, compressed, immutable.
+
+Layout::
+
+    <landing_dir>/platform=<platform>/account=<slug>/run_date=<YYYY-MM-DD>/
+        extraction=<id>/manifest.json     what was asked, when, and how it ended
+        extraction=<id>/0001.json.gz ...  each response body, byte for byte
+
+An extraction directory is written aside and renamed into place in one step,
+so a reader never sees half of one. Its id is a hash of its content: landing
+the same responses twice (re-running a date on a deterministic source) keeps
+one copy. Files are made read-only; nothing downstream edits them, and the
+warehouse can be rebuilt from this directory alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from rapport.accounts import Account
+from rapport.sources import Page, Window
+
+MANIFEST = "manifest.json"
+
+
+class LandingError(RuntimeError):
+    """The landing zone could not be written or read; the message names the path."""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """One landed extraction of one account, as its manifest describes it."""
+
+    path: Path
+    extraction_id: str
+    platform: str
+    account_id: str
+    run_date: date
+    window: Window
+    fetched_at: datetime
+    status: str
+    error: str | None
+    pages: tuple[dict[str, Any], ...]
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == "complete"
+
+    def read_pages(self) -> list[Page]:
+        """Read the landed bodies back; raise ``LandingError`` naming a corrupt file."""
+        pages = []
+        for entry in self.pages:
+            file = self.path / entry["file"]
+            try:
+                body = gzip.decompress(file.read_bytes())
+            except (OSError, EOFError, gzip.BadGzipFile) as error:
+                raise LandingError(f"{file}: cannot read landed payload ({error})") from error
+            if hashlib.sha256(body).hexdigest() != entry["sha256"]:
+                raise LandingError(f"{file}: payload does not match the checksum in {MANIFEST}")
+            pages.append(
+                Page(endpoint=entry["endpoint"], body=body, status=entry["status"], params=entry["params"])
+            )
+        return pages
+
+
+def account_dir(landing_dir: Path, account: Account) -> Path:
+    return landing_dir / f"platform={account.platform}" / f"account={account.slug}"
+
+
+def land_extraction(
+    landing_dir: Path,
+    account: Account,
+    run_date: date,
+    window: Window,
+    fetched_at: datetime,
+    pages: Iterable[Page],
+) -> Extraction:
+    """Store every page an extraction yields, then its manifest, atomically.
+
+    Pages are written as they arrive. If the source raises, the pages already
+    received are landed all the same with status ``failed`` and the error, and
+    the exception is re-raised: nothing fetched is lost. Returns the landed
+    extraction; raises ``LandingError`` when the disk refuses a write.
+    """
+    parent = account_dir(landing_dir, account) / f"run_date={run_date.isoformat()}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".landing-", dir=parent))
+    except OSError as error:
+        raise LandingError(f"{parent}: cannot create the landing directory ({error})") from error
+    entries: list[dict[str, Any]] = []
+    failure: BaseException | None = None
+    try:
+        responses = iter(pages)
+        while True:
+            try:
+                page = next(responses)
+            except StopIteration:
+                break
+            except Exception as error:  # the source failed: land what came, then re-raise
+                failure = error
+                break
+            entries.append(_write_page(staging, len(entries) + 1, page))
+        manifest = {
+            "platform": account.platform,
+            "account_id": account.account_id,
+            "run_date": run_date.isoformat(),
+            "window": {"since": window.since.isoformat(), "until": window.until.isoformat()},
+            "fetched_at": fetched_at.isoformat(),
+            "status": "failed" if failure else "complete",
+            "error": f"{type(failure).__name__}: {failure}" if failure else None,
+            "pages": entries,
+        }
+        manifest["extraction_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[
+            :16
+        ]
+        _write_bytes(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        final = parent / f"extraction={manifest['extraction_id']}"
+        if final.exists():
+            shutil.rmtree(staging)  # the same content is already landed
+        else:
+            staging.rename(final)
+            for file in final.iterdir():
+                file.chmod(0o444)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    extraction = read_extraction(final)
+    if failure is not None:
+        raise failure
+    return extraction
+
+
+def _write_page(directory: Path, number: int, page: Page) -> dict[str, Any]:
+    file = f"{number:04d}.json.gz"
+    _write_bytes(directory / file, gzip.compress(page.body, mtime=0))
+    return {
+        "file": file,
+        "endpoint": page.endpoint,
+        "params": page.params,
+        "status": page.status,
+        "bytes": len(page.body),
+        "sha256": hashlib.sha256(page.body).hexdigest(),
+    }
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        with path.open("xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        raise LandingError(f"{path}: cannot write to the landing zone ({error})") from error
+
+
+def read_extraction(path: Path) -> Extraction:
+    """Read one extraction's manifest; raise ``LandingError`` naming it when unreadable."""
+    manifest_path = path / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        return Extraction(
+            path=path,
+            extraction_id=manifest["extraction_id"],
+            platform=manifest["platform"],
+            account_id=manifest["account_id"],
+            run_date=date.fromisoformat(manifest["run_date"]),
+            window=Window(
+                since=datetime.fromisoformat(manifest["window"]["since"]),
+                until=datetime.fromisoformat(manifest["window"]["until"]),
+            ),
+            fetched_at=datetime.fromisoformat(manifest["fetched_at"]),
+            status=manifest["status"],
+            error=manifest["error"],
+            pages=tuple(manifest["pages"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LandingError(f"{manifest_path}: unreadable manifest ({error})") from error
+
+
+def find_extractions(
+    landing_dir: Path, run_date: date | None = None, account: Account | None = None
+) -> Iterator[Path]:
+    """Yield the extraction directories landed, optionally for one run date or account, in order."""
+    base = account_dir(landing_dir, account) if account else landing_dir
+    pattern = f"run_date={run_date.isoformat()}" if run_date else "run_date=*"
+    prefix = "" if account else "platform=*/account=*/"
+    yield from sorted(base.glob(f"{prefix}{pattern}/extraction=*"))
+
+
+def latest_until(landing_dir: Path, account: Account, before: date) -> datetime | None:
+    """The end of the newest complete extraction of an account landed by a run before ``before``.
+
+    It is the account's watermark: the next run fetches from there (less the
+    lookback window) instead of the whole history.
+    """
+    ends = [
+        extraction.window.until
+        for path in find_extractions(landing_dir, account=account)
+        if (extraction := read_extraction(path)).is_complete and extraction.run_date < before
+    ]
+    return max(ends, default=None)

@@ -1,0 +1,200 @@
+"""The steps of a nightly run, one function per Airflow task (and per CLI command).
+
+extract (one call per account) -> validate -> load -> build (dbt) -> summarize.
+Each step reads what the previous one left on disk (the landing zone, the
+staged batches, the warehouse), so any step can be re-run on its own and a
+run date can be replayed. Settings and the registry are read when a step
+runs, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from rapport.accounts import load_registry
+from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
+from rapport.settings import Settings, get_settings
+from rapport.sources import Window, get_source
+
+log = logging.getLogger(__name__)
+
+
+class RunFailedError(RuntimeError):
+    """The run finished, but some accounts failed extraction or validation."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The window an extraction covers and why."""
+
+    window: Window
+    is_backfill: bool
+
+
+def run_date_of(until: datetime | None) -> date:
+    """The run date a logical date stands for: its UTC calendar date (today's without one)."""
+    return resolve_until(until).date()
+
+
+def resolve_until(until: datetime | None) -> datetime:
+    """The end of a run's extraction window: the logical date, or now for a run without one."""
+    return datetime.now(UTC) if until is None else until.astimezone(UTC)
+
+
+def plan_extraction(settings: Settings, account_id: str, until: datetime) -> RunPlan:
+    """Choose the window of an account's extraction for a run ending at ``until``.
+
+    The first run of an account backfills ``history_weeks``; later runs start
+    at the account's watermark (the end of its newest complete extraction by an
+    earlier run) less ``lookback_days``, so counts on recent posts are refreshed.
+    """
+    registry = load_registry(settings.accounts_file)
+    account = registry.account(account_id)
+    until = until.astimezone(UTC)
+    watermark = latest_until(settings.landing_dir, account, before=run_date_of(until))
+    if watermark is None:
+        return RunPlan(Window(until - timedelta(weeks=settings.history_weeks), until), is_backfill=True)
+    since = min(watermark, until) - timedelta(days=settings.lookback_days)
+    return RunPlan(Window(since, until), is_backfill=False)
+
+
+def list_account_ids() -> list[str]:
+    """Every account of the registry, by key. Raises ``RegistryError`` on a bad registry."""
+    return [account.account_id for account in load_registry(get_settings().accounts_file).accounts]
+
+
+def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:
+    """Extract one account up to ``until`` and land every page; return a small summary.
+
+    Raises the source's error (after landing what was fetched) when the
+    account cannot be extracted: the task fails and is retried, other
+    accounts go on.
+    """
+    settings = get_settings()
+    account = load_registry(settings.accounts_file).account(account_id)
+    plan = plan_extraction(settings, account_id, resolve_until(until))
+    source = get_source(account.platform)
+    # A simulated platform is observed at the end of the window, which keeps replays identical.
+    fetched_at = plan.window.until if getattr(source, "SIMULATED", False) else datetime.now(UTC)
+    extraction = land_extraction(
+        settings.landing_dir,
+        account,
+        run_date_of(plan.window.until),
+        plan.window,
+        fetched_at,
+        source.extract(account, plan.window),
+    )
+    summary = {
+        "account_id": account_id,
+        "extraction_id": extraction.extraction_id,
+        "since": plan.window.since.isoformat(),
+        "until": plan.window.until.isoformat(),
+        "backfill": plan.is_backfill,
+        "pages": len(extraction.pages),
+        "bytes": sum(page["bytes"] for page in extraction.pages),
+    }
+    log.info("extracted %s", summary)
+    return summary
+
+
+def validate_run(until: datetime | None) -> dict[str, Any]:
+    """Normalize and validate the run date's landed extractions; return counts by outcome."""
+    from rapport.validation import validate_run as validate
+
+    settings = get_settings()
+    report = validate(settings, load_registry(settings.accounts_file), run_date_of(until))
+    for outcome in report.quarantined:
+        log.error(
+            "quarantined %s (extraction %s): %s",
+            outcome.account_id,
+            outcome.extraction_id,
+            "; ".join(str(failure) for failure in outcome.failures),
+        )
+    return {
+        "staged": len(report.staged),
+        "quarantined": [outcome.account_id for outcome in report.quarantined],
+        "data_docs": report.data_docs,
+    }
+
+
+def load_run(until: datetime | None) -> dict[str, Any]:
+    """Load the run date's staged batches into the warehouse in one transaction."""
+    from rapport.load import load_batches
+    from rapport.validation import staged_batches
+
+    settings = get_settings()
+    result = load_batches(
+        settings.warehouse,
+        load_registry(settings.accounts_file),
+        staged_batches(settings.staging_dir, [run_date_of(until)]),
+    )
+    log.info("loaded %d batches into %s: %s", result.batches, result.warehouse, result.rows)
+    return {"batches": result.batches, "rows": result.rows}
+
+
+def build_models() -> None:
+    """Run ``dbt build`` on the warehouse (models, data tests, unit tests)."""
+    from rapport.transform import build_models as build
+
+    log.info(build(get_settings()))
+
+
+def rebuild() -> dict[str, Any]:
+    """Rebuild the warehouse from the landing zone alone: every run date, re-validated and re-loaded."""
+    from rapport.load import load_batches
+    from rapport.validation import staged_batches
+    from rapport.validation import validate_run as validate
+
+    settings = get_settings()
+    registry = load_registry(settings.accounts_file)
+    run_dates = sorted({read_extraction(path).run_date for path in find_extractions(settings.landing_dir)})
+    quarantined = []
+    for run_date in run_dates:
+        quarantined += [outcome.account_id for outcome in validate(settings, registry, run_date).quarantined]
+    settings.warehouse.unlink(missing_ok=True)
+    result = load_batches(settings.warehouse, registry, staged_batches(settings.staging_dir, run_dates))
+    build_models()
+    return {
+        "run_dates": len(run_dates),
+        "batches": result.batches,
+        "rows": result.rows,
+        "quarantined": quarantined,
+    }
+
+
+def summarize_run(until: datetime | None) -> str:
+    """Report the run: latest scores per organization and every account that failed.
+
+    Returns the report text. Raises ``RunFailedError`` with the same text when an
+    account failed extraction or validation, so the run shows as failed once
+    everything else is done.
+    """
+    from rapport.report import latest_scores_table, run_problems
+
+    settings = get_settings()
+    problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))
+    text = latest_scores_table(settings)
+    if problems:
+        text += "\n\nProblems in this run:\n" + "\n".join(f"- {problem}" for problem in problems)
+    log.info("\n%s", text)
+    if problems:
+        raise RunFailedError(text)
+    return text
+
+
+def on_task_failure(context: Any) -> None:
+    """Airflow failure callback: name the step, the account and the cause in one log line."""
+    task_instance = context.get("task_instance") or context.get("ti")
+    account = None
+    if task_instance is not None and getattr(task_instance, "map_index", -1) >= 0:
+        account = getattr(task_instance, "rendered_map_index", None)
+    log.error(
+        "Rapport run %s: step %s failed%s: %s",
+        context.get("run_id"),
+        getattr(task_instance, "task_id", "?"),
+        f" for account {account}" if account else "",
+        context.get("exception"),
+    )

@@ -1,0 +1,85 @@
+"""Plain-text summaries of a run: latest scores and the accounts that failed."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from rapport.accounts import Registry
+from rapport.landing import Extraction, find_extractions, read_extraction
+from rapport.settings import Settings
+from rapport.validation import RESULT_FILE
+
+INDICATORS = ("trust", "openness", "involvement", "investment", "commitment", "overall")
+
+_LATEST_SCORES = """
+    with latest_week as (
+        select max(week_start_date) as week_start_date from marts.fct_relationship_scores
+    )
+    select
+        organizations.name as organization,
+        scores.account_id,
+        scores.week_start_date,
+        {columns}
+    from marts.fct_relationship_scores as scores
+    inner join latest_week on scores.week_start_date = latest_week.week_start_date
+    inner join marts.dim_organizations as organizations
+        on scores.organization_id = organizations.organization_id
+    order by scores.overall_score desc nulls last, organizations.name
+"""
+
+
+def latest_scores_table(settings: Settings) -> str:
+    """The latest complete week's scores per account, as an aligned text table."""
+    from rapport.load import connect
+
+    columns = ",\n        ".join(f"scores.{name}_score as {name}" for name in INDICATORS)
+    connection = connect(settings.warehouse, read_only=True)
+    try:
+        cursor = connection.execute(_LATEST_SCORES.format(columns=columns))
+        headers = [description[0] for description in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        connection.close()
+    if not rows:
+        return "No scores yet: fct_relationship_scores is empty."
+    table = [headers] + [["-" if value is None else str(value) for value in row] for row in rows]
+    widths = [max(len(row[index]) for row in table) for index in range(len(headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in table]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    week = rows[0][2]
+    return (
+        f"Relationship scores, ISO week starting {week} (0-100, '-' = not measurable, see score_notes):\n"
+        + ("\n".join(lines))
+    )
+
+
+def run_problems(settings: Settings, registry: Registry, run_date: date) -> list[str]:
+    """Every account that failed this run date, with the step and the cause."""
+    problems = []
+    landed: dict[str, list[Extraction]] = {}
+    for path in find_extractions(settings.landing_dir, run_date):
+        extraction = read_extraction(path)
+        landed.setdefault(extraction.account_id, []).append(extraction)
+        if not extraction.is_complete:
+            problems.append(
+                f"{extraction.account_id}: extraction failed: {extraction.error} "
+                f"(what was received is kept in {extraction.path})"
+            )
+    for account in registry.accounts:
+        if account.account_id not in landed:
+            problems.append(f"{account.account_id}: extraction failed before any response was landed")
+    report_path = settings.data_dir / "reports" / f"run_date={run_date.isoformat()}" / RESULT_FILE
+    if report_path.exists():
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        for outcome in report["outcomes"]:
+            if outcome["status"] == "quarantined":
+                failures = "; ".join(
+                    f"{failure['table']}{'.' + failure['column'] if failure['column'] else ''}: "
+                    f"{failure['check']} ({failure['detail']})"
+                    for failure in outcome["failures"]
+                )
+                problems.append(
+                    f"{outcome['account_id']}: batch {outcome['extraction_id']} quarantined: {failures}"
+                )
+    return problems

@@ -1,0 +1,61 @@
+"""Run the dbt project in ``sql/``: one ``dbt build`` (models, tests, unit tests) per run.
+
+dbt runs as its own process with the project's threads: one invocation
+costs its start-up once, and its state never leaks into the caller (an
+Airflow worker or the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rapport.settings import Settings
+
+
+class TransformError(RuntimeError):
+    """``dbt`` failed; the message carries the tail of its output."""
+
+
+def dbt_command(settings: Settings, *arguments: str) -> list[str]:
+    """The command line of a dbt call on the project, with the venv's dbt."""
+    dbt = Path(sys.executable).with_name("dbt")
+    executable = [str(dbt)] if dbt.exists() else [sys.executable, "-m", "dbt.cli.main"]
+    return [
+        *executable,
+        *arguments,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+    ]
+
+
+def run_dbt(settings: Settings, *arguments: str) -> str:
+    """Run a dbt command on the warehouse; return its output, raise ``TransformError`` on failure."""
+    environment = os.environ | {
+        "RAPPORT_WAREHOUSE": str(settings.warehouse),
+        "DBT_LOG_PATH": str(settings.data_dir / "logs" / "dbt"),
+        "DBT_TARGET_PATH": str(settings.data_dir / "dbt_target"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    completed = subprocess.run(
+        dbt_command(settings, *arguments),
+        cwd=settings.dbt_project_dir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        tail = "\n".join(output.strip().splitlines()[-40:])
+        raise TransformError(f"dbt {' '.join(arguments)} failed (exit {completed.returncode}):\n{tail}")
+    return output
+
+
+def build_models(settings: Settings, *extra: str) -> str:
+    """``dbt build``: every model, data test and unit test; return dbt's output."""
+    return run_dbt(settings, "build", *extra)

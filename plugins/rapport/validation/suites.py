@@ -1,0 +1,125 @@
+"""The Great Expectations suites, written in code, one per record type.
+
+Each suite is derived from :mod:`rapport.records` (columns, types, keys) plus
+the rules a relationship score relies on: counts are never negative, a post
+is not published after it was observed nor before the platforms existed,
+enumerations hold, and reply references are consistent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+from rapport.records import (
+    ACCOUNT_SNAPSHOTS,
+    INTERACTION_TYPES,
+    INTERACTIONS,
+    PLATFORMS,
+    POST_TYPES,
+    POSTS,
+    RecordType,
+)
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    from great_expectations.expectations import Expectation
+
+# Before any social platform existed: a timestamp earlier than this is a parsing error.
+EARLIEST_PLAUSIBLE: Final = datetime(2000, 1, 1)
+
+# Types accepted per SQL type. Text columns are handed to GX as object columns
+# (see BatchValidator.validate), so "str" checks each value is a string:
+# GX 1.24 cannot name pandas 3's default string dtype.
+PANDAS_TYPES: Final = {
+    "VARCHAR": ["str"],
+    "BIGINT": ["int64", "Int64", "int32", "Int32"],
+    "INTEGER": ["int64", "Int64", "int32", "Int32"],
+    "BOOLEAN": ["bool", "boolean"],
+    "TIMESTAMP": ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"],
+}
+
+_COUNT_TYPES: Final = ("BIGINT", "INTEGER")
+
+
+def build_suite(record_type: RecordType) -> gx.ExpectationSuite:
+    """Return the expectation suite for one record type (not yet added to a context)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    expectations: list[Expectation] = [
+        gxe.ExpectTableColumnsToMatchOrderedList(column_list=record_type.column_names),
+    ]
+    for column in record_type.columns:
+        expectations.append(
+            gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=PANDAS_TYPES[column.sql_type])
+        )
+        if not column.nullable:
+            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
+        if column.sql_type in _COUNT_TYPES:
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=0))
+        if column.sql_type == "TIMESTAMP":
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=EARLIEST_PLAUSIBLE)
+            )
+    if len(record_type.key) == 1:
+        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=record_type.key[0]))
+    else:
+        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(record_type.key)))
+    expectations.append(gxe.ExpectColumnValuesToBeInSet(column="platform", value_set=list(PLATFORMS)))
+    expectations.extend(_RULES[record_type.name]())
+    return gx.ExpectationSuite(name=record_type.name, expectations=expectations)
+
+
+def _not_after_observation(column: str) -> Expectation:
+    import great_expectations.expectations as gxe
+
+    return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A="observed_at", column_B=column, or_equal=True, ignore_row_if="either_value_is_missing"
+    )
+
+
+def _when(condition: str, column: str) -> Expectation:
+    import great_expectations.expectations as gxe
+
+    return gxe.ExpectColumnValuesToNotBeNull(
+        column=column, row_condition=condition, condition_parser="pandas"
+    )
+
+
+def _account_snapshot_rules() -> list[Expectation]:
+    return [_not_after_observation("account_created_at")]
+
+
+def _post_rules() -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="post_type", value_set=list(POST_TYPES)),
+        _not_after_observation("created_at"),
+        _when('post_type == "reply"', "in_reply_to_post_id"),
+        _when('post_type == "repost"', "reposted_post_id"),
+        gxe.ExpectColumnValuesToBeNull(
+            column="in_reply_to_post_id", row_condition='post_type != "reply"', condition_parser="pandas"
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="media_count", column_B="media_with_alt_text_count", or_equal=True
+        ),
+    ]
+
+
+def _interaction_rules() -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToBeInSet(column="interaction_type", value_set=list(INTERACTION_TYPES)),
+        _not_after_observation("created_at"),
+        _when('interaction_type == "reply"', "in_reply_to_post_id"),
+    ]
+
+
+_RULES: Final = {
+    ACCOUNT_SNAPSHOTS.name: _account_snapshot_rules,
+    POSTS.name: _post_rules,
+    INTERACTIONS.name: _interaction_rules,
+}

@@ -1,0 +1,98 @@
+"""DAG integrity and structure: fast, no task runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+DAG_FILE = PROJECT_ROOT / "dags" / "rapport_nightly.py"
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert bag.import_errors == {}
+    return bag.dags["rapport_nightly"]
+
+
+def test_the_dag_is_documented_tagged_and_safe_to_schedule(dag):
+    assert dag.doc_md and "rapport_nightly" in dag.doc_md
+    assert "rapport" in dag.tags
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+
+
+def test_every_task_retries_with_exponential_backoff_and_reports_failures(dag):
+    for task in dag.tasks:
+        if task.task_id == "summarize":
+            assert task.retries == 0  # it reports failures; retrying would only repeat them
+            continue
+        assert task.retries >= 1, task.task_id
+        assert task.retry_exponential_backoff, task.task_id
+        assert task.max_retry_delay == timedelta(minutes=30)
+        assert task.on_failure_callback, task.task_id
+
+
+def test_the_steps_run_extract_validate_load_build_summarize(dag):
+    downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
+    assert downstream == {
+        "list_accounts": ["extract"],
+        "extract": ["validate"],
+        "validate": ["load"],
+        "load": ["build"],
+        "build": ["summarize"],
+        "summarize": [],
+    }
+
+
+def test_extraction_fans_out_over_accounts_and_failures_do_not_stop_the_others(dag):
+    from airflow.sdk import TriggerRule
+
+    assert dag.get_task("extract").is_mapped
+    assert dag.get_task("validate").trigger_rule == TriggerRule.ALL_DONE
+    assert dag.get_task("summarize").trigger_rule == TriggerRule.ALL_DONE
+
+
+def test_only_warehouse_tasks_take_the_single_writer_pool(dag):
+    pools = {task.task_id: task.pool for task in dag.tasks}
+    assert {task_id for task_id, pool in pools.items() if pool == "rapport_warehouse"} == {
+        "load",
+        "build",
+        "summarize",
+    }
+
+
+def test_the_schedule_and_timezone_come_from_the_environment():
+    script = (
+        "from airflow.dag_processing.dagbag import DagBag;"
+        f"dag = DagBag(dag_folder={str(DAG_FILE)!r}).dags['rapport_nightly'];"
+        "print(dag.timetable.expression, dag.timetable.timezone)"
+    )
+    environment = {"RAPPORT_SCHEDULE": "30 4 * * 1-5", "RAPPORT_TIMEZONE": "Europe/Paris"}
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, **environment},
+    ).stdout
+    assert output.strip().splitlines()[-1] == "30 4 * * 1-5 Europe/Paris"
+
+
+def test_parsing_the_dag_file_imports_no_heavy_module():
+    heavy = ["pandas", "duckdb", "great_expectations", "requests", "dbt", "pyarrow"]
+    script = (
+        "import sys, runpy; import airflow.sdk;"
+        "before = set(sys.modules);"
+        f"runpy.run_path({str(DAG_FILE)!r});"
+        f"print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in {heavy!r}))"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert output.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import gzip
+import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rapport.accounts import Account
+from rapport.landing import (
+    LandingError,
+    find_extractions,
+    land_extraction,
+    latest_until,
+    read_extraction,
+)
+from rapport.sources import Page, SourceError, Window
+
+ACCOUNT = Account(organization_id="city-library", platform="demo", handle="@city")
+UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
+WINDOW = Window(UNTIL - timedelta(days=14), UNTIL)
+PAGES = [
+    Page("accounts/lookup", b'{"id": "1"}', params={"acct": "@city"}),
+    Page("accounts/statuses", '[{"id": "2", "content": "é 🎉"}]'.encode(), params={"page": "1"}),
+]
+
+
+def land(landing_dir: Path, pages, run_date: date = date(2026, 11, 23), fetched_at: datetime = UNTIL):
+    return land_extraction(landing_dir, ACCOUNT, run_date, WINDOW, fetched_at, pages)
+
+
+def test_pages_are_stored_compressed_byte_for_byte_under_platform_account_and_run_date(tmp_path: Path):
+    extraction = land(tmp_path, PAGES)
+    assert extraction.path.parent == tmp_path / "platform=demo" / "account=city" / "run_date=2026-11-23"
+    assert [page.body for page in extraction.read_pages()] == [page.body for page in PAGES]
+    assert gzip.decompress((extraction.path / "0002.json.gz").read_bytes()) == PAGES[1].body
+    assert extraction.is_complete
+    assert extraction.pages[1]["params"] == {"page": "1"}
+
+
+def test_landed_files_are_read_only(tmp_path: Path):
+    extraction = land(tmp_path, PAGES)
+    for file in extraction.path.iterdir():
+        assert not file.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def test_landing_the_same_responses_twice_keeps_one_copy(tmp_path: Path):
+    first = land(tmp_path, PAGES)
+    second = land(tmp_path, PAGES)
+    assert first.extraction_id == second.extraction_id
+    assert list(find_extractions(tmp_path)) == [first.path]
+
+
+def test_a_later_observation_of_the_same_window_is_landed_beside_the_first(tmp_path: Path):
+    land(tmp_path, PAGES)
+    land(tmp_path, PAGES, fetched_at=UNTIL + timedelta(hours=1))
+    assert len(list(find_extractions(tmp_path, date(2026, 11, 23)))) == 2
+
+
+def test_a_failing_source_lands_what_it_returned_then_reraises(tmp_path: Path):
+    def failing() -> Iterator[Page]:
+        yield PAGES[0]
+        raise SourceError("demo:@city: https://example.test/api/v1/statuses: HTTP 503 after 4 attempts")
+
+    with pytest.raises(SourceError, match="HTTP 503"):
+        land(tmp_path, failing())
+    [path] = find_extractions(tmp_path)
+    extraction = read_extraction(path)
+    assert extraction.status == "failed"
+    assert "HTTP 503" in (extraction.error or "")
+    assert [page.body for page in extraction.read_pages()] == [PAGES[0].body]
+
+
+def test_a_full_disk_fails_clearly_and_leaves_earlier_extractions_intact(tmp_path: Path, monkeypatch):
+    earlier = land(tmp_path, PAGES, run_date=date(2026, 11, 22))
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("rapport.landing.os.fsync", no_space)
+    with pytest.raises(LandingError, match="No space left on device"):
+        land(tmp_path, PAGES)
+    assert list(find_extractions(tmp_path)) == [earlier.path]
+    assert [page.body for page in read_extraction(earlier.path).read_pages()] == [p.body for p in PAGES]
+    assert not list((tmp_path / "platform=demo" / "account=city" / "run_date=2026-11-23").iterdir())
+
+
+def test_a_corrupted_payload_is_reported_with_its_path(tmp_path: Path):
+    extraction = land(tmp_path, PAGES)
+    file = extraction.path / "0002.json.gz"
+    file.chmod(0o644)
+    file.write_bytes(b"not gzip at all")
+    with pytest.raises(LandingError, match=r"0002\.json\.gz: cannot read landed payload"):
+        extraction.read_pages()
+
+
+def test_a_tampered_payload_fails_its_checksum(tmp_path: Path):
+    extraction = land(tmp_path, PAGES)
+    file = extraction.path / "0001.json.gz"
+    file.chmod(0o644)
+    file.write_bytes(gzip.compress(b'{"id": "666"}'))
+    with pytest.raises(LandingError, match="does not match the checksum"):
+        extraction.read_pages()
+
+
+def test_the_watermark_is_the_newest_complete_window_of_an_earlier_run(tmp_path: Path):
+    assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 24)) is None
+    land(tmp_path, PAGES, run_date=date(2026, 11, 23))
+    assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 24)) == UNTIL
+    assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 23)) is None

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import multiprocessing
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from rapport.accounts import load_registry
+from rapport.load import connect, load_batches
+from tests.conftest import PROJECT_ROOT
+from tests.factories import OBSERVED_AT, batch_frames, stage_batch
+
+REGISTRY = load_registry(PROJECT_ROOT / "config" / "accounts.yml")
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+def test_a_batch_loads_its_records_and_the_registry(tmp_path: Path, warehouse: Path):
+    batch = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    result = load_batches(warehouse, REGISTRY, [batch])
+    assert result.rows == {"account_snapshots": 1, "posts": 1, "interactions": 1}
+    assert query(warehouse, "select count(*) from raw.organizations") == [(8,)]
+    assert query(warehouse, "select post_id, first_observed_at, observed_at from raw.posts") == [
+        ("1", OBSERVED_AT, OBSERVED_AT)
+    ]
+    assert query(warehouse, "select extraction_id, posts_rows from raw.load_batches") == [("e1", 1)]
+
+
+def test_loading_the_same_batch_again_changes_nothing(tmp_path: Path, warehouse: Path):
+    batch = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    load_batches(warehouse, REGISTRY, [batch])
+    before = query(warehouse, "select * from raw.posts union all select null, * exclude (platform) from raw.posts")
+    load_batches(warehouse, REGISTRY, [batch])
+    assert query(warehouse, "select count(*) from raw.posts") == [(1,)]
+    assert query(warehouse, "select count(*) from raw.account_snapshots") == [(1,)]
+    after = query(warehouse, "select * from raw.posts union all select null, * exclude (platform) from raw.posts")
+    assert before == after
+
+
+def test_a_newer_observation_updates_counts_and_keeps_the_first_observation(tmp_path: Path, warehouse: Path):
+    later = OBSERVED_AT + timedelta(days=1)
+    first = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    second = stage_batch(
+        tmp_path / "b2",
+        batch_frames(posts=[{"like_count": 50, "observed_at": later}], snapshots=[{"observed_at": later}]),
+        later,
+        "e2",
+    )
+    load_batches(warehouse, REGISTRY, [first])
+    load_batches(warehouse, REGISTRY, [second])
+    assert query(warehouse, "select like_count, first_observed_at, observed_at from raw.posts") == [
+        (50, OBSERVED_AT, later)
+    ]
+    assert query(warehouse, "select count(*) from raw.account_snapshots") == [(2,)]
+
+
+def test_an_older_observation_loaded_late_does_not_overwrite_a_newer_one(tmp_path: Path, warehouse: Path):
+    later = OBSERVED_AT + timedelta(days=1)
+    newer = stage_batch(
+        tmp_path / "b2", batch_frames(posts=[{"like_count": 50, "observed_at": later}]), later, "e2"
+    )
+    older = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    load_batches(warehouse, REGISTRY, [newer])
+    load_batches(warehouse, REGISTRY, [older])
+    assert query(warehouse, "select like_count, first_observed_at, observed_at from raw.posts") == [
+        (50, OBSERVED_AT, later)
+    ]
+
+
+def test_two_batches_with_the_same_post_in_one_load_keep_the_newest(tmp_path: Path, warehouse: Path):
+    later = OBSERVED_AT + timedelta(days=1)
+    batches = [
+        stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1"),
+        stage_batch(tmp_path / "b2", batch_frames(posts=[{"like_count": 9, "observed_at": later}]), later, "e2"),
+    ]
+    load_batches(warehouse, REGISTRY, batches)
+    assert query(warehouse, "select like_count, first_observed_at from raw.posts") == [(9, OBSERVED_AT)]
+
+
+def test_a_failing_load_writes_nothing(tmp_path: Path, warehouse: Path):
+    good = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    load_batches(warehouse, REGISTRY, [good])
+    broken = stage_batch(tmp_path / "b2", batch_frames(posts=[{"post_id": "2"}]), OBSERVED_AT, "e2")
+    (broken / "interactions.parquet").write_bytes(b"truncated")
+    with pytest.raises(duckdb.Error):
+        load_batches(warehouse, REGISTRY, [good, broken])
+    assert query(warehouse, "select post_id from raw.posts") == [("1",)]
+    assert query(warehouse, "select extraction_id from raw.load_batches") == [("e1",)]
+
+
+def _hold_open(path: str, ready, release) -> None:
+    connection = duckdb.connect(path)
+    ready.set()
+    release.wait(30)
+    connection.close()
+
+
+def test_a_second_writer_is_refused_with_a_message_naming_the_warehouse(warehouse: Path):
+    connect(warehouse).close()
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_open, args=(str(warehouse), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(duckdb.IOException, match="another process holds it"):
+            connect(warehouse)
+    finally:
+        release.set()
+        holder.join(30)
+    assert datetime.now() > OBSERVED_AT  # the holder released the file; it opens again
+    connect(warehouse).close()

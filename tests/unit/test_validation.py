@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from rapport.validation import BatchValidator
+from tests.factories import batch_frames
+
+
+@pytest.fixture(scope="module")
+def validator(tmp_path_factory: pytest.TempPathFactory) -> BatchValidator:
+    return BatchValidator(tmp_path_factory.mktemp("gx"))
+
+
+def failures_of(validator: BatchValidator, **overrides) -> list[str]:
+    return [str(failure) for failure in validator.validate(batch_frames(**overrides), run_name="test")]
+
+
+def test_a_well_formed_batch_passes(validator: BatchValidator):
+    assert failures_of(validator) == []
+
+
+def test_an_empty_batch_passes(validator: BatchValidator):
+    assert failures_of(validator, posts=[], interactions=[]) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"posts": [{"post_id": None}]}, "posts.post_id: expect_column_values_to_not_be_null"),
+        ({"posts": [{}, {}]}, "posts: expect_compound_columns_to_be_unique (2 unexpected value(s)"),
+        ({"posts": [{"like_count": -3}]}, "posts.like_count: expect_column_values_to_be_between"),
+        ({"posts": [{"post_type": "story"}]}, "posts.post_type: expect_column_values_to_be_in_set"),
+        (
+            {"posts": [{"created_at": datetime(1999, 12, 31)}]},
+            "posts.created_at: expect_column_values_to_be_between",
+        ),
+        (
+            {"posts": [{"created_at": datetime(2027, 1, 1)}]},
+            "posts.observed_at: expect_column_pair_values_a_to_be_greater_than_b",
+        ),
+        (
+            {"posts": [{"post_type": "reply"}]},
+            "posts.in_reply_to_post_id: expect_column_values_to_not_be_null",
+        ),
+        (
+            {"posts": [{"in_reply_to_post_id": "7"}]},
+            "posts.in_reply_to_post_id: expect_column_values_to_be_null",
+        ),
+        (
+            {"posts": [{"media_count": 1, "media_with_alt_text_count": 2}]},
+            "posts.media_count: expect_column_pair_values_a_to_be_greater_than_b",
+        ),
+        (
+            {"interactions": [{"in_reply_to_post_id": None}]},
+            "interactions.in_reply_to_post_id: expect_column_values_to_not_be_null",
+        ),
+        ({"interactions": [{"interaction_type": "like"}]}, "interactions.interaction_type"),
+        ({"snapshots": [{"followers_count": -1}]}, "account_snapshots.followers_count"),
+        ({"snapshots": [{"platform": "myspace"}]}, "account_snapshots.platform: expect_column_values_to_be_in_set"),
+    ],
+)
+def test_each_broken_rule_is_reported_with_table_column_and_check(
+    validator: BatchValidator, overrides: dict, expected: str
+):
+    failures = failures_of(validator, **overrides)
+    assert any(failure.startswith(expected) for failure in failures), failures
+
+
+def test_a_column_of_the_wrong_type_is_reported(validator: BatchValidator):
+    frames = batch_frames()
+    frames["posts"]["like_count"] = frames["posts"]["like_count"].astype(str)
+    failures = [str(failure) for failure in validator.validate(frames, run_name="test")]
+    assert any(f.startswith("posts.like_count: expect_column_values_to_be_in_type_list") for f in failures)
+
+
+def test_a_missing_column_or_table_is_reported(validator: BatchValidator):
+    frames = batch_frames()
+    frames["posts"] = frames["posts"].drop(columns=["language"])
+    del frames["interactions"]
+    failures = [str(failure) for failure in validator.validate(frames, run_name="test")]
+    assert any(f.startswith("posts: expect_table_columns_to_match_ordered_list") for f in failures)
+    assert "interactions: table present (missing from the batch)" in failures
+
+
+def test_data_docs_are_built_as_a_browsable_site(validator: BatchValidator):
+    failures_of(validator)
+    index = validator.build_data_docs()
+    assert index.name == "index.html"
+    assert "posts" in Path(index).read_text(encoding="utf-8")
