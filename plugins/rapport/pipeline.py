@@ -41,7 +41,10 @@ def run_date_of(until: datetime | None) -> date:
 
 def resolve_until(until: datetime | None) -> datetime:
     """The end of a run's extraction window: the logical date, or now for a run without one."""
-    return datetime.now(UTC) if until is None else until.astimezone(UTC)
+    if until is None:
+        return datetime.now(UTC)
+    # A plain datetime: Airflow passes pendulum's, whose arithmetic differs.
+    return datetime.fromtimestamp(until.timestamp(), tz=UTC)
 
 
 def plan_extraction(settings: Settings, account_id: str, until: datetime) -> RunPlan:
@@ -53,7 +56,7 @@ def plan_extraction(settings: Settings, account_id: str, until: datetime) -> Run
     """
     registry = load_registry(settings.accounts_file)
     account = registry.account(account_id)
-    until = until.astimezone(UTC)
+    until = resolve_until(until)
     watermark = latest_until(settings.landing_dir, account, before=run_date_of(until))
     if watermark is None:
         return RunPlan(Window(until - timedelta(weeks=settings.history_weeks), until), is_backfill=True)

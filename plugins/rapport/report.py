@@ -17,7 +17,7 @@ _LATEST_SCORES = """
         select max(week_start_date) as week_start_date from marts.fct_relationship_scores
     )
     select
-        organizations.name as organization,
+        organizations.organization_name as organization,
         scores.account_id,
         scores.week_start_date,
         {columns}
@@ -25,7 +25,7 @@ _LATEST_SCORES = """
     inner join latest_week on scores.week_start_date = latest_week.week_start_date
     inner join marts.dim_organizations as organizations
         on scores.organization_id = organizations.organization_id
-    order by scores.overall_score desc nulls last, organizations.name
+    order by scores.overall_score desc nulls last, organizations.organization_name
 """
 
 
@@ -43,11 +43,15 @@ def latest_scores_table(settings: Settings) -> str:
         connection.close()
     if not rows:
         return "No scores yet: fct_relationship_scores is empty."
-    table = [headers] + [["-" if value is None else str(value) for value in row] for row in rows]
-    widths = [max(len(row[index]) for row in table) for index in range(len(headers))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in table]
-    lines.insert(1, "  ".join("-" * width for width in widths))
     week = rows[0][2]
+    shown = [index for index, header in enumerate(headers) if header != "week_start_date"]
+    table = [[headers[index] for index in shown]] + [
+        ["-" if row[index] is None else str(row[index]) for index in shown] for row in rows
+    ]
+    widths = [max(len(row[index]) for row in table) for index in range(len(shown))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in table]
+    lines = [line.rstrip() for line in lines]
+    lines.insert(1, "  ".join("-" * width for width in widths))
     return (
         f"Relationship scores, ISO week starting {week} (0-100, '-' = not measurable, see score_notes):\n"
         + ("\n".join(lines))

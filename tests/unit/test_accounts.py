@@ -45,15 +45,25 @@ def test_account_ids_name_platform_handle_and_lowercased_instance(tmp_path: Path
     ("replace", "by", "message"),
     [
         ("platform: bluesky", "platform: myspace", "accounts[1]: unknown platform 'myspace'"),
-        ("handle: citylibrary.bsky.social", "handle: '@citylibrary'", "malformed bluesky handle '@citylibrary'"),
+        (
+            "handle: citylibrary.bsky.social",
+            "handle: '@citylibrary'",
+            "malformed bluesky handle '@citylibrary'",
+        ),
         ('handle: "@citylibrary"', 'handle: "citylibrary"', "malformed mastodon handle 'citylibrary'"),
         ("        instance: Mastodon.Social\n", "", "mastodon needs 'instance'"),
-        ("size_band: medium", "size_band: huge", "'size_band' must be one of small, medium, large, not 'huge'"),
+        (
+            "size_band: medium",
+            "size_band: huge",
+            "'size_band' must be one of small, medium, large, not 'huge'",
+        ),
         ("language: en", "language: english", "'language' must be a two-letter ISO 639-1 code"),
         ("id: city-library", "id: City Library", "'id' must be a lowercase slug"),
     ],
 )
-def test_a_bad_entry_is_reported_with_file_line_and_entry(tmp_path: Path, replace: str, by: str, message: str):
+def test_a_bad_entry_is_reported_with_file_line_and_entry(
+    tmp_path: Path, replace: str, by: str, message: str
+):
     path = write_registry(tmp_path / "accounts.yml", VALID.replace(replace, by))
     with pytest.raises(RegistryError) as raised:
         load_registry(path)
@@ -72,7 +82,9 @@ def test_a_duplicate_account_names_the_line_of_the_first(tmp_path: Path):
 
 def test_a_duplicate_organization_is_refused(tmp_path: Path):
     with pytest.raises(RegistryError, match="duplicate organization id"):
-        load_registry(write_registry(tmp_path / "accounts.yml", VALID + VALID.split("organizations:\n", 1)[1]))
+        load_registry(
+            write_registry(tmp_path / "accounts.yml", VALID + VALID.split("organizations:\n", 1)[1])
+        )
 
 
 @pytest.mark.parametrize(

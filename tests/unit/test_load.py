@@ -42,11 +42,15 @@ def test_a_batch_loads_its_records_and_the_registry(tmp_path: Path, warehouse: P
 def test_loading_the_same_batch_again_changes_nothing(tmp_path: Path, warehouse: Path):
     batch = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
     load_batches(warehouse, REGISTRY, [batch])
-    before = query(warehouse, "select * from raw.posts union all select null, * exclude (platform) from raw.posts")
+    before = query(
+        warehouse, "select * from raw.posts union all select null, * exclude (platform) from raw.posts"
+    )
     load_batches(warehouse, REGISTRY, [batch])
     assert query(warehouse, "select count(*) from raw.posts") == [(1,)]
     assert query(warehouse, "select count(*) from raw.account_snapshots") == [(1,)]
-    after = query(warehouse, "select * from raw.posts union all select null, * exclude (platform) from raw.posts")
+    after = query(
+        warehouse, "select * from raw.posts union all select null, * exclude (platform) from raw.posts"
+    )
     assert before == after
 
 
@@ -84,7 +88,9 @@ def test_two_batches_with_the_same_post_in_one_load_keep_the_newest(tmp_path: Pa
     later = OBSERVED_AT + timedelta(days=1)
     batches = [
         stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1"),
-        stage_batch(tmp_path / "b2", batch_frames(posts=[{"like_count": 9, "observed_at": later}]), later, "e2"),
+        stage_batch(
+            tmp_path / "b2", batch_frames(posts=[{"like_count": 9, "observed_at": later}]), later, "e2"
+        ),
     ]
     load_batches(warehouse, REGISTRY, batches)
     assert query(warehouse, "select like_count, first_observed_at from raw.posts") == [(9, OBSERVED_AT)]

@@ -59,7 +59,10 @@ def test_an_empty_batch_passes(validator: BatchValidator):
         ),
         ({"interactions": [{"interaction_type": "like"}]}, "interactions.interaction_type"),
         ({"snapshots": [{"followers_count": -1}]}, "account_snapshots.followers_count"),
-        ({"snapshots": [{"platform": "myspace"}]}, "account_snapshots.platform: expect_column_values_to_be_in_set"),
+        (
+            {"snapshots": [{"platform": "myspace"}]},
+            "account_snapshots.platform: expect_column_values_to_be_in_set",
+        ),
     ],
 )
 def test_each_broken_rule_is_reported_with_table_column_and_check(

@@ -74,5 +74,5 @@ def get_source(platform: str) -> Source:
     """Return the source module of a platform; raise ``KeyError`` for an unknown one."""
     if platform not in PLATFORMS:
         raise KeyError(f"unknown platform {platform!r}; known platforms: {', '.join(PLATFORMS)}")
-    module = importlib.import_module(f"rapport.sources.{platform}")
-    return module  # type: ignore[return-value]
+    module: Source = importlib.import_module(f"rapport.sources.{platform}")
+    return module

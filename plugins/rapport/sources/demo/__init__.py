@@ -1,0 +1,260 @@
+"""The built-in demo platform: eight simulated organizations and their publics.
+
+A source like any real one: :func:`extract` yields the raw JSON pages a
+Mastodon-like REST API returns (see :mod:`rapport.sources.demo.client`, which
+simulates that API from a seed), and :func:`normalize` turns landed pages back
+into the record types of :mod:`rapport.records`, from the pages alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
+from rapport.sources import NormalizationError, Page, SourceError, Window
+from rapport.sources.demo.client import DemoClient
+from rapport.sources.demo.helpers import (
+    JsonNode,
+    contains_question,
+    describe_page,
+    load_json,
+    read_html,
+    records_frame,
+    to_naive_utc,
+)
+from rapport.sources.demo.settings import (
+    DEFAULT_SEED,
+    LOOKUP_ENDPOINT,
+    NOTIFICATIONS_ENDPOINT,
+    SEED_VARIABLE,
+    STATUSES_ENDPOINT,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rapport.accounts import Account
+
+__all__ = ["SIMULATED", "extract", "normalize"]
+
+SIMULATED: Final = True
+"""The platform is simulated: the pipeline observes it at the window's end, so replays are identical."""
+
+PLATFORM: Final = "demo"
+
+Row = dict[str, Any]
+
+
+def extract(account: Account, window: Window, *, seed: str | None = None) -> Iterator[Page]:
+    """Fetch one account's data for a window from the demo platform.
+
+    Yields, in order, the ``accounts/lookup`` page (the account as it is at
+    ``window.until``), every ``accounts/statuses`` page and every
+    ``notifications`` page (40 items a page, newest first) of the items
+    published in [since, until). Naive datetimes are taken as UTC. The seed is
+    ``seed``, else the ``RAPPORT_DEMO_SEED`` environment variable, else
+    ``DEFAULT_SEED``; the same seed and window always give the same bytes.
+
+    Raises ``SourceError`` naming the account, the URL and the cause when the
+    account is not a demo account, is unknown to the demo platform or does not
+    exist yet at ``window.until`` (the platform answers 404).
+    """
+    if account.platform != PLATFORM:
+        raise SourceError(f"{account.account_id}: not a {PLATFORM} account, the demo source cannot fetch it")
+    since, until = _as_utc(window.since), _as_utc(window.until)
+    client = DemoClient(account.handle, seed=seed or os.environ.get(SEED_VARIABLE) or DEFAULT_SEED, now=until)
+    yield _fetch(client, account, LOOKUP_ENDPOINT, {"acct": account.handle})
+    listing = {"since": since.isoformat(), "until": until.isoformat()}
+    yield from _fetch_all(client, account, STATUSES_ENDPOINT, listing)
+    yield from _fetch_all(client, account, NOTIFICATIONS_ENDPOINT, {"types": "mention", **listing})
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fetch(client: DemoClient, account: Account, endpoint: str, params: dict[str, str]) -> Page:
+    page, _ = _request(client, account, endpoint, params)
+    return page
+
+
+def _fetch_all(client: DemoClient, account: Account, endpoint: str, params: dict[str, str]) -> Iterator[Page]:
+    next_params: dict[str, str] | None = {**params, "page": "1"}
+    while next_params is not None:
+        page, next_params = _request(client, account, endpoint, next_params)
+        yield page
+
+
+def _request(
+    client: DemoClient, account: Account, endpoint: str, params: dict[str, str]
+) -> tuple[Page, dict[str, str] | None]:
+    response = client.get(endpoint, params)
+    if response.status != 200:
+        cause = response.body.decode("utf-8", errors="replace")
+        raise SourceError(
+            f"{account.account_id}: GET {client.url(endpoint, params)} answered {response.status}: {cause}"
+        )
+    return Page(endpoint=endpoint, body=response.body, status=200, params=dict(params)), response.next_params
+
+
+def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> dict[str, pd.DataFrame]:
+    """Turn the landed pages of one extraction into record frames.
+
+    Returns ``{"account_snapshots", "posts", "interactions"}``, each a frame
+    with exactly the columns of :mod:`rapport.records` (see
+    :func:`~rapport.sources.demo.helpers.records_frame` for the dtypes),
+    ``observed_at`` (naive UTC) on every row. Posts and interactions seen
+    twice are kept once (the first seen); the snapshot comes from the last
+    lookup page. Notifications of a type other than ``mention`` are skipped.
+
+    Raises ``NormalizationError`` naming the page (endpoint and page number)
+    and the field when a body is not valid JSON, is not of the expected shape
+    or lacks a required field, when no lookup page is present (the account's
+    own id is needed to tell its threads apart), or when a page is not a 200
+    response or comes from an endpoint this source does not know.
+    """
+    observed = to_naive_utc(observed_at)
+    for page in pages:
+        if page.status != 200:
+            raise NormalizationError(f"{describe_page(page)}: HTTP status {page.status}, expected 200")
+        if page.endpoint not in (LOOKUP_ENDPOINT, STATUSES_ENDPOINT, NOTIFICATIONS_ENDPOINT):
+            raise NormalizationError(f"{describe_page(page)}: unknown {PLATFORM} endpoint {page.endpoint!r}")
+    snapshots = [
+        _read_account(load_json(page), account, observed)
+        for page in pages
+        if page.endpoint == LOOKUP_ENDPOINT
+    ]
+    if not snapshots:
+        raise NormalizationError(
+            f"{account.account_id}: none of the {len(pages)} pages is an {LOOKUP_ENDPOINT} page, "
+            "so the account's own id is unknown"
+        )
+    own_id = str(snapshots[-1]["account_native_id"])
+    posts: dict[str, Row] = {}
+    interactions: dict[str, Row] = {}
+    for page in pages:
+        if page.endpoint == STATUSES_ENDPOINT:
+            for node in load_json(page).as_list():
+                row = _read_status(node, account, own_id, observed)
+                posts.setdefault(row["post_id"], row)
+        elif page.endpoint == NOTIFICATIONS_ENDPOINT:
+            for node in load_json(page).as_list():
+                if node.get_str("type") != "mention":
+                    continue
+                row = _read_mention(node.get_object("status"), account, own_id, observed)
+                interactions.setdefault(row["interaction_id"], row)
+    return {
+        ACCOUNT_SNAPSHOTS.name: records_frame(ACCOUNT_SNAPSHOTS, snapshots[-1:]),
+        POSTS.name: records_frame(POSTS, list(posts.values())),
+        INTERACTIONS.name: records_frame(INTERACTIONS, list(interactions.values())),
+    }
+
+
+def _read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
+    acct = node.get_str("acct")
+    if acct.lstrip("@") != account.handle.lstrip("@"):
+        node.fail(f"the page describes {acct!r}, not {account.handle!r}", "acct")
+    return {
+        "platform": account.platform,
+        "account_id": account.account_id,
+        "account_native_id": node.get_str("id"),
+        "handle": f"@{acct.lstrip('@')}",
+        "display_name": node.get_optional_str("display_name"),
+        "followers_count": node.get_int("followers_count"),
+        "following_count": node.get_int("following_count"),
+        "posts_count": node.get_int("statuses_count"),
+        "account_created_at": node.get_optional_timestamp("created_at"),
+        "observed_at": observed,
+    }
+
+
+def _read_shared(node: JsonNode | None) -> tuple[str | None, str | None]:
+    """The id of a reblogged or quoted status and of its author."""
+    if node is None:
+        return None, None
+    return node.get_str("id"), node.get_object("account").get_str("id")
+
+
+def _count_alt_texts(media: list[JsonNode]) -> int:
+    descriptions = (item.get_optional_str("description") for item in media)
+    return sum(1 for description in descriptions if description and description.strip())
+
+
+def _read_status(node: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
+    reblog = node.get_optional_object("reblog")
+    quote = node.get_optional_object("quote")
+    in_reply_to_id = node.get_optional_str("in_reply_to_id")
+    in_reply_to_account = node.get_optional_str("in_reply_to_account_id")
+    if reblog is not None:
+        post_type = "repost"
+    elif quote is not None:
+        post_type = "quote"
+    elif in_reply_to_id is not None:
+        post_type = "reply"
+    else:
+        post_type = "original"
+    is_reply = post_type == "reply"
+    shared_id, shared_account = _read_shared(reblog or quote)
+    # A reblog's own content is empty: its text is the reblogged status's, not the account's.
+    content = None if reblog is not None else read_html(node.get_str("content"))
+    mentions = node.get_list("mentions")
+    for mention in mentions:
+        mention.get_str("id")
+    media = node.get_list("media_attachments")
+    return {
+        "platform": account.platform,
+        "post_id": node.get_str("id"),
+        "account_id": account.account_id,
+        "created_at": node.get_timestamp("created_at"),
+        "post_type": post_type,
+        "text": content.text if content else None,
+        "language": node.get_optional_str("language"),
+        "in_reply_to_post_id": in_reply_to_id if is_reply else None,
+        "in_reply_to_account_native_id": in_reply_to_account if is_reply else None,
+        "is_reply_to_self": is_reply and in_reply_to_account == own_id,
+        "reposted_post_id": shared_id,
+        "reposted_account_native_id": shared_account,
+        "mention_count": len(mentions),
+        "link_count": len(content.links) if content else 0,
+        "media_count": len(media),
+        "media_with_alt_text_count": _count_alt_texts(media),
+        "reply_count": node.get_int("replies_count"),
+        "repost_count": node.get_int("reblogs_count"),
+        "like_count": node.get_int("favourites_count"),
+        "edited_at": node.get_optional_timestamp("edited_at"),
+        "is_deleted": False,
+        "observed_at": observed,
+    }
+
+
+def _read_mention(status: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
+    author = status.get_object("account")
+    acct = author.get_optional_str("acct")
+    in_reply_to_id = status.get_optional_str("in_reply_to_id")
+    quote = status.get_optional_object("quote")
+    text = read_html(status.get_str("content")).text
+    # A reply in someone else's thread that names the account is a mention, not a reply to it.
+    if in_reply_to_id is not None and status.get_optional_str("in_reply_to_account_id") == own_id:
+        interaction_type = "reply"
+    elif quote is not None:
+        quote.get_str("id")
+        interaction_type = "quote"
+    else:
+        interaction_type = "mention"
+    return {
+        "platform": account.platform,
+        "interaction_id": status.get_str("id"),
+        "account_id": account.account_id,
+        "author_native_id": author.get_str("id"),
+        "author_handle": f"@{acct.lstrip('@')}" if acct else None,
+        "created_at": status.get_timestamp("created_at"),
+        "interaction_type": interaction_type,
+        "in_reply_to_post_id": in_reply_to_id if interaction_type == "reply" else None,
+        "text": text,
+        "language": status.get_optional_str("language"),
+        "is_question": contains_question(text),
+        "observed_at": observed,
+    }

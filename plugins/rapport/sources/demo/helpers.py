@@ -1,0 +1,297 @@
+"""Reading Mastodon-like payloads: JSON fields, HTML content, record frames.
+
+Nothing here is specific to the demo platform: a Mastodon connector can use
+these helpers as they are (they live here until a second source needs them).
+
+- :func:`load_json` and :class:`JsonNode` read a page's JSON and raise a
+  :class:`~rapport.sources.NormalizationError` naming the page and the field
+  (as a path such as ``$[3].account.id``) when a value is missing or of the
+  wrong type. Unknown fields are ignored.
+- :func:`read_html` turns status HTML into plain text and its links.
+- :func:`records_frame` builds a DataFrame with exactly the columns and dtypes
+  of a :class:`~rapport.records.RecordType`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Final, NoReturn
+
+from rapport.sources import NormalizationError, Page
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rapport.records import RecordType
+
+PANDAS_DTYPES: Final = {
+    "VARCHAR": "str",
+    "BIGINT": "int64",
+    "INTEGER": "int64",
+    "BOOLEAN": "bool",
+    # Microseconds: the resolution of DuckDB's TIMESTAMP and of the platforms' clocks.
+    "TIMESTAMP": "datetime64[us]",
+}
+"""The pandas dtype of each SQL type of :mod:`rapport.records` (timestamps naive UTC)."""
+
+
+def describe_page(page: Page) -> str:
+    """Name a page for error messages, e.g. ``accounts/statuses page 2``."""
+    number = page.params.get("page")
+    return f"{page.endpoint} page {number}" if number else page.endpoint
+
+
+def load_json(page: Page) -> JsonNode:
+    """Parse a page's body as UTF-8 JSON.
+
+    Returns the root :class:`JsonNode`; raises ``NormalizationError`` naming the
+    page when the body is not valid UTF-8 JSON.
+    """
+    try:
+        value = json.loads(page.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise NormalizationError(f"{describe_page(page)}: body is not valid JSON ({error})") from error
+    return JsonNode(value, describe_page(page), "$")
+
+
+def to_naive_utc(moment: datetime) -> datetime:
+    """Return a datetime as naive UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+@dataclass(frozen=True)
+class JsonNode:
+    """A JSON value with the page and path it was read from, for precise errors.
+
+    The ``get_*`` methods read one field of an object node; ``get_optional_*``
+    accept a missing field or ``null`` and return ``None`` for both. Each raises
+    ``NormalizationError`` naming the page and the field when the field is
+    missing (required getters) or holds a value of another type.
+    """
+
+    value: object
+    page: str
+    path: str
+
+    def fail(self, message: str, key: str | int | None = None) -> NoReturn:
+        """Raise ``NormalizationError`` naming the page and this node's (or a child's) path."""
+        raise NormalizationError(f"{self.page}: field {self._child_path(key)}: {message}")
+
+    def _child_path(self, key: str | int | None) -> str:
+        if key is None:
+            return self.path
+        return f"{self.path}[{key}]" if isinstance(key, int) else f"{self.path}.{key}"
+
+    def _fields(self) -> Mapping[str, object]:
+        if not isinstance(self.value, dict):
+            self.fail(f"expected an object, got {_type_name(self.value)}")
+        return self.value
+
+    def _get(self, key: str, *, required: bool) -> object:
+        fields = self._fields()
+        if key not in fields:
+            if required:
+                self.fail("required field is missing", key)
+            return None
+        return fields[key]
+
+    def _wrong_type(self, key: str, expected: str, value: object) -> NoReturn:
+        self.fail(f"expected {expected}, got {_type_name(value)}", key)
+
+    def get_str(self, key: str) -> str:
+        """Return a required string field."""
+        value = self._get(key, required=True)
+        if not isinstance(value, str):
+            self._wrong_type(key, "a string", value)
+        return value
+
+    def get_optional_str(self, key: str) -> str | None:
+        """Return a string field, or ``None`` when it is missing or null."""
+        value = self._get(key, required=False)
+        if value is not None and not isinstance(value, str):
+            self._wrong_type(key, "a string or null", value)
+        return value
+
+    def get_int(self, key: str) -> int:
+        """Return a required integer field (a JSON boolean is not an integer)."""
+        value = self._get(key, required=True)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._wrong_type(key, "an integer", value)
+        return value
+
+    def get_object(self, key: str) -> JsonNode:
+        """Return a required object field."""
+        value = self._get(key, required=True)
+        if not isinstance(value, dict):
+            self._wrong_type(key, "an object", value)
+        return JsonNode(value, self.page, self._child_path(key))
+
+    def get_optional_object(self, key: str) -> JsonNode | None:
+        """Return an object field, or ``None`` when it is missing or null."""
+        value = self._get(key, required=False)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self._wrong_type(key, "an object or null", value)
+        return JsonNode(value, self.page, self._child_path(key))
+
+    def get_list(self, key: str) -> list[JsonNode]:
+        """Return the items of a required list field."""
+        value = self._get(key, required=True)
+        return JsonNode(value, self.page, self._child_path(key)).as_list()
+
+    def get_timestamp(self, key: str) -> datetime:
+        """Return a required ISO 8601 timestamp field as naive UTC (no offset means UTC)."""
+        return self._parse_timestamp(key, self.get_str(key))
+
+    def get_optional_timestamp(self, key: str) -> datetime | None:
+        """Return a timestamp field as naive UTC, or ``None`` when it is missing or null."""
+        text = self.get_optional_str(key)
+        return None if text is None else self._parse_timestamp(key, text)
+
+    def _parse_timestamp(self, key: str, text: str) -> datetime:
+        try:
+            return to_naive_utc(datetime.fromisoformat(text))
+        except ValueError:
+            self.fail(f"expected an ISO 8601 timestamp, got {text[:40]!r}", key)
+
+    def as_list(self) -> list[JsonNode]:
+        """Return the items of this node, which must be a list."""
+        if not isinstance(self.value, list):
+            self.fail(f"expected a list, got {_type_name(self.value)}")
+        return [JsonNode(item, self.page, f"{self.path}[{index}]") for index, item in enumerate(self.value)]
+
+
+@dataclass(frozen=True)
+class HtmlContent:
+    """What a status's HTML says: its plain text and the links it carries."""
+
+    text: str
+    links: tuple[str, ...]
+    """Targets of the ``<a href>`` that are neither mentions nor hashtags."""
+
+
+_BLOCK_TAGS: Final = frozenset({"p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "pre"})
+# Their content is code or styling, never text a reader sees.
+_HIDDEN_TAGS: Final = frozenset({"script", "style", "template"})
+_WHITESPACE: Final = re.compile(r"[ \t\r\n\f]+")
+_PARAGRAPH = "\x00"  # marks a paragraph break until the text is assembled
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str] = []
+        self._hidden_depth = 0
+        self._anchors: list[tuple[str | None, str, int]] = []  # href, class, index of first part
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden_depth += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH)
+        elif tag == "a":
+            attributes = dict(attrs)
+            self._anchors.append((attributes.get("href"), attributes.get("class") or "", len(self.parts)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden_depth = max(0, self._hidden_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH)
+        elif tag == "a" and self._anchors:
+            href, classes, first = self._anchors.pop()
+            label = "".join(self.parts[first:]).strip()
+            # Mastodon marks mentions "u-url mention" and hashtags "mention hashtag".
+            is_mention = "mention" in classes.split() or "hashtag" in classes.split()
+            if href and not is_mention and not label.startswith(("@", "#")):
+                self.links.append(href)
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden_depth:
+            self.parts.append(_WHITESPACE.sub(" ", data))
+
+
+def read_html(content: str) -> HtmlContent:
+    """Read a status's HTML content.
+
+    Returns its plain text (entities unescaped, paragraphs separated by a blank
+    line, ``<br>`` as a line break, script and style contents dropped; escaped
+    markup such as ``&lt;script&gt;`` stays as text) and its links. Never
+    raises on malformed HTML: the parser is lenient, like a browser.
+    """
+    parser = _TextExtractor()
+    parser.feed(content)
+    parser.close()
+    text = "".join(parser.parts)
+    paragraphs = (re.sub(r" *\n *", "\n", paragraph).strip() for paragraph in text.split(_PARAGRAPH))
+    return HtmlContent(
+        text="\n\n".join(paragraph for paragraph in paragraphs if paragraph),
+        links=tuple(parser.links),
+    )
+
+
+def html_to_text(content: str) -> str:
+    """Return the plain text of a status's HTML content (see :func:`read_html`)."""
+    return read_html(content).text
+
+
+_URL: Final = re.compile(r"https?://\S+")
+
+
+def contains_question(text: str) -> bool:
+    """Tell whether a post asks something: a question mark outside of its URLs.
+
+    Deliberately simple (no question-word detection): a question without a
+    question mark is missed, a rhetorical one is counted. URLs are set aside
+    because their query strings (``?page=2``) are not questions.
+    """
+    stripped = _URL.sub(" ", text)
+    return "?" in stripped or "？" in stripped
+
+
+def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    """Build a DataFrame of a record type from rows keyed by column name.
+
+    Returns a frame with exactly the record type's columns, in order, each of
+    the dtype :data:`PANDAS_DTYPES` gives its SQL type (text as pandas' string
+    dtype with NaN for null, timestamps naive). Raises ``KeyError`` when a row
+    lacks a column.
+    """
+    import pandas as pd
+
+    columns = {
+        column.name: pd.Series([row[column.name] for row in rows], dtype=PANDAS_DTYPES[column.sql_type])
+        for column in record_type.columns
+    }
+    return pd.DataFrame(columns, columns=record_type.column_names)

@@ -1,0 +1,113 @@
+-- One row per registered account per ISO week (Monday start) of its span: from
+-- the week of its first post or interaction (never before the week its account
+-- was created, when known; the week of its first snapshot when it has no
+-- activity) to the last complete week before its latest snapshot.
+with
+
+accounts as (
+    select * from {{ ref('stg_social__accounts') }}
+),
+
+account_snapshots as (
+    select * from {{ ref('stg_social__account_snapshots') }}
+),
+
+posts as (
+    select * from {{ ref('stg_social__posts') }}
+),
+
+interactions as (
+    select * from {{ ref('stg_social__interactions') }}
+),
+
+activities as (
+    select
+        account_id,
+        published_at
+    from posts
+    union all
+    select
+        account_id,
+        published_at
+    from interactions
+),
+
+first_activities as (
+    select
+        account_id,
+        min(published_at) as first_activity_at
+    from activities
+    group by account_id
+),
+
+observation_bounds as (
+    select
+        account_id,
+        min(observed_at) as first_observed_at,
+        max(observed_at) as last_observed_at,
+        min(account_created_at) as account_created_at
+    from account_snapshots
+    group by account_id
+),
+
+account_bounds as (
+    select
+        accounts.account_id,
+        observation_bounds.account_created_at,
+        observation_bounds.last_observed_at,
+        coalesce(first_activities.first_activity_at, observation_bounds.first_observed_at) as first_seen_at
+    from accounts
+    inner join observation_bounds
+        on accounts.account_id = observation_bounds.account_id
+    left join first_activities
+        on accounts.account_id = first_activities.account_id
+),
+
+account_spans as (
+    select
+        account_id,
+        -- A week is complete once its Sunday has ended: the last complete week
+        -- starts on the Monday before the one of the latest observation.
+        cast(date_trunc('week', last_observed_at) - interval 7 day as date) as last_week_start_date,
+        -- greatest() ignores a NULL creation date.
+        greatest(
+            cast(date_trunc('week', first_seen_at) as date),
+            cast(date_trunc('week', account_created_at) as date)
+        ) as first_week_start_date
+    from account_bounds
+),
+
+calendar_bounds as (
+    select
+        min(first_week_start_date) as first_week_start_date,
+        max(last_week_start_date) as last_week_start_date
+    from account_spans
+),
+
+calendar_weeks as (
+    select
+        cast(
+            unnest(
+                generate_series(first_week_start_date, last_week_start_date, interval 7 day)
+            ) as date
+        ) as week_start_date
+    from calendar_bounds
+),
+
+spined as (
+    select
+        account_spans.account_id,
+        calendar_weeks.week_start_date,
+        account_spans.first_week_start_date,
+        account_spans.last_week_start_date,
+        isoyear(calendar_weeks.week_start_date) as iso_year,
+        week(calendar_weeks.week_start_date) as iso_week,
+        (calendar_weeks.week_start_date - account_spans.first_week_start_date) // 7 + 1 as weeks_of_history
+    from account_spans
+    inner join calendar_weeks
+        on
+            calendar_weeks.week_start_date
+            between account_spans.first_week_start_date and account_spans.last_week_start_date
+)
+
+select * from spined

@@ -1,0 +1,41 @@
+-- One row per account per ISO week in which it published at least one post
+-- (deleted or not). Counts are by publish week; deleted posts only count in
+-- deleted_posts.
+with
+
+posts_classified as (
+    select * from {{ ref('int_posts_classified') }}
+),
+
+aggregated as (
+    select
+        account_id,
+        week_start_date,
+        count(*) filter (where not is_deleted) as actions,
+        count(*) filter (where not is_deleted and post_type = 'original') as original_posts,
+        count(*) filter (where not is_deleted and post_type = 'reply') as replies,
+        count(*) filter (where not is_deleted and post_type = 'repost') as reposts,
+        count(*) filter (where not is_deleted and post_type = 'quote') as quotes,
+        count(*) filter (where not is_deleted and action_kind = 'reply_to_public') as replies_to_public,
+        count(*) filter (where not is_deleted and action_kind = 'thread_reply') as thread_replies,
+        count(*) filter (
+            where not is_deleted and action_kind = 'reply_on_others_post'
+        ) as replies_on_others_posts,
+        count(*) filter (where not is_deleted and action_kind = 'repost_of_others') as reposts_of_others,
+        count(*) filter (where not is_deleted and action_kind = 'quote_of_others') as quotes_of_others,
+        count(*) filter (where not is_deleted and is_mentioning_others) as posts_mentioning_others,
+        count(*) filter (where not is_deleted and is_directed_at_others) as actions_directed_at_others,
+        count(*) filter (where not is_deleted and is_own_news) as own_news_posts,
+        count(*) filter (where not is_deleted and has_own_text) as posts_with_text,
+        count(*) filter (where not is_deleted and is_promotional) as promotional_posts,
+        coalesce(sum(media_attachments) filter (where not is_deleted), 0) as media_attachments,
+        coalesce(sum(media_with_alt_text) filter (where not is_deleted), 0) as media_with_alt_text,
+        count(distinct published_date) filter (where not is_deleted) as active_days,
+        count(*) filter (where is_deleted) as deleted_posts
+    from posts_classified
+    group by
+        account_id,
+        week_start_date
+)
+
+select * from aggregated

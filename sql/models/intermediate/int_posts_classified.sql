@@ -1,0 +1,128 @@
+{#- Both languages' lists apply to every post: a post's language is often unknown. -#}
+{%- set own_news_keywords = var('own_news_keywords_en') + var('own_news_keywords_fr') -%}
+{%- set promotional_keywords = var('promotional_keywords_en') + var('promotional_keywords_fr') -%}
+
+-- One row per post of a registered account, classified by what the action does
+-- in the relationship (action_kind) and by keyword heuristics (own news,
+-- promotional). Deleted posts are kept here, flagged, and left out downstream.
+with
+
+posts as (
+    select * from {{ ref('stg_social__posts') }}
+),
+
+interactions as (
+    select * from {{ ref('stg_social__interactions') }}
+),
+
+account_snapshots as (
+    select * from {{ ref('stg_social__account_snapshots') }}
+),
+
+account_native_ids as (
+    select
+        account_id,
+        arg_max(account_native_id, observed_at) as account_native_id
+    from account_snapshots
+    group by account_id
+),
+
+public_posts as (
+    select distinct
+        platform,
+        account_id,
+        interaction_id
+    from interactions
+),
+
+posts_with_context as (
+    select
+        posts.*,
+        account_native_ids.account_native_id,
+        public_posts.interaction_id is not null as is_answer_to_public_post,
+        -- Keywords are matched on the organization's own words: links (their
+        -- paths often hold words) and @mentions (handles) are blanked first.
+        regexp_replace(
+            regexp_replace(posts.post_text, '(https?://|www\.)[^[:space:]]+', ' ', 'g'),
+            '@[[:alnum:]_.@-]+',
+            ' ',
+            'g'
+        ) as keyword_text
+    from posts
+    left join account_native_ids
+        on posts.account_id = account_native_ids.account_id
+    left join public_posts
+        on
+            posts.post_type = 'reply'
+            and posts.platform = public_posts.platform
+            and posts.account_id = public_posts.account_id
+            and posts.in_reply_to_post_id = public_posts.interaction_id
+),
+
+kinds_assigned as (
+    select
+        *,
+        case
+            when post_type = 'reply' and is_answer_to_public_post then 'reply_to_public'
+            when
+                post_type = 'reply'
+                and (is_reply_to_self or in_reply_to_account_native_id = account_native_id)
+                then 'thread_reply'
+            when post_type = 'reply' then 'reply_on_others_post'
+            when post_type = 'repost' and reposted_account_native_id = account_native_id then 'repost_of_own'
+            when post_type = 'repost' then 'repost_of_others'
+            when post_type = 'quote' and reposted_account_native_id = account_native_id then 'quote_of_own'
+            when post_type = 'quote' then 'quote_of_others'
+            else 'original'
+        end as action_kind,
+        post_type in ('original', 'reply', 'quote') and coalesce(trim(post_text), '') != '' as has_own_text,
+        coalesce(
+            {{ matches_keywords('keyword_text', own_news_keywords) }},
+            false
+        ) as is_matching_own_news_keywords,
+        coalesce(
+            {{ matches_keywords('keyword_text', promotional_keywords) }},
+            false
+        ) as is_matching_promotional_keywords
+    from posts_with_context
+),
+
+classified as (
+    select
+        platform,
+        post_id,
+        account_id,
+        published_at,
+        cast(published_at as date) as published_date,
+        -- Publish week: an action counts in the ISO week it was published.
+        cast(date_trunc('week', published_at) as date) as week_start_date,
+        post_type,
+        action_kind,
+        post_text,
+        in_reply_to_post_id,
+        mention_count,
+        is_deleted,
+        has_own_text,
+        action_kind = 'reply_to_public' as is_reply_to_public,
+        -- Replies mention their addressee automatically on some platforms and a
+        -- repost carries the mentions of the post reposted: a mention counts
+        -- only on the organization's own words that address no one else.
+        action_kind in ('original', 'thread_reply', 'quote_of_own')
+        and mention_count > 0 as is_mentioning_others,
+        action_kind in ('reply_on_others_post', 'repost_of_others', 'quote_of_others')
+        or (
+            action_kind in ('original', 'thread_reply', 'quote_of_own')
+            and mention_count > 0
+        ) as is_directed_at_others,
+        -- A post that sells is not news about the organization, whatever its words.
+        post_type = 'original'
+        and is_matching_own_news_keywords
+        and not is_matching_promotional_keywords as is_own_news,
+        has_own_text and is_matching_promotional_keywords as is_promotional,
+        -- A repost's media are the reposted author's, not the organization's.
+        case when post_type = 'repost' then 0 else media_count end as media_attachments,
+        case when post_type = 'repost' then 0 else media_with_alt_text_count end as media_with_alt_text
+    from kinds_assigned
+)
+
+select * from classified

@@ -1,0 +1,104 @@
+-- One row per public question (an interaction with is_question) addressed to a
+-- registered account, joined to the organization's first reply to it. A question
+-- belongs to the ISO week it was asked in.
+with
+
+interactions as (
+    select * from {{ ref('stg_social__interactions') }}
+),
+
+posts_classified as (
+    select * from {{ ref('int_posts_classified') }}
+),
+
+account_snapshots as (
+    select * from {{ ref('stg_social__account_snapshots') }}
+),
+
+questions as (
+    select
+        platform,
+        interaction_id,
+        account_id,
+        author_native_id,
+        published_at as asked_at
+    from interactions
+    where is_question
+),
+
+answers as (
+    select
+        platform,
+        account_id,
+        in_reply_to_post_id,
+        published_at
+    from posts_classified
+    where is_reply_to_public and not is_deleted
+),
+
+first_answers as (
+    select
+        questions.platform,
+        questions.interaction_id,
+        min(answers.published_at) as first_answered_at
+    from questions
+    inner join answers
+        on
+            questions.platform = answers.platform
+            and questions.account_id = answers.account_id
+            and questions.interaction_id = answers.in_reply_to_post_id
+            and questions.asked_at <= answers.published_at
+    group by
+        questions.platform,
+        questions.interaction_id
+),
+
+latest_observations as (
+    select
+        account_id,
+        max(observed_at) as last_observed_at
+    from account_snapshots
+    group by account_id
+),
+
+joined as (
+    select
+        questions.platform,
+        questions.interaction_id,
+        questions.account_id,
+        questions.author_native_id,
+        questions.asked_at,
+        cast(date_trunc('week', questions.asked_at) as date) as week_start_date,
+        questions.asked_at + to_days({{ var('question_answer_window_days') }}) as answer_deadline_at,
+        first_answers.first_answered_at,
+        epoch(first_answers.first_answered_at - questions.asked_at) / 3600.0 as response_hours,
+        latest_observations.last_observed_at
+    from questions
+    left join first_answers
+        on
+            questions.platform = first_answers.platform
+            and questions.interaction_id = first_answers.interaction_id
+    left join latest_observations
+        on questions.account_id = latest_observations.account_id
+),
+
+outcomes_decided as (
+    select
+        platform,
+        interaction_id,
+        account_id,
+        author_native_id,
+        asked_at,
+        week_start_date,
+        answer_deadline_at,
+        first_answered_at,
+        response_hours,
+        coalesce(first_answered_at <= answer_deadline_at, false) as is_answered,
+        -- Unanswered while its answer window is still open at the account's
+        -- latest observation: neither answered nor unanswered yet.
+        not coalesce(first_answered_at <= answer_deadline_at, false)
+        and coalesce(answer_deadline_at > last_observed_at, false) as is_pending
+    from joined
+)
+
+select * from outcomes_decided

@@ -1,0 +1,70 @@
+with
+
+accounts as (
+    select * from {{ ref('stg_social__accounts') }}
+),
+
+organizations as (
+    select * from {{ ref('dim_organizations') }}
+),
+
+account_snapshots as (
+    select * from {{ ref('stg_social__account_snapshots') }}
+),
+
+account_weeks as (
+    select * from {{ ref('int_account_weeks_spined') }}
+),
+
+latest_snapshots as (
+    select
+        account_id,
+        max(observed_at) as last_observed_at,
+        arg_max(account_native_id, observed_at) as account_native_id,
+        arg_max(display_name, observed_at) as display_name,
+        arg_max(followers_count, observed_at) as followers_count,
+        min(account_created_at) as account_created_at
+    from account_snapshots
+    group by account_id
+),
+
+spans as (
+    select
+        account_id,
+        min(week_start_date) as first_week_start_date,
+        max(week_start_date) as last_week_start_date,
+        count(*) as weeks_in_span
+    from account_weeks
+    group by account_id
+),
+
+joined as (
+    select
+        accounts.account_id,
+        accounts.organization_id,
+        accounts.platform,
+        accounts.handle,
+        accounts.instance,
+        latest_snapshots.account_native_id,
+        latest_snapshots.display_name,
+        latest_snapshots.account_created_at,
+        latest_snapshots.last_observed_at,
+        latest_snapshots.followers_count,
+        organizations.organization_name,
+        organizations.peer_group,
+        organizations.size_band,
+        organizations.language_code,
+        organizations.expected_weekly_actions,
+        spans.first_week_start_date,
+        spans.last_week_start_date,
+        coalesce(spans.weeks_in_span, 0) as weeks_in_span
+    from accounts
+    left join organizations
+        on accounts.organization_id = organizations.organization_id
+    left join latest_snapshots
+        on accounts.account_id = latest_snapshots.account_id
+    left join spans
+        on accounts.account_id = spans.account_id
+)
+
+select * from joined

@@ -1,0 +1,101 @@
+with
+
+account_weeks as (
+    select * from {{ ref('int_account_weeks_spined') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_accounts') }}
+),
+
+posts_by_week as (
+    select * from {{ ref('int_posts_aggregated_to_weeks') }}
+),
+
+interactions_by_week as (
+    select * from {{ ref('int_interactions_aggregated_to_weeks') }}
+),
+
+snapshots_by_week as (
+    select * from {{ ref('int_account_snapshots_matched_to_weeks') }}
+),
+
+joined as (
+    select
+        account_weeks.account_id,
+        accounts.organization_id,
+        accounts.platform,
+        accounts.size_band,
+        account_weeks.week_start_date,
+        account_weeks.iso_year,
+        account_weeks.iso_week,
+        account_weeks.weeks_of_history,
+        accounts.expected_weekly_actions,
+        interactions_by_week.median_response_hours,
+        snapshots_by_week.followers_count,
+        snapshots_by_week.following_count,
+        snapshots_by_week.snapshot_observed_at,
+        -- A week of the span without a post or an interaction is a true zero.
+        coalesce(posts_by_week.actions, 0) as actions,
+        coalesce(posts_by_week.original_posts, 0) as original_posts,
+        coalesce(posts_by_week.replies, 0) as replies,
+        coalesce(posts_by_week.reposts, 0) as reposts,
+        coalesce(posts_by_week.quotes, 0) as quotes,
+        coalesce(posts_by_week.replies_to_public, 0) as replies_to_public,
+        coalesce(posts_by_week.thread_replies, 0) as thread_replies,
+        coalesce(posts_by_week.replies_on_others_posts, 0) as replies_on_others_posts,
+        coalesce(posts_by_week.reposts_of_others, 0) as reposts_of_others,
+        coalesce(posts_by_week.quotes_of_others, 0) as quotes_of_others,
+        coalesce(posts_by_week.posts_mentioning_others, 0) as posts_mentioning_others,
+        coalesce(posts_by_week.actions_directed_at_others, 0) as actions_directed_at_others,
+        coalesce(posts_by_week.own_news_posts, 0) as own_news_posts,
+        coalesce(posts_by_week.posts_with_text, 0) as posts_with_text,
+        coalesce(posts_by_week.promotional_posts, 0) as promotional_posts,
+        -- sum() of integers is a HUGEINT in DuckDB: back to BIGINT.
+        coalesce(cast(posts_by_week.media_attachments as bigint), 0) as media_attachments,
+        coalesce(cast(posts_by_week.media_with_alt_text as bigint), 0) as media_with_alt_text,
+        coalesce(posts_by_week.active_days, 0) as active_days,
+        coalesce(posts_by_week.deleted_posts, 0) as deleted_posts,
+        coalesce(interactions_by_week.interactions_received, 0) as interactions_received,
+        coalesce(interactions_by_week.interlocutors, 0) as interlocutors,
+        coalesce(interactions_by_week.questions_received, 0) as questions_received,
+        coalesce(interactions_by_week.questions_answered, 0) as questions_answered,
+        coalesce(interactions_by_week.questions_pending, 0) as questions_pending
+    from account_weeks
+    inner join accounts
+        on account_weeks.account_id = accounts.account_id
+    left join posts_by_week
+        on
+            account_weeks.account_id = posts_by_week.account_id
+            and account_weeks.week_start_date = posts_by_week.week_start_date
+    left join interactions_by_week
+        on
+            account_weeks.account_id = interactions_by_week.account_id
+            and account_weeks.week_start_date = interactions_by_week.week_start_date
+    left join snapshots_by_week
+        on
+            account_weeks.account_id = snapshots_by_week.account_id
+            and account_weeks.week_start_date = snapshots_by_week.week_start_date
+),
+
+-- Each rate is NULL when its denominator is 0: undefined, not 0 or 1.
+rates_computed as (
+    select
+        *,
+        actions > 0 as is_active_week,
+        questions_received - questions_pending as questions_decided,
+        cast(questions_answered as double)
+        / nullif(questions_received - questions_pending, 0) as answered_question_share,
+        cast(replies_to_public as double) / nullif(actions, 0) as reply_share,
+        cast(own_news_posts as double) / nullif(original_posts, 0) as own_news_share,
+        cast(actions_directed_at_others as double) / nullif(actions, 0) as directed_at_others_share,
+        cast(posts_with_text - promotional_posts as double)
+        / nullif(posts_with_text, 0) as non_promotional_share,
+        cast(actions as double) / nullif(expected_weekly_actions, 0) as effort_ratio,
+        cast(media_with_alt_text as double) / nullif(media_attachments, 0) as alt_text_share,
+        followers_count
+        - lag(followers_count) over (partition by account_id order by week_start_date) as followers_change
+    from joined
+)
+
+select * from rates_computed

@@ -1,0 +1,288 @@
+{#- Every weight and threshold comes from dbt_project.yml's vars. -#}
+{%- set response_time_target_hours = var('response_time_target_hours') -%}
+{%- set response_time_ceiling_hours = var('response_time_ceiling_hours') -%}
+{%- set window_length_weeks = var('commitment_window_weeks') -%}
+{%- set min_history_weeks = var('commitment_min_history_weeks') -%}
+{%- set busiest_weeks = var('burst_busiest_weeks') -%}
+{%- set burst_threshold = var('burst_concentration_threshold') -%}
+
+with
+
+weekly_metrics as (
+    select * from {{ ref('fct_account_weekly_metrics') }}
+),
+
+-- Components on a 0-1 scale; NULL when undefined, and then left out of their
+-- indicator (the other components' weights are renormalized).
+components_scored as (
+    select
+        *,
+        case
+            when questions_decided >= {{ var('min_questions_for_response_rate') }}
+                then answered_question_share
+        end as answered_question_component,
+        case
+            when median_response_hours is null then null
+            when median_response_hours <= {{ response_time_target_hours }} then 1.0
+            when median_response_hours >= {{ response_time_ceiling_hours }} then 0.0
+            else
+                ({{ response_time_ceiling_hours }} - median_response_hours)
+                / ({{ response_time_ceiling_hours }} - {{ response_time_target_hours }})
+        end as response_time_component,
+        -- Presence: active days over the days that count as full presence, at
+        -- most 1. It says something about trust only in a week where the public
+        -- asked something or the organization acted.
+        case
+            when not (actions > 0 or questions_received > 0) then null
+            when active_days >= {{ var('trust_presence_full_days') }} then 1.0
+            else cast(active_days as double) / {{ var('trust_presence_full_days') }}
+        end as trust_presence_share,
+        case
+            when active_days >= {{ var('investment_presence_full_days') }} then 1.0
+            else cast(active_days as double) / {{ var('investment_presence_full_days') }}
+        end as investment_presence_share,
+        -- least() would ignore a NULL ratio (unknown size band) and return 1.
+        case when effort_ratio > 1 then 1.0 else effort_ratio end as effort_component
+    from weekly_metrics
+),
+
+indicators_scored as (
+    select
+        *,
+        {{ renormalized_weighted_mean([
+            ['answered_question_component', var('trust_weight_answered_question_share')],
+            ['response_time_component', var('trust_weight_response_time')],
+            ['trust_presence_share', var('trust_weight_presence')],
+        ]) }} as trust_value,
+        {{ renormalized_weighted_mean([
+            ['reply_share', var('openness_weight_reply_share')],
+            ['own_news_share', var('openness_weight_own_news_share')],
+        ]) }} as openness_value,
+        {{ renormalized_weighted_mean([
+            ['directed_at_others_share', var('involvement_weight_directed_at_others_share')],
+            ['non_promotional_share', var('involvement_weight_non_promotional_share')],
+        ]) }} as involvement_value,
+        {{ renormalized_weighted_mean([
+            ['effort_component', var('investment_weight_effort')],
+            ['alt_text_share', var('investment_weight_alt_text')],
+            ['investment_presence_share', var('investment_weight_presence')],
+        ]) }} as investment_value
+    from components_scored
+),
+
+weekly_qualities_scored as (
+    select
+        *,
+        -- The week's relationship quality: plain mean of the four indicators
+        -- defined that week, the input of commitment's sustained quality.
+        {{ renormalized_weighted_mean([
+            ['trust_value', 1],
+            ['openness_value', 1],
+            ['involvement_value', 1],
+            ['investment_value', 1],
+        ]) }} as weekly_quality_value
+    from indicators_scored
+),
+
+-- Each week paired with the weeks of its trailing window, itself included.
+window_weeks_paired as (
+    select
+        current_weeks.account_id,
+        current_weeks.week_start_date,
+        trailing_weeks.actions,
+        trailing_weeks.is_active_week,
+        trailing_weeks.weekly_quality_value,
+        row_number() over (
+            partition by current_weeks.account_id, current_weeks.week_start_date
+            order by trailing_weeks.actions desc, trailing_weeks.week_start_date desc
+        ) as activity_rank
+    from weekly_qualities_scored as current_weeks
+    inner join weekly_qualities_scored as trailing_weeks
+        on
+            current_weeks.account_id = trailing_weeks.account_id
+            and trailing_weeks.week_start_date
+            between current_weeks.week_start_date - to_days(7 * ({{ window_length_weeks }} - 1))
+            and current_weeks.week_start_date
+),
+
+windows_aggregated as (
+    select
+        account_id,
+        week_start_date,
+        count(*) as window_weeks,
+        count(*) filter (where is_active_week) as active_weeks_in_window,
+        cast(sum(actions) as bigint) as window_actions,
+        cast(sum(actions) filter (where activity_rank <= {{ busiest_weeks }}) as bigint)
+            as busiest_weeks_actions,
+        -- avg() skips the weeks where no indicator was defined.
+        avg(weekly_quality_value) as sustained_quality_value
+    from window_weeks_paired
+    group by
+        account_id,
+        week_start_date
+),
+
+windows_measured as (
+    select
+        *,
+        cast(active_weeks_in_window as double) / window_weeks as active_week_share,
+        cast(busiest_weeks_actions as double) / nullif(window_actions, 0) as burst_concentration,
+        -- A steady account's busiest weeks hold busiest/window of its actions:
+        -- never count that baseline as a burst.
+        greatest({{ burst_threshold }}, cast({{ busiest_weeks }} as double) / window_weeks) as burst_baseline
+    from windows_aggregated
+),
+
+bursts_measured as (
+    select
+        *,
+        -- Undefined without an action in the window, or when the window is no
+        -- longer than the busiest weeks counted.
+        case
+            when window_actions > 0 and burst_baseline < 1
+                then greatest(0.0, (burst_concentration - burst_baseline) / (1 - burst_baseline))
+        end as burst_penalty
+    from windows_measured
+),
+
+commitment_scored as (
+    select
+        weekly_qualities_scored.*,
+        bursts_measured.window_weeks,
+        bursts_measured.active_weeks_in_window,
+        bursts_measured.window_actions,
+        bursts_measured.active_week_share,
+        bursts_measured.burst_concentration,
+        bursts_measured.burst_penalty,
+        bursts_measured.sustained_quality_value,
+        case
+            when weekly_qualities_scored.weeks_of_history >= {{ min_history_weeks }}
+                then {{ renormalized_weighted_mean([
+                    ['bursts_measured.sustained_quality_value', var('commitment_weight_sustained_quality')],
+                    ['bursts_measured.active_week_share', var('commitment_weight_continuity')],
+                    ['1 - bursts_measured.burst_penalty', var('commitment_weight_steadiness')],
+                ]) }}
+        end as commitment_value
+    from weekly_qualities_scored
+    inner join bursts_measured
+        on
+            weekly_qualities_scored.account_id = bursts_measured.account_id
+            and weekly_qualities_scored.week_start_date = bursts_measured.week_start_date
+),
+
+overall_scored as (
+    select
+        *,
+        {{ renormalized_weighted_mean([
+            ['trust_value', var('overall_weight_trust')],
+            ['openness_value', var('overall_weight_openness')],
+            ['involvement_value', var('overall_weight_involvement')],
+            ['investment_value', var('overall_weight_investment')],
+            ['commitment_value', var('overall_weight_commitment')],
+        ]) }} as overall_value
+    from commitment_scored
+),
+
+-- Every NULL score with its reason, in words.
+notes_written as (
+    select
+        *,
+        nullif(
+            concat_ws(
+                '; ',
+                case
+                    when trust_value is not null then null
+                    when questions_received = 0 and actions = 0
+                        then 'trust: no public questions and no activity this week'
+                    else 'trust: no component defined (check the trust weights)'
+                end,
+                case
+                    when openness_value is not null then null
+                    when actions = 0 then 'openness: no actions this week'
+                    else 'openness: no component defined (check the openness weights)'
+                end,
+                case
+                    when involvement_value is not null then null
+                    when actions = 0 then 'involvement: no actions this week'
+                    else 'involvement: no component defined (check the involvement weights)'
+                end,
+                case
+                    when investment_value is not null then null
+                    when expected_weekly_actions is null
+                        then 'investment: size band unknown, no expected weekly actions'
+                    else 'investment: no component defined (check the investment weights)'
+                end,
+                case
+                    when commitment_value is not null then null
+                    when weeks_of_history < {{ min_history_weeks }}
+                        then format(
+                            'commitment: new account, {} week(s) of history, fewer than the {} required',
+                            weeks_of_history,
+                            {{ min_history_weeks }}
+                        )
+                    else 'commitment: no component defined (check the commitment weights)'
+                end,
+                case
+                    when overall_value is null then 'overall: no indicator defined'
+                end
+            ),
+            ''
+        ) as score_notes
+    from overall_scored
+),
+
+-- Keys, scores and notes first, then the components they were computed from.
+final as (
+    select  -- noqa: ST06
+        account_id,
+        organization_id,
+        platform,
+        week_start_date,
+        iso_year,
+        iso_week,
+        round(100 * trust_value, 1) as trust_score,
+        round(100 * openness_value, 1) as openness_score,
+        round(100 * involvement_value, 1) as involvement_score,
+        round(100 * investment_value, 1) as investment_score,
+        round(100 * commitment_value, 1) as commitment_score,
+        round(100 * overall_value, 1) as overall_score,
+        score_notes,
+        size_band,
+        weeks_of_history,
+        actions,
+        active_days,
+        questions_received,
+        questions_pending,
+        questions_decided,
+        questions_answered,
+        round(answered_question_share, 4) as answered_question_share,
+        round(median_response_hours, 2) as median_response_hours,
+        round(100 * response_time_component, 1) as response_time_score,
+        replies_to_public,
+        round(reply_share, 4) as reply_share,
+        original_posts,
+        own_news_posts,
+        round(own_news_share, 4) as own_news_share,
+        actions_directed_at_others,
+        round(directed_at_others_share, 4) as directed_at_others_share,
+        posts_with_text,
+        promotional_posts,
+        round(non_promotional_share, 4) as non_promotional_share,
+        expected_weekly_actions,
+        round(effort_ratio, 4) as effort_ratio,
+        media_attachments,
+        media_with_alt_text,
+        round(alt_text_share, 4) as alt_text_share,
+        round(trust_presence_share, 4) as trust_presence_share,
+        round(investment_presence_share, 4) as investment_presence_share,
+        window_weeks,
+        active_weeks_in_window,
+        round(active_week_share, 4) as active_week_share,
+        window_actions,
+        round(burst_concentration, 4) as burst_concentration,
+        round(burst_penalty, 4) as burst_penalty,
+        round(100 * sustained_quality_value, 1) as sustained_quality_score
+    from notes_written
+)
+
+select * from final

@@ -1,0 +1,53 @@
+"""A demo warehouse built once per session by the pipeline's own steps (no Airflow)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+DEMO_UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def run_pipeline(until: datetime) -> dict:
+    """Every step of rapport_nightly, in order, in this process."""
+    from rapport import pipeline
+
+    extracted = [pipeline.extract_account(account_id, until) for account_id in pipeline.list_account_ids()]
+    validated = pipeline.validate_run(until)
+    loaded = pipeline.load_run(until)
+    pipeline.build_models()
+    return {"extracted": extracted, "validated": validated, "loaded": loaded}
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A Rapport home where the demo's 26 weeks have been extracted, validated, loaded and scored."""
+    home = tmp_path_factory.mktemp("demo-home")
+    shutil.copytree(PROJECT_ROOT / "config", home / "config")
+    saved = dict(os.environ)
+    os.environ.update({"RAPPORT_HOME": str(home), "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql")})
+    for variable in ("RAPPORT_WAREHOUSE", "RAPPORT_DATA_DIR", "RAPPORT_ACCOUNTS", "RAPPORT_LANDING_DIR"):
+        os.environ.pop(variable, None)
+    try:
+        run_pipeline(DEMO_UNTIL)
+        yield home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tuple]:
+    import duckdb
+
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return connection.execute(sql, parameters or []).fetchall()
+    finally:
+        connection.close()
