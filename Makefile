@@ -16,7 +16,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export RAPPORT_HOME := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock airflow-init demo test lint fmt clean
+.PHONY: help install lock airflow-init airflow demo test lint fmt clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	$(BIN)/airflow pools set rapport_warehouse 1 "One writer of the DuckDB warehouse at a time" > /dev/null
 
 airflow-init: $(AIRFLOW_HOME)/airflow.db ## Create the project-local Airflow metadata database and pools
+
+airflow: airflow-init ## Run Airflow locally (airflow standalone: scheduler, API server and UI on :8080)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
 
 demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks and print the scores
 	@mkdir -p data; start=$$(date +%s); \

@@ -171,7 +171,10 @@ def validate_run(settings: Settings, registry: Registry, run_date: date) -> Vali
     staging_partition = settings.staging_dir / f"run_date={run_date.isoformat()}"
     shutil.rmtree(staging_partition, ignore_errors=True)  # derived data: rebuilt from the landing zone
     extractions = [read_extraction(path) for path in find_extractions(settings.landing_dir, run_date)]
-    validator = BatchValidator(settings.gx_docs_dir) if extractions else None
+    # One GX project per run date: runs of different dates (a backfill beside the
+    # nightly run) never write the same suite files at once.
+    gx_project = settings.gx_docs_dir / f"run_date={run_date.isoformat()}"
+    validator = BatchValidator(gx_project) if extractions else None
     for extraction in extractions:
         report.outcomes.append(_process(settings, registry, extraction, validator))
     if validator is not None:

@@ -17,8 +17,8 @@ import pytest
 from rapport.accounts import Account, load_registry
 from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, demo
-from rapport.sources.demo.helpers import contains_question, html_to_text, read_html
 from rapport.sources.demo.settings import ARCHETYPES, DEMO_START, PAGE_SIZE
+from rapport.sources.payloads import contains_question, html_to_text, read_html
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 UNTIL = datetime(2026, 11, 23, tzinfo=UTC)

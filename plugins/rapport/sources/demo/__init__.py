@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Final
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
 from rapport.sources import NormalizationError, Page, SourceError, Window
 from rapport.sources.demo.client import DemoClient
-from rapport.sources.demo.helpers import (
+from rapport.sources.demo.settings import (
+    DEFAULT_SEED,
+    LOOKUP_ENDPOINT,
+    NOTIFICATIONS_ENDPOINT,
+    SEED_VARIABLE,
+    STATUSES_ENDPOINT,
+)
+from rapport.sources.payloads import (
     JsonNode,
     contains_question,
     describe_page,
@@ -24,13 +31,6 @@ from rapport.sources.demo.helpers import (
     read_html,
     records_frame,
     to_naive_utc,
-)
-from rapport.sources.demo.settings import (
-    DEFAULT_SEED,
-    LOOKUP_ENDPOINT,
-    NOTIFICATIONS_ENDPOINT,
-    SEED_VARIABLE,
-    STATUSES_ENDPOINT,
 )
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
 
     Returns ``{"account_snapshots", "posts", "interactions"}``, each a frame
     with exactly the columns of :mod:`rapport.records` (see
-    :func:`~rapport.sources.demo.helpers.records_frame` for the dtypes),
+    :func:`~rapport.sources.payloads.records_frame` for the dtypes),
     ``observed_at`` (naive UTC) on every row. Posts and interactions seen
     twice are kept once (the first seen); the snapshot comes from the last
     lookup page. Notifications of a type other than ``mention`` are skipped.

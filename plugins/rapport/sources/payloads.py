@@ -1,7 +1,4 @@
-"""Reading Mastodon-like payloads: JSON fields, HTML content, record frames.
-
-Nothing here is specific to the demo platform: a Mastodon connector can use
-these helpers as they are (they live here until a second source needs them).
+"""Reading platform payloads, for every source: JSON fields, HTML content, record frames.
 
 - :func:`load_json` and :class:`JsonNode` read a page's JSON and raise a
   :class:`~rapport.sources.NormalizationError` naming the page and the field
