@@ -62,7 +62,8 @@ test: install ## Lint, then run every test (unit, DAG, dbt, end-to-end)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
-lint: install ## ruff, mypy and sqlfluff
+lint: install ## ruff, mypy and sqlfluff (the pre-commit hooks run the same)
+	$(BIN)/pre-commit validate-config
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -66,3 +66,23 @@ def test_a_nightly_run_then_the_next_night_score_every_demo_account(airflow_env:
     manifests = sorted(landing.rglob("run_date=2026-11-24/extraction=*/manifest.json"))
     assert len(manifests) == 8
     assert all('"since": "2026-11-09T00:00:00+00:00"' in path.read_text() for path in manifests)
+
+
+def test_an_account_that_fails_extraction_fails_the_run_by_name_while_the_others_are_loaded(
+    airflow_env: dict[str, str],
+):
+    # Green Valley's account only exists from 2026-08-24: on 2026-08-01 the platform answers 404.
+    completed = airflow(airflow_env, "dags", "test", "rapport_nightly", "2026-08-01", check=False)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "demo:@green_valley" in output and "404" in output
+    assert "step extract failed for account demo:@green_valley" in output
+    assert "demo:@green_valley: extraction failed" in output  # the summary names it
+    warehouse = Path(airflow_env["RAPPORT_HOME"]) / "data" / "warehouse.duckdb"
+    loaded = query(
+        warehouse, "select account_id from raw.load_batches where run_date = date '2026-08-01' order by 1"
+    )
+    assert len(loaded) == 7 and ("demo:@green_valley",) not in loaded
+    landing = Path(airflow_env["RAPPORT_HOME"]) / "data" / "landing"
+    [failed] = list(landing.glob("platform=demo/account=green_valley/run_date=2026-08-01/extraction=*"))
+    assert '"status": "failed"' in (failed / "manifest.json").read_text()
