@@ -40,7 +40,7 @@ lock: ## Re-resolve the pinned dependencies into requirements/constraints.txt (n
 
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	$(BIN)/airflow db migrate > /dev/null
-	$(BIN)/airflow pools set rapport_warehouse 1 "One writer of the DuckDB warehouse at a time" > /dev/null
+	$(BIN)/airflow pools import config/airflow_pools.json > /dev/null
 
 airflow-init: $(AIRFLOW_HOME)/airflow.db ## Create the project-local Airflow metadata database and pools
 

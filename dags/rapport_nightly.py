@@ -4,11 +4,12 @@
 Scores every account of the registry (`config/accounts.yml`) on the five
 relationship indicators, each night.
 
-1. **list_accounts** reads the registry.
-2. **extract** runs once per account (dynamic task mapping): it calls the
-   platform from the account's watermark (or backfills its history on the
-   first run) and lands every response in the landing zone. A failing account
-   is retried with exponential backoff; the others go on.
+1. **list_<platform>_accounts** reads the registry.
+2. **extract_<platform>** runs once per account of that platform (dynamic task
+   mapping, in the pool `rapport_<platform>` that caps its concurrency): it
+   calls the platform from the account's watermark (or backfills its history
+   on the first run) and lands every response in the landing zone. A failing
+   account is retried with exponential backoff; the others go on.
 3. **validate** normalizes what landed for the run date and checks it with the
    Great Expectations suites; failing batches are quarantined.
 4. **load** upserts the valid batches into the DuckDB warehouse, in one
@@ -32,6 +33,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
 from rapport.pipeline import on_task_failure
+from rapport.records import PLATFORMS
 
 SCHEDULE = os.environ.get("RAPPORT_SCHEDULE", "0 2 * * *")
 TIMEZONE = os.environ.get("RAPPORT_TIMEZONE", "UTC")
@@ -56,18 +58,26 @@ WAREHOUSE_POOL = "rapport_warehouse"
     },
 )
 def rapport_nightly() -> None:
-    @task
-    def list_accounts() -> list[str]:
-        from rapport.pipeline import list_account_ids
+    extracted = []
+    for platform in PLATFORMS:
 
-        return list_account_ids()
+        @task(task_id=f"list_{platform}_accounts")
+        def list_accounts(platform: str) -> list[str]:
+            from rapport.pipeline import list_account_ids
 
-    @task(map_index_template="{{ account_id }}")
-    def extract(account_id: str, logical_date: datetime | None = None) -> dict[str, object]:
-        from rapport.pipeline import extract_account
+            return list_account_ids(platform)
 
-        get_current_context()["account_id"] = account_id  # type: ignore[typeddict-unknown-key]
-        return extract_account(account_id, until=logical_date)
+        # One mapped task per platform, so each platform has its own concurrency cap (its pool).
+        @task(
+            task_id=f"extract_{platform}", pool=f"rapport_{platform}", map_index_template="{{ account_id }}"
+        )
+        def extract(account_id: str, logical_date: datetime | None = None) -> dict[str, object]:
+            from rapport.pipeline import extract_account
+
+            get_current_context()["account_id"] = account_id  # type: ignore[typeddict-unknown-key]
+            return extract_account(account_id, until=logical_date)
+
+        extracted.append(extract.expand(account_id=list_accounts(platform)))
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def validate(logical_date: datetime | None = None) -> dict[str, object]:
@@ -93,9 +103,7 @@ def rapport_nightly() -> None:
 
         return summarize_run(until=logical_date)
 
-    extracted = extract.expand(account_id=list_accounts())
-    validated = validate()
-    extracted >> validated >> load() >> build() >> summarize()
+    extracted >> validate() >> load() >> build() >> summarize()
 
 
 rapport_nightly()

@@ -64,9 +64,10 @@ def plan_extraction(settings: Settings, account_id: str, until: datetime) -> Run
     return RunPlan(Window(since, until), is_backfill=False)
 
 
-def list_account_ids() -> list[str]:
-    """Every account of the registry, by key. Raises ``RegistryError`` on a bad registry."""
-    return [account.account_id for account in load_registry(get_settings().accounts_file).accounts]
+def list_account_ids(platform: str | None = None) -> list[str]:
+    """The registry's account keys, of one platform or all. Raises ``RegistryError`` on a bad registry."""
+    accounts = load_registry(get_settings().accounts_file).accounts
+    return [account.account_id for account in accounts if platform in (None, account.platform)]
 
 
 def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import timedelta
 
 import pytest
 
+from rapport.records import PLATFORMS
 from tests.conftest import PROJECT_ROOT
 
 DAG_FILE = PROJECT_ROOT / "dags" / "rapport_nightly.py"
@@ -42,9 +44,10 @@ def test_every_task_retries_with_exponential_backoff_and_reports_failures(dag):
 
 def test_the_steps_run_extract_validate_load_build_summarize(dag):
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
+    extracts = [f"extract_{platform}" for platform in PLATFORMS]
     assert downstream == {
-        "list_accounts": ["extract"],
-        "extract": ["validate"],
+        **{f"list_{platform}_accounts": [f"extract_{platform}"] for platform in PLATFORMS},
+        **{extract: ["validate"] for extract in extracts},
         "validate": ["load"],
         "load": ["build"],
         "build": ["summarize"],
@@ -55,18 +58,23 @@ def test_the_steps_run_extract_validate_load_build_summarize(dag):
 def test_extraction_fans_out_over_accounts_and_failures_do_not_stop_the_others(dag):
     from airflow.sdk import TriggerRule
 
-    assert dag.get_task("extract").is_mapped
+    assert all(dag.get_task(f"extract_{platform}").is_mapped for platform in PLATFORMS)
     assert dag.get_task("validate").trigger_rule == TriggerRule.ALL_DONE
     assert dag.get_task("summarize").trigger_rule == TriggerRule.ALL_DONE
 
 
-def test_only_warehouse_tasks_take_the_single_writer_pool(dag):
+def test_only_warehouse_tasks_take_the_single_writer_pool_and_each_platform_has_its_own(dag):
     pools = {task.task_id: task.pool for task in dag.tasks}
     assert {task_id for task_id, pool in pools.items() if pool == "rapport_warehouse"} == {
         "load",
         "build",
         "summarize",
     }
+    for platform in PLATFORMS:
+        assert pools[f"extract_{platform}"] == f"rapport_{platform}"
+    declared = json.loads((PROJECT_ROOT / "config" / "airflow_pools.json").read_text())
+    assert set(pools.values()) - {"default_pool"} <= set(declared)
+    assert declared["rapport_warehouse"]["slots"] == 1
 
 
 def test_the_schedule_and_timezone_come_from_the_environment():

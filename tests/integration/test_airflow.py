@@ -35,7 +35,7 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "RAPPORT_RETRIES": "0",
     }
     airflow(environment, "db", "migrate")
-    airflow(environment, "pools", "set", "rapport_warehouse", "1", "One writer of the warehouse")
+    airflow(environment, "pools", "import", str(PROJECT_ROOT / "config" / "airflow_pools.json"))
     return environment
 
 
@@ -76,7 +76,7 @@ def test_an_account_that_fails_extraction_fails_the_run_by_name_while_the_others
     output = completed.stdout + completed.stderr
     assert completed.returncode != 0
     assert "demo:@green_valley" in output and "404" in output
-    assert "step extract failed for account demo:@green_valley" in output
+    assert "step extract_demo failed for account demo:@green_valley" in output
     assert "demo:@green_valley: extraction failed" in output  # the summary names it
     warehouse = Path(airflow_env["RAPPORT_HOME"]) / "data" / "warehouse.duckdb"
     loaded = query(

@@ -59,7 +59,7 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
         "RAPPORT_RETRIES": "0",
     }
     airflow(environment, "db", "migrate")
-    airflow(environment, "pools", "set", "rapport_warehouse", "1", "One writer of the warehouse")
+    airflow(environment, "pools", "import", str(PROJECT_ROOT / "config" / "airflow_pools.json"))
     log = (root / "standalone.log").open("w")
     process = subprocess.Popen(
         [str(BIN / "airflow"), "standalone"],

@@ -8,6 +8,7 @@ written into any of them.
 
 import ast
 import fnmatch
+import json
 import os
 import re
 import tomllib
@@ -380,11 +381,16 @@ def test_airflow_init_migrates_the_db_and_creates_the_admin_user_from_env(
     assert re.search(r"^\s*/entrypoint airflow ", init_script(services), re.MULTILINE)
 
 
-def test_airflow_init_creates_the_rapport_warehouse_pool_with_one_slot(
+def test_airflow_init_imports_the_project_pools_with_a_single_writer_slot(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    pools = re.findall(r"airflow pools set (\S+) (\d+) \"([^\"]+)\"", init_script(services))
-    assert pools == [("rapport_warehouse", "1", "One writer of the DuckDB warehouse at a time")]
+    imported = re.findall(r"airflow pools import (\S+)", init_script(services))
+    assert imported == ["/opt/airflow/config/airflow_pools.json"]
+    pools = json.loads((REPO_ROOT / "config" / "airflow_pools.json").read_text(encoding="utf-8"))
+    assert pools["rapport_warehouse"]["slots"] == 1
+    from rapport.records import PLATFORMS
+
+    assert {f"rapport_{platform}" for platform in PLATFORMS} <= set(pools)
 
 
 def test_long_running_services_have_healthchecks_and_wait_for_airflow_init(

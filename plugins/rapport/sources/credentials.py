@@ -1,0 +1,36 @@
+"""Optional platform credentials: from an environment variable, else an Airflow Connection.
+
+Rapport reads public data and needs no credentials. A Mastodon access token
+or a Bluesky app password only raises rate limits or reaches more content.
+A credential is looked up when an extraction starts, handed to the HTTP
+client, and never written anywhere: not in logs, pages, XComs or the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def get_credential(variable: str, connection_id: str, field: str = "password") -> str | None:
+    """Return a credential, or ``None`` when none is configured.
+
+    Looks at the environment variable ``variable`` first, then, inside an
+    Airflow task, at the ``field`` (``login`` or ``password``) of the Airflow
+    Connection ``connection_id`` (also settable as ``AIRFLOW_CONN_<ID>``).
+    Never raises for a missing credential and never logs its value.
+    """
+    value = os.environ.get(variable)
+    if value:
+        return value
+    try:
+        from airflow.sdk import BaseHook
+
+        connection = BaseHook.get_connection(connection_id)
+    except Exception as error:  # no connection, or not inside an Airflow task
+        log.debug("no Airflow connection %s (%s): going on without it", connection_id, type(error).__name__)
+        return None
+    found = getattr(connection, field, None)
+    return str(found) if found else None
