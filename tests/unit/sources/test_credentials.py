@@ -9,7 +9,9 @@ from rapport.sources.credentials import get_credential
 
 def test_a_credential_comes_from_its_environment_variable_first(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RAPPORT_MASTODON_TOKEN", "from-env")
-    monkeypatch.setenv("AIRFLOW_CONN_RAPPORT_MASTODON", json.dumps({"conn_type": "http", "password": "from-conn"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RAPPORT_MASTODON", json.dumps({"conn_type": "http", "password": "from-conn"})
+    )
     assert get_credential("RAPPORT_MASTODON_TOKEN", "rapport_mastodon") == "from-env"
 
 
@@ -19,7 +21,9 @@ def test_without_any_credential_the_source_goes_on_anonymously(monkeypatch: pyte
     assert get_credential("RAPPORT_MASTODON_TOKEN", "rapport_mastodon") is None
 
 
-def test_an_airflow_connection_given_as_an_environment_variable_is_used(monkeypatch: pytest.MonkeyPatch, caplog):
+def test_an_airflow_connection_given_as_an_environment_variable_is_used(
+    monkeypatch: pytest.MonkeyPatch, caplog
+):
     monkeypatch.delenv("RAPPORT_BLUESKY_APP_PASSWORD", raising=False)
     connection = {"conn_type": "http", "login": "org.bsky.social", "password": "app-pass-1234"}
     monkeypatch.setenv("AIRFLOW_CONN_RAPPORT_BLUESKY", json.dumps(connection))
