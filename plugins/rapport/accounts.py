@@ -87,6 +87,23 @@ class Registry:
         raise KeyError(f"account {account_id!r} is not in {self.path}")
 
 
+def parse_account(platform: str, address: str, organization_id: str = "adhoc") -> Account:
+    """Read an account written as on its platform: ``@user@instance`` (Mastodon),
+    ``name.bsky.social`` (Bluesky) or ``@name`` (demo).
+
+    Returns the account; raises ``RegistryError`` saying what is malformed.
+    """
+    entry: dict[str, Any] = {"platform": platform, "handle": address}
+    if platform in _NEEDS_INSTANCE and address.count("@") == 2:
+        user, instance = address.rsplit("@", 1)
+        entry = {"platform": platform, "handle": user, "instance": instance}
+    problems: list[str] = []
+    account = _read_account(f"{platform} account {address!r}", organization_id, entry, problems)
+    if account is None:
+        raise RegistryError("\n".join(problems))
+    return account
+
+
 def load_registry(path: Path) -> Registry:
     """Read and validate an account registry.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +68,77 @@ def extract(
     except (KeyError, RegistryError, SourceError, LandingError) as error:
         raise _fail(str(error).strip("'\"")) from None
     typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command()
+def fetch(
+    platform: Annotated[str, typer.Argument(help="demo, mastodon or bluesky.")],
+    address: Annotated[str, typer.Argument(help="'@user@instance', 'name.bsky.social' or '@name' (demo).")],
+    since: Annotated[
+        datetime | None, typer.Option(help="Start (UTC); default: the history window.", formats=["%Y-%m-%d"])
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="End (UTC, exclusive); default now.", formats=["%Y-%m-%d"])
+    ] = None,
+) -> None:
+    """Try one account without Airflow: fetch it, normalize it, print what came and what it cost.
+
+    Nothing is written: the landing zone and the warehouse are left alone.
+    """
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from rapport.accounts import RegistryError, parse_account
+    from rapport.sources import NormalizationError, SourceError, Window, extract_with_cost, get_source
+
+    try:
+        account = parse_account(platform, address)
+        source = get_source(platform)
+    except (RegistryError, KeyError) as error:
+        raise _fail(str(error).strip("'\"")) from None
+    end = (until.replace(tzinfo=UTC) if until else datetime.now(UTC)).astimezone(UTC)
+    start = since.replace(tzinfo=UTC) if since else end - timedelta(weeks=get_settings().history_weeks)
+    window = Window(start, end)
+    pages_iterator, cost = extract_with_cost(source, account, window)
+    pages = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    ) as progress:
+        task = progress.add_task(f"fetching {account.account_id}", total=None)
+        try:
+            for page in pages_iterator:
+                pages.append(page)
+                progress.update(task, description=f"fetching {account.account_id}: {len(pages)} pages")
+        except SourceError as error:
+            raise _fail(str(error)) from None
+    try:
+        frames = source.normalize(pages, account, end.replace(tzinfo=None))
+    except NormalizationError as error:
+        raise _fail(str(error)) from None
+    posts, interactions = frames["posts"], frames["interactions"]
+    typer.echo(f"{account.account_id}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    for snapshot in frames["account_snapshots"].itertuples():
+        typer.echo(
+            f"  account: {snapshot.followers_count} followers, {snapshot.following_count} following, "
+            f"{snapshot.posts_count} posts in all"
+        )
+    by_type = posts["post_type"].value_counts().to_dict() if len(posts) else {}
+    typer.echo(f"  posts: {len(posts)} " + json.dumps(by_type))
+    kinds = interactions["interaction_type"].value_counts().to_dict() if len(interactions) else {}
+    questions = int(interactions["is_question"].sum()) if len(interactions) else 0
+    typer.echo(f"  from the public: {len(interactions)} " + json.dumps(kinds) + f", {questions} questions")
+    spent = f"{len(pages)} responses"
+    if cost is not None:
+        http = cost()
+        spent = (
+            f"{http['requests']} API calls ({http['retries']} retries, {http['rate_limited']} rate-limited, "
+            f"{http['slept_seconds']:.1f} s waiting), {len(pages)} responses"
+        )
+    typer.echo(f"  cost: {spent}")
 
 
 @app.command()

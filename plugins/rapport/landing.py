@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ class Extraction:
     status: str
     error: str | None
     pages: tuple[dict[str, Any], ...]
+    cost: dict[str, Any] | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -84,8 +85,12 @@ def land_extraction(
     window: Window,
     fetched_at: datetime,
     pages: Iterable[Page],
+    cost: Callable[[], dict[str, Any]] | None = None,
 ) -> Extraction:
     """Store every page an extraction yields, then its manifest, atomically.
+
+    ``cost``, when given, is called once the pages are consumed; what it returns
+    (request counters, never a secret) is kept in the manifest.
 
     Pages are written as they arrive. If the source raises, the pages already
     received are landed all the same with status ``failed`` and the error, and
@@ -120,6 +125,7 @@ def land_extraction(
             "status": "failed" if failure else "complete",
             "error": f"{type(failure).__name__}: {failure}" if failure else None,
             "pages": entries,
+            "cost": cost() if cost else None,
         }
         manifest["extraction_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[
             :16
@@ -183,6 +189,7 @@ def read_extraction(path: Path) -> Extraction:
             status=manifest["status"],
             error=manifest["error"],
             pages=tuple(manifest["pages"]),
+            cost=manifest.get("cost"),
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LandingError(f"{manifest_path}: unreadable manifest ({error})") from error

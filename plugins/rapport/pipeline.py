@@ -17,7 +17,7 @@ from typing import Any
 from rapport.accounts import load_registry
 from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
 from rapport.settings import Settings, get_settings
-from rapport.sources import Window, get_source
+from rapport.sources import Window, extract_with_cost, get_source
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,9 @@ def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:
     source = get_source(account.platform)
     # A simulated platform is observed at the end of the window, which keeps replays identical.
     fetched_at = plan.window.until if getattr(source, "SIMULATED", False) else datetime.now(UTC)
+    pages, cost = extract_with_cost(source, account, plan.window)
     extraction = land_extraction(
-        settings.landing_dir,
-        account,
-        run_date_of(plan.window.until),
-        plan.window,
-        fetched_at,
-        source.extract(account, plan.window),
+        settings.landing_dir, account, run_date_of(plan.window.until), plan.window, fetched_at, pages, cost
     )
     summary = {
         "account_id": account_id,
@@ -99,6 +95,7 @@ def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:
         "backfill": plan.is_backfill,
         "pages": len(extraction.pages),
         "bytes": sum(page["bytes"] for page in extraction.pages),
+        "requests": (extraction.cost or {}).get("requests", len(extraction.pages)),
     }
     log.info("extracted %s", summary)
     return summary

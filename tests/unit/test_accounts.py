@@ -110,3 +110,24 @@ def test_looking_up_an_unknown_account_names_it_and_the_file(tmp_path: Path):
     registry = load_registry(write_registry(tmp_path / "accounts.yml", VALID))
     with pytest.raises(KeyError, match="demo:@ghost"):
         registry.account("demo:@ghost")
+
+
+@pytest.mark.parametrize(
+    ("platform", "address", "account_id"),
+    [
+        ("mastodon", "@news@Example.Social", "mastodon:@news@example.social"),
+        ("bluesky", "news.bsky.social", "bluesky:news.bsky.social"),
+        ("demo", "@petit_theatre", "demo:@petit_theatre"),
+    ],
+)
+def test_an_account_written_as_on_its_platform_is_understood(platform: str, address: str, account_id: str):
+    from rapport.accounts import parse_account
+
+    assert parse_account(platform, address).account_id == account_id
+
+
+def test_a_mastodon_address_without_its_instance_is_refused_with_a_hint():
+    from rapport.accounts import parse_account
+
+    with pytest.raises(RegistryError, match="mastodon needs 'instance'"):
+        parse_account("mastodon", "@news")

@@ -20,11 +20,12 @@ call pays only for the platforms it uses.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rapport.records import PLATFORMS
 
@@ -76,3 +77,23 @@ def get_source(platform: str) -> Source:
         raise KeyError(f"unknown platform {platform!r}; known platforms: {', '.join(PLATFORMS)}")
     module: Source = importlib.import_module(f"rapport.sources.{platform}")
     return module
+
+
+def extract_with_cost(
+    source: Source, account: Account, window: Window
+) -> tuple[Iterator[Page], Callable[[], dict[str, Any]] | None]:
+    """A source's pages for an account and window, and a way to read what they cost.
+
+    For a source with ``extract_with_stats`` (the HTTP ones), the second item
+    returns its request counters (requests, retries, rate_limited,
+    slept_seconds) once the pages are consumed; for the others it is ``None``.
+    """
+    with_stats = getattr(source, "extract_with_stats", None)
+    if with_stats is None:
+        return source.extract(account, window), None
+    pages, stats = with_stats(account, window)
+
+    def cost() -> dict[str, Any]:
+        return dataclasses.asdict(stats.http)
+
+    return pages, cost
