@@ -94,6 +94,6 @@ def extract_with_cost(
     pages, stats = with_stats(account, window)
 
     def cost() -> dict[str, Any]:
-        return dataclasses.asdict(stats.http)
+        return dataclasses.asdict(getattr(stats, "http", stats))
 
     return pages, cost

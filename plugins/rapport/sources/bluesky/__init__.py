@@ -1,0 +1,667 @@
+"""Bluesky, read from its public AppView: an account's profile, its posts and the replies they get.
+
+:func:`extract` yields the raw XRPC responses of one account for a window
+(``resolveHandle``, ``getProfile``, ``getAuthorFeed`` pages, then
+``getPostThread`` for the newest posts with replies, within a budget);
+:func:`extract_with_stats` does the same and also hands back the live request
+counters. :func:`normalize` turns the landed pages into the record types of
+:mod:`rapport.records`, from the pages alone. See README.md for the calls an
+account costs and what Bluesky can and cannot tell.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
+from rapport.sources import NormalizationError, Page, SourceError, Window
+from rapport.sources.bluesky.client import (
+    BlueskyClient,
+    HttpOptions,
+    create_session,
+    read_connection,
+)
+from rapport.sources.bluesky.settings import (
+    AUTHOR_FEED_ENDPOINT,
+    BASE_URL_VARIABLE,
+    BLOCKED_POST,
+    DELETED_POST_ERROR,
+    EMBED_EXTERNAL,
+    EMBED_IMAGES,
+    EMBED_RECORD,
+    EMBED_RECORD_WITH_MEDIA,
+    EMBED_VIDEO,
+    FACET_LINK,
+    FACET_MENTION,
+    NOT_FOUND_ERRORS,
+    NOT_FOUND_POST,
+    PDS_URL_VARIABLE,
+    PLATFORM,
+    POST_COLLECTION,
+    POST_THREAD_ENDPOINT,
+    PROFILE_ENDPOINT,
+    REASON_PIN,
+    REASON_REPOST,
+    RESOLVE_HANDLE_ENDPOINT,
+    THREAD_VIEW_POST,
+)
+from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response
+from rapport.sources.payloads import JsonNode, contains_question, records_frame, to_naive_utc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rapport.accounts import Account
+
+__all__ = ["extract", "extract_with_stats", "normalize"]
+
+logger = logging.getLogger("rapport.sources.bluesky")
+
+Row = dict[str, Any]
+_Read = TypeVar("_Read")
+
+_ENDPOINTS = (RESOLVE_HANDLE_ENDPOINT, PROFILE_ENDPOINT, AUTHOR_FEED_ENDPOINT, POST_THREAD_ENDPOINT)
+
+
+# -- extract ----------------------------------------------------------------------------------------
+
+
+def extract(
+    account: Account, window: Window, *, thread_budget: int | None = None, **options: Unpack[HttpOptions]
+) -> Iterator[Page]:
+    """Fetch one account's data for a window from Bluesky; see :func:`extract_with_stats`."""
+    pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, **options)
+    return pages
+
+
+def extract_with_stats(
+    account: Account, window: Window, *, thread_budget: int | None = None, **options: Unpack[HttpOptions]
+) -> tuple[Iterator[Page], HttpStats]:
+    """Fetch one account's data for a window, and count what it costs.
+
+    Returns the pages (a lazy iterator: nothing is requested before the first
+    page is asked for) and an :class:`~rapport.sources.http.HttpStats` that the
+    iteration fills in (``requests`` counts every attempt, the sign-in
+    included; ``retries``, ``rate_limited``, ``slept_seconds``): read it once
+    the pages are consumed, or after an error.
+
+    The pages, in order: ``com.atproto.identity.resolveHandle`` (handle to
+    DID), ``app.bsky.actor.getProfile``, the ``app.bsky.feed.getAuthorFeed``
+    pages (100 items each, newest first; the last is the first page whose
+    oldest item is older than ``window.since``, or the end of the feed), then
+    one ``app.bsky.feed.getPostThread`` per post of the account published in
+    [since, until) that has replies, newest first, at most ``thread_budget``
+    of them (else ``RAPPORT_BLUESKY_THREAD_BUDGET``, else 40). A thread whose
+    post was deleted meanwhile (400 ``NotFound``) is landed and skipped.
+    Naive datetimes are taken as UTC. ``options`` tune the HTTP client
+    (timeouts, attempts, backoff, an injected ``sleep`` and ``clock``).
+
+    Reads go to ``RAPPORT_BLUESKY_BASE_URL`` (default the public AppView). With
+    ``RAPPORT_BLUESKY_HANDLE`` and ``RAPPORT_BLUESKY_APP_PASSWORD`` set, the
+    extraction first signs in on ``RAPPORT_BLUESKY_PDS_URL`` (default
+    ``https://bsky.social``) and reads through it with the session's token,
+    which never reaches a page, a log line or an error.
+
+    The iteration raises ``SourceError`` subclasses of
+    :mod:`rapport.sources.http`, naming the account, the URL and the cause:
+    ``NotFoundError`` for an unknown handle, or an account taken down or
+    deactivated; ``RetriesExhaustedError`` when the server keeps failing;
+    ``HttpError`` for a 200 whose body cannot be read. A failed response's
+    body is yielded as a page before the error is raised.
+    """
+    stats = HttpStats()
+    return _extract(account, window, stats, thread_budget, options), stats
+
+
+@dataclass(frozen=True)
+class _FeedEntry:
+    """What paging and thread selection need from one feed item."""
+
+    sort_at: datetime | None
+    """Where the AppView sorts the item (None for a pinned item, which stands outside the order)."""
+    own_post_uri: str | None
+    """The post's URI when the account wrote it (not a repost)."""
+    published_at: datetime
+    reply_count: int
+    thread_root_uri: str | None
+    """The first post of the thread a reply belongs to (None for a post that is not a reply)."""
+
+
+def _extract(
+    account: Account,
+    window: Window,
+    stats: HttpStats,
+    thread_budget: int | None,
+    options: HttpOptions,
+) -> Iterator[Page]:
+    if account.platform != PLATFORM:
+        raise SourceError(
+            f"{account.account_id}: not a {PLATFORM} account, the {PLATFORM} source cannot fetch it"
+        )
+    connection = read_connection(account.account_id, thread_budget)
+    since, until = to_naive_utc(window.since), to_naive_utc(window.until)
+    token: str | None = None
+    if connection.credentials is not None:
+        timeout = (options.get("connect_timeout", 5.0), options.get("read_timeout", 30.0))
+        token = create_session(
+            connection.pds_url,
+            connection.credentials,
+            account_id=account.account_id,
+            stats=stats,
+            timeout=timeout,
+        )
+    base_url = connection.pds_url if token is not None else connection.base_url
+    try:
+        http = HttpClient(
+            base_url,
+            platform=PLATFORM,
+            account=account.account_id,
+            bearer_token=token,
+            not_found_errors=NOT_FOUND_ERRORS,
+            **options,
+        )
+    except ValueError as error:
+        variable = PDS_URL_VARIABLE if token is not None else BASE_URL_VARIABLE
+        raise SourceError(f"{account.account_id}: cannot read from {variable}: {error}") from None
+    with http:
+        http.stats = stats
+        client = BlueskyClient(http)
+        handle = account.handle.lstrip("@")
+        response = yield from _fetch(RESOLVE_HANDLE_ENDPOINT, partial(client.resolve_handle, handle))
+        did = _read_response(response, account, partial(JsonNode.get_str, key="did"))
+        yield from _fetch(PROFILE_ENDPOINT, partial(client.get_profile, did))
+
+        entries: list[_FeedEntry] = []
+        cursor: str | None = None
+        while True:
+            response = yield from _fetch(AUTHOR_FEED_ENDPOINT, partial(client.get_author_feed, did, cursor))
+            page_entries, cursor = _read_response(response, account, partial(_read_feed_page, did=did))
+            entries.extend(page_entries)
+            sorted_at = [entry.sort_at for entry in page_entries if entry.sort_at is not None]
+            if not sorted_at or cursor is None or min(sorted_at) < since:
+                break
+
+        for uri in _threads_to_fetch(entries, since, until, connection.thread_budget):
+            try:
+                yield from _fetch(POST_THREAD_ENDPOINT, partial(client.get_post_thread, uri))
+            except ClientError as error:
+                if error.response is None or error.response.error != DELETED_POST_ERROR:
+                    raise
+                logger.info("%s: post %s was deleted before its thread was fetched", account.account_id, uri)
+
+
+def _fetch(endpoint: str, call: Callable[[], Response]) -> Generator[Page, None, Response]:
+    """Make one call and yield its page; on failure, yield the failed response's page, then re-raise."""
+    try:
+        response = call()
+    except HttpError as error:
+        if error.response is not None:
+            yield error.page(endpoint)
+        raise
+    yield response.page(endpoint)
+    return response
+
+
+def _read_response(response: Response, account: Account, read: Callable[[JsonNode], _Read]) -> _Read:
+    """Apply ``read`` to a response's JSON; a body it cannot read becomes an ``HttpError``."""
+    try:
+        return read(_load(response.body, "body"))
+    except NormalizationError as error:
+        raise HttpError(
+            f"{PLATFORM} account {account.account_id}: GET {response.url} answered {response.status} "
+            f"with a body Rapport cannot read: {error}",
+            platform=PLATFORM,
+            account=account.account_id,
+            url=response.url,
+            response=response,
+            attempts=1,
+        ) from error
+
+
+def _read_feed_page(root: JsonNode, did: str) -> tuple[list[_FeedEntry], str | None]:
+    entries = []
+    for item in root.get_list("feed"):
+        post = item.get_object("post")
+        published_at = _published_at(post)
+        reason = item.get_optional_object("reason")
+        reason_type = _type_of(reason) if reason is not None else None
+        is_own = reason_type != REASON_REPOST and post.get_object("author").get_str("did") == did
+        if reason is not None and reason_type == REASON_REPOST:
+            sort_at: datetime | None = reason.get_timestamp("indexedAt")
+        elif reason_type == REASON_PIN:
+            sort_at = None
+        else:
+            sort_at = published_at
+        reply = post.get_object("record").get_optional_object("reply")
+        entries.append(
+            _FeedEntry(
+                sort_at=sort_at,
+                own_post_uri=post.get_str("uri") if is_own else None,
+                published_at=published_at,
+                reply_count=_count(post, "replyCount"),
+                thread_root_uri=reply.get_object("root").get_str("uri") if reply is not None else None,
+            )
+        )
+    return entries, root.get_optional_str("cursor")
+
+
+def _threads_to_fetch(entries: list[_FeedEntry], since: datetime, until: datetime, budget: int) -> list[str]:
+    """The account's posts of the window that have replies, newest first, at most ``budget``.
+
+    A reply of the account in the thread of another of these posts is left out:
+    the thread of that first post already holds it and the replies it got (down
+    to ``THREAD_DEPTH`` levels), so a busy conversation costs one call, not one
+    per answer.
+    """
+    candidates = {
+        entry.own_post_uri: entry
+        for entry in entries
+        if entry.own_post_uri is not None and entry.reply_count > 0 and since <= entry.published_at < until
+    }
+    selected = [entry for entry in candidates.values() if entry.thread_root_uri not in candidates]
+    selected.sort(key=lambda entry: entry.published_at, reverse=True)
+    return [str(entry.own_post_uri) for entry in selected[:budget]]
+
+
+# -- normalize --------------------------------------------------------------------------------------
+
+
+def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> dict[str, pd.DataFrame]:
+    """Turn the landed pages of one extraction into record frames.
+
+    Returns ``{"account_snapshots", "posts", "interactions"}``, each a frame
+    with exactly the columns and dtypes of :mod:`rapport.records`,
+    ``observed_at`` (naive UTC) on every row:
+
+    - the snapshot comes from the last ``getProfile`` page (``account_native_id``
+      is the DID);
+    - posts are the feed items the account wrote or reposted, and its own
+      posts found in the fetched threads (each post once, the first seen);
+    - interactions are the posts of others in the threads that reply directly
+      to one of the account's posts, else quote one, else mention the account.
+
+    Thread nodes that are ``notFoundPost`` or ``blockedPost`` are skipped, as
+    are threads landed with a 400 ``NotFound`` (deleted posts), unknown
+    ``$type`` members of a union, labels and unknown fields. A post or
+    interaction published after ``observed_at`` (during the extraction) is
+    left for the next run, which sees it again thanks to the lookback window.
+
+    Raises ``NormalizationError`` naming the page (``app.bsky.feed.getAuthorFeed
+    page 2``) and the field (``$.feed[3].post.uri``) when a body is not valid
+    JSON or lacks a required field, when no ``getProfile`` page is present, or
+    when a page is another error response or comes from an unknown endpoint.
+    """
+    observed = to_naive_utc(observed_at)
+    labelled = _label_pages(pages)
+    profiles: list[JsonNode] = []
+    feeds: list[JsonNode] = []
+    threads: list[JsonNode] = []
+    for page, label in labelled:
+        if page.endpoint not in _ENDPOINTS:
+            raise NormalizationError(f"{label}: unknown {PLATFORM} endpoint {page.endpoint!r}")
+        if page.status != 200:
+            if page.endpoint == POST_THREAD_ENDPOINT and _error_name(page) == DELETED_POST_ERROR:
+                continue
+            raise NormalizationError(f"{label}: HTTP status {page.status}, expected 200")
+        root = _load(page.body, label)
+        if page.endpoint == PROFILE_ENDPOINT:
+            profiles.append(root)
+        elif page.endpoint == AUTHOR_FEED_ENDPOINT:
+            feeds.append(root)
+        elif page.endpoint == POST_THREAD_ENDPOINT:
+            threads.append(root)
+    if not profiles:
+        raise NormalizationError(
+            f"{account.account_id}: none of the {len(pages)} pages is a {PROFILE_ENDPOINT} page, "
+            "so the account's own DID is unknown"
+        )
+    snapshot = _read_profile(profiles[-1], account, observed)
+    own_did = str(snapshot["account_native_id"])
+
+    posts: dict[str, Row] = {}
+    interactions: dict[str, Row] = {}
+    for root in feeds:
+        for item in root.get_list("feed"):
+            row = _read_feed_item(item, account, own_did, observed)
+            if row is not None:
+                posts.setdefault(row["post_id"], row)
+    for root in threads:
+        _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions)
+    return {
+        ACCOUNT_SNAPSHOTS.name: records_frame(ACCOUNT_SNAPSHOTS, [snapshot]),
+        POSTS.name: records_frame(POSTS, [row for row in posts.values() if row["created_at"] <= observed]),
+        INTERACTIONS.name: records_frame(
+            INTERACTIONS, [row for row in interactions.values() if row["created_at"] <= observed]
+        ),
+    }
+
+
+def _label_pages(pages: Sequence[Page]) -> list[tuple[Page, str]]:
+    """Name each page for error messages: ``<endpoint> page <n>`` (n per endpoint), plus a thread's URI."""
+    seen: dict[str, int] = {}
+    labelled = []
+    for page in pages:
+        seen[page.endpoint] = seen.get(page.endpoint, 0) + 1
+        label = f"{page.endpoint} page {seen[page.endpoint]}"
+        if "uri" in page.params:
+            label = f"{label} ({page.params['uri']})"
+        labelled.append((page, label))
+    return labelled
+
+
+def _load(body: bytes, label: str) -> JsonNode:
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise NormalizationError(f"{label}: body is not valid JSON ({error})") from error
+    return JsonNode(value, label, "$")
+
+
+def _error_name(page: Page) -> str | None:
+    try:
+        payload = json.loads(page.body)
+    except (ValueError, RecursionError):
+        return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _read_profile(node: JsonNode, account: Account, observed: datetime) -> Row:
+    return {
+        "platform": PLATFORM,
+        "account_id": account.account_id,
+        "account_native_id": node.get_str("did"),
+        "handle": node.get_str("handle"),
+        "display_name": node.get_optional_str("displayName") or None,
+        "followers_count": node.get_int("followersCount"),
+        "following_count": node.get_int("followsCount"),
+        "posts_count": node.get_int("postsCount"),
+        "account_created_at": node.get_optional_timestamp("createdAt"),
+        "observed_at": observed,
+    }
+
+
+def _read_feed_item(item: JsonNode, account: Account, own_did: str, observed: datetime) -> Row | None:
+    """A feed item as a post of the account, or ``None`` when someone else wrote it."""
+    post = item.get_object("post")
+    reason = item.get_optional_object("reason")
+    if reason is not None and _type_of(reason) == REASON_REPOST:
+        if reason.get_object("by").get_str("did") != own_did:
+            return None
+        return _repost_row(post, reason, account, own_did, observed)
+    if post.get_object("author").get_str("did") != own_did:
+        return None
+    reply = item.get_optional_object("reply")
+    parent = reply.get_object("parent") if reply is not None else None
+    return _post_row(post, account, own_did, observed, _author_did(parent))
+
+
+def _read_thread(
+    root: JsonNode,
+    account: Account,
+    own_did: str,
+    observed: datetime,
+    posts: dict[str, Row],
+    interactions: dict[str, Row],
+) -> None:
+    """Walk a thread from its root down (iteratively: depth is the server's to choose)."""
+    stack: list[tuple[JsonNode, JsonNode | None]] = [(root, None)]
+    while stack:
+        node, parent = stack.pop()
+        if _type_of(node) != THREAD_VIEW_POST:
+            continue  # notFoundPost, blockedPost, or a member a later lexicon adds
+        post = node.get_object("post")
+        author_did = post.get_object("author").get_str("did")
+        if author_did == own_did:
+            row = _post_row(post, account, own_did, observed, _author_did(parent))
+            posts.setdefault(row["post_id"], row)
+        else:
+            interaction = _interaction_row(post, parent, account, own_did, observed)
+            if interaction is not None:
+                interactions.setdefault(interaction["interaction_id"], interaction)
+        stack.extend((child, post) for child in reversed(_optional_list(node, "replies")))
+
+
+def _repost_row(post: JsonNode, reason: JsonNode, account: Account, own_did: str, observed: datetime) -> Row:
+    subject_uri = post.get_str("uri")
+    subject_ref = post.get_optional_str("cid") or subject_uri
+    return {
+        **_empty_post(account, observed),
+        "post_id": reason.get_optional_str("uri") or f"{own_did}/repost/{subject_ref}",
+        "created_at": reason.get_timestamp("indexedAt"),
+        "post_type": "repost",
+        "reposted_post_id": subject_uri,
+        "reposted_account_native_id": post.get_object("author").get_str("did"),
+    }
+
+
+def _post_row(
+    post: JsonNode, account: Account, own_did: str, observed: datetime, parent_author: str | None
+) -> Row:
+    record = post.get_object("record")
+    embed = record.get_optional_object("embed")
+    quoted_uri = _quoted_post_uri(embed)
+    reply = record.get_optional_object("reply")
+    in_reply_to: str | None = None
+    in_reply_to_account: str | None = None
+    if quoted_uri is not None:
+        post_type = "quote"
+    elif reply is not None:
+        post_type = "reply"
+        in_reply_to = reply.get_object("parent").get_str("uri")
+        in_reply_to_account = parent_author or _did_of(in_reply_to)
+    else:
+        post_type = "original"
+    media_count, described_count = _count_media(embed)
+    return {
+        **_empty_post(account, observed),
+        "post_id": post.get_str("uri"),
+        "created_at": _published_at(post),
+        "post_type": post_type,
+        "text": record.get_str("text"),
+        "language": _language(record),
+        "in_reply_to_post_id": in_reply_to,
+        "in_reply_to_account_native_id": in_reply_to_account,
+        "is_reply_to_self": in_reply_to_account == own_did,
+        "reposted_post_id": quoted_uri,
+        "reposted_account_native_id": _did_of(quoted_uri) if quoted_uri else None,
+        "mention_count": len(_mentioned_dids(record)),
+        "link_count": len(_links(record, embed)),
+        "media_count": media_count,
+        "media_with_alt_text_count": described_count,
+        "reply_count": _count(post, "replyCount"),
+        # quoteCount is left out: Mastodon's reblogs_count does not count quotes either.
+        "repost_count": _count(post, "repostCount"),
+        "like_count": _count(post, "likeCount"),
+    }
+
+
+def _empty_post(account: Account, observed: datetime) -> Row:
+    return {
+        "platform": PLATFORM,
+        "account_id": account.account_id,
+        "text": None,
+        "language": None,
+        "in_reply_to_post_id": None,
+        "in_reply_to_account_native_id": None,
+        "is_reply_to_self": False,
+        "reposted_post_id": None,
+        "reposted_account_native_id": None,
+        "mention_count": 0,
+        "link_count": 0,
+        "media_count": 0,
+        "media_with_alt_text_count": 0,
+        "reply_count": 0,
+        "repost_count": 0,
+        "like_count": 0,
+        # Bluesky posts cannot be edited; a deleted post is absent, not flagged.
+        "edited_at": None,
+        "is_deleted": False,
+        "observed_at": observed,
+    }
+
+
+def _interaction_row(
+    post: JsonNode, parent: JsonNode | None, account: Account, own_did: str, observed: datetime
+) -> Row | None:
+    """A post of someone else in a thread, as an interaction with the account, if it is one."""
+    record = post.get_object("record")
+    quoted_uri = _quoted_post_uri(record.get_optional_object("embed"))
+    in_reply_to: str | None = None
+    if parent is not None and _author_did(parent) == own_did:
+        interaction_type = "reply"
+        in_reply_to = parent.get_str("uri")
+    elif quoted_uri is not None and _did_of(quoted_uri) == own_did:
+        interaction_type = "quote"
+    elif own_did in _mentioned_dids(record):
+        interaction_type = "mention"
+    else:
+        return None  # the public talking among itself under the account's post
+    author = post.get_object("author")
+    text = record.get_str("text")
+    return {
+        "platform": PLATFORM,
+        "interaction_id": post.get_str("uri"),
+        "account_id": account.account_id,
+        "author_native_id": author.get_str("did"),
+        "author_handle": author.get_optional_str("handle"),
+        "created_at": _published_at(post),
+        "interaction_type": interaction_type,
+        "in_reply_to_post_id": in_reply_to,
+        "text": text,
+        "language": _language(record),
+        "is_question": contains_question(text),
+        "observed_at": observed,
+    }
+
+
+# -- field readers ----------------------------------------------------------------------------------
+
+
+def _type_of(node: JsonNode) -> str | None:
+    """The ``$type`` of a union member, inferred from its required fields when absent."""
+    declared = node.get_optional_str("$type")
+    if declared is not None:
+        return declared
+    value = node.value if isinstance(node.value, dict) else {}
+    if "post" in value:
+        return THREAD_VIEW_POST
+    if value.get("notFound") is True:
+        return NOT_FOUND_POST
+    if value.get("blocked") is True:
+        return BLOCKED_POST
+    return None
+
+
+def _optional_list(node: JsonNode, key: str) -> list[JsonNode]:
+    value = node.value.get(key) if isinstance(node.value, dict) else None
+    return [] if value is None else node.get_list(key)
+
+
+def _published_at(post: JsonNode) -> datetime:
+    """When a post was published: Bluesky's own sort time, the earlier of the record's
+    ``createdAt`` (the client's clock) and the AppView's ``indexedAt``, so a client clock
+    running ahead cannot date a post in the future."""
+    created = post.get_object("record").get_timestamp("createdAt")
+    return min(created, post.get_timestamp("indexedAt"))
+
+
+def _count(post: JsonNode, key: str) -> int:
+    value = post.value.get(key) if isinstance(post.value, dict) else None
+    return 0 if value is None else post.get_int(key)
+
+
+def _author_did(view: JsonNode | None) -> str | None:
+    """The author of a postView or blockedPost (a notFoundPost has none)."""
+    if view is None:
+        return None
+    author = view.get_optional_object("author")
+    return author.get_optional_str("did") if author is not None else None
+
+
+def _did_of(uri: str) -> str | None:
+    """The DID an ``at://`` URI lives under, when its authority is a DID (not a handle)."""
+    authority = uri.removeprefix("at://").split("/", 1)[0]
+    return authority if authority.startswith("did:") else None
+
+
+def _language(record: JsonNode) -> str | None:
+    """The primary subtag of the first of ``langs`` (BCP 47 ``pt-BR`` gives ``pt``)."""
+    langs = _optional_list(record, "langs")
+    if not langs:
+        return None
+    tag = langs[0].value
+    if not isinstance(tag, str):
+        langs[0].fail("expected a language tag")
+    return tag.split("-", 1)[0].lower() or None
+
+
+def _features(record: JsonNode, feature_type: str) -> list[JsonNode]:
+    return [
+        feature
+        for facet in _optional_list(record, "facets")
+        for feature in _optional_list(facet, "features")
+        if _type_of(feature) == feature_type
+    ]
+
+
+def _mentioned_dids(record: JsonNode) -> set[str]:
+    return {feature.get_str("did") for feature in _features(record, FACET_MENTION)}
+
+
+def _links(record: JsonNode, embed: JsonNode | None) -> set[str]:
+    """Distinct link targets: link facets, plus an external card (usually of a link in the text)."""
+    links = {feature.get_str("uri") for feature in _features(record, FACET_LINK)}
+    for part in _embed_parts(embed):
+        if _type_of(part) == EMBED_EXTERNAL:
+            links.add(part.get_object("external").get_str("uri"))
+    return links
+
+
+def _embed_parts(embed: JsonNode | None) -> list[JsonNode]:
+    """An embed, and the media of a recordWithMedia embed."""
+    if embed is None:
+        return []
+    if _type_of(embed) == EMBED_RECORD_WITH_MEDIA:
+        media = embed.get_optional_object("media")
+        return [embed] if media is None else [embed, media]
+    return [embed]
+
+
+def _count_media(embed: JsonNode | None) -> tuple[int, int]:
+    """(attachments, attachments with alt text) of images and video embeds, also inside recordWithMedia."""
+    media = 0
+    described = 0
+    for part in _embed_parts(embed):
+        part_type = _type_of(part)
+        if part_type == EMBED_IMAGES:
+            items = part.get_list("images")
+        elif part_type == EMBED_VIDEO:
+            items = [part]
+        else:
+            continue
+        media += len(items)
+        described += sum(1 for item in items if (item.get_optional_str("alt") or "").strip())
+    return media, described
+
+
+def _quoted_post_uri(embed: JsonNode | None) -> str | None:
+    """The URI of the post a record or recordWithMedia embed quotes (feeds, lists... are not quotes)."""
+    if embed is None:
+        return None
+    embed_type = _type_of(embed)
+    if embed_type == EMBED_RECORD:
+        reference = embed.get_object("record")
+    elif embed_type == EMBED_RECORD_WITH_MEDIA:
+        reference = embed.get_object("record").get_object("record")
+    else:
+        return None
+    uri = reference.get_str("uri")
+    parts = uri.removeprefix("at://").split("/")
+    return uri if len(parts) >= 2 and parts[1] == POST_COLLECTION else None

@@ -1,0 +1,263 @@
+"""The XRPC calls of one Bluesky extraction, on the shared :class:`~rapport.sources.http.HttpClient`.
+
+:func:`read_connection` reads where and how to connect from the environment
+when an extraction starts; :func:`create_session` signs in with an optional
+app password; :class:`BlueskyClient` makes the four read calls. Retries,
+backoff, ``Retry-After``, ``RateLimit-*`` pacing and the request counters are
+the shared client's; this module adds Bluesky's ways of saying "no such
+account" (a 400 with an XRPC error name or message) and keeps the app password
+and the session tokens out of every URL, page, log line and error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from rapport.sources import SourceError
+from rapport.sources.bluesky.settings import (
+    APP_PASSWORD_VARIABLE,
+    AUTHOR_FEED_ENDPOINT,
+    BASE_URL_VARIABLE,
+    CONNECTION_ID,
+    CREATE_SESSION_ENDPOINT,
+    DEFAULT_BASE_URL,
+    DEFAULT_PDS_URL,
+    DEFAULT_THREAD_BUDGET,
+    FEED_FILTER,
+    LOGIN_HANDLE_VARIABLE,
+    PAGE_SIZE,
+    PDS_URL_VARIABLE,
+    PLATFORM,
+    POST_THREAD_ENDPOINT,
+    PROFILE_ENDPOINT,
+    RESOLVE_HANDLE_ENDPOINT,
+    THREAD_BUDGET_VARIABLE,
+    THREAD_DEPTH,
+    THREAD_PARENT_HEIGHT,
+    UNKNOWN_ACCOUNT_MESSAGES,
+    XRPC_PREFIX,
+)
+from rapport.sources.credentials import get_credential
+from rapport.sources.http import (
+    ClientError,
+    HttpClient,
+    HttpError,
+    HttpStats,
+    NotFoundError,
+    Response,
+    UnexpectedStatusError,
+    redact_url,
+    user_agent,
+)
+
+logger = logging.getLogger("rapport.sources.bluesky")
+
+
+class HttpOptions(TypedDict, total=False):
+    """Tuning of the shared HTTP client an extraction may pass on (tests inject ``sleep`` and ``clock``)."""
+
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    backoff_base: float
+    backoff_cap: float
+    max_wait: float
+    min_remaining: int
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    rng: random.Random
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An app password and the handle it belongs to; the password never shows in a repr."""
+
+    identifier: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where one extraction reads from, read from the environment when it starts."""
+
+    base_url: str
+    """The AppView for unauthenticated reads."""
+    pds_url: str
+    """Where the app password signs in, and where reads go once signed in."""
+    credentials: Credentials | None
+    thread_budget: int
+
+
+def read_connection(account_id: str, thread_budget: int | None = None) -> Connection:
+    """Read the connection settings from the environment.
+
+    ``RAPPORT_BLUESKY_BASE_URL`` (default ``https://public.api.bsky.app``),
+    ``RAPPORT_BLUESKY_PDS_URL`` (default ``https://bsky.social``),
+    ``RAPPORT_BLUESKY_HANDLE`` with ``RAPPORT_BLUESKY_APP_PASSWORD`` (both or
+    neither; when unset, the login and password of the Airflow Connection
+    ``rapport_bluesky``, see :func:`rapport.sources.credentials.get_credential`),
+    and ``RAPPORT_BLUESKY_THREAD_BUDGET`` (default 40) unless ``thread_budget``
+    is given. Raises ``SourceError`` naming the account and the variable (never
+    its value) when a setting is unusable.
+    """
+    handle = (get_credential(LOGIN_HANDLE_VARIABLE, CONNECTION_ID, field="login") or "").strip()
+    password = (get_credential(APP_PASSWORD_VARIABLE, CONNECTION_ID) or "").strip()
+    if bool(handle) != bool(password):
+        raise SourceError(
+            f"{account_id}: set both {LOGIN_HANDLE_VARIABLE} and {APP_PASSWORD_VARIABLE} (or the login and "
+            f"password of the Airflow Connection {CONNECTION_ID}), or neither: the public AppView needs none"
+        )
+    budget = thread_budget
+    if budget is None:
+        text = os.environ.get(THREAD_BUDGET_VARIABLE, "").strip()
+        try:
+            budget = int(text) if text else DEFAULT_THREAD_BUDGET
+        except ValueError:
+            raise SourceError(
+                f"{account_id}: {THREAD_BUDGET_VARIABLE} must be a whole number, got {text[:20]!r}"
+            ) from None
+    if budget < 0:
+        raise SourceError(f"{account_id}: the thread budget must not be negative, got {budget}")
+    return Connection(
+        base_url=os.environ.get(BASE_URL_VARIABLE, "").strip() or DEFAULT_BASE_URL,
+        pds_url=os.environ.get(PDS_URL_VARIABLE, "").strip() or DEFAULT_PDS_URL,
+        credentials=Credentials(handle.lstrip("@"), password) if handle else None,
+        thread_budget=budget,
+    )
+
+
+def xrpc_path(method: str) -> str:
+    """The path of an XRPC method, e.g. ``/xrpc/app.bsky.actor.getProfile``."""
+    return f"{XRPC_PREFIX}{method}"
+
+
+def create_session(
+    pds_url: str,
+    credentials: Credentials,
+    *,
+    account_id: str,
+    stats: HttpStats,
+    timeout: tuple[float, float] = (5.0, 30.0),
+) -> str:
+    """Sign in on the PDS with an app password (``com.atproto.server.createSession``).
+
+    Returns the session's ``accessJwt``; the rest of the response (the refresh
+    token among it) is dropped at once and never landed. One attempt only: the
+    PDS allows 30 sign-ins per 5 minutes per account, and a refused password
+    does not improve with retries. Counts the request in ``stats``. Raises
+    :class:`~rapport.sources.http.ClientError` (4xx),
+    :class:`~rapport.sources.http.UnexpectedStatusError` (other statuses) or
+    :class:`~rapport.sources.http.HttpError` (no answer, or no token in it),
+    naming the account and the URL but never the identifier, the password or
+    a token.
+    """
+    url = redact_url(f"{pds_url.rstrip('/')}{xrpc_path(CREATE_SESSION_ENDPOINT)}")
+    who = f"{PLATFORM} account {account_id}: POST {url}"
+    stats.requests += 1
+    try:
+        raw = requests.post(
+            url,
+            json={"identifier": credentials.identifier, "password": credentials.password},
+            headers={"User-Agent": user_agent(), "Accept": "application/json"},
+            timeout=timeout,
+        )
+    except requests.RequestException as error:
+        # Not chained: the exception holds the prepared request, whose body is the password.
+        raise HttpError(
+            f"{who} could not be sent ({type(error).__name__})",
+            platform=PLATFORM,
+            account=account_id,
+            url=url,
+            attempts=1,
+        ) from None
+    if 200 <= raw.status_code < 300:
+        try:
+            token = raw.json().get("accessJwt")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise HttpError(
+                f"{who} answered {raw.status_code} without an accessJwt",
+                platform=PLATFORM,
+                account=account_id,
+                url=url,
+                attempts=1,
+            )
+        logger.info("%s: signed in on %s", account_id, url)
+        return token
+    response = Response(
+        status=raw.status_code,
+        headers=CaseInsensitiveDict(raw.headers),
+        body=raw.content,
+        url=url,
+    )
+    cause = ": ".join(part for part in (response.error, response.error_message) if part) or "no error name"
+    error_type = ClientError if 400 <= raw.status_code < 500 else UnexpectedStatusError
+    raise error_type(
+        f"{who} answered HTTP {raw.status_code} ({cause}); check {LOGIN_HANDLE_VARIABLE} and "
+        f"{APP_PASSWORD_VARIABLE}",
+        platform=PLATFORM,
+        account=account_id,
+        url=url,
+        response=response,
+        attempts=1,
+    )
+
+
+class BlueskyClient:
+    """The read calls of one account extraction. Each returns the raw :class:`Response`.
+
+    Every call raises the shared client's errors (all ``SourceError``); an
+    unknown handle or DID, which Bluesky answers with a generic 400
+    ``InvalidRequest``, becomes a :class:`~rapport.sources.http.NotFoundError`
+    like a taken-down or deactivated account.
+    """
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    def resolve_handle(self, handle: str) -> Response:
+        """``com.atproto.identity.resolveHandle``: the DID a handle points to."""
+        return self._get(RESOLVE_HANDLE_ENDPOINT, {"handle": handle})
+
+    def get_profile(self, did: str) -> Response:
+        """``app.bsky.actor.getProfile``: the account's counts, names and creation date."""
+        return self._get(PROFILE_ENDPOINT, {"actor": did})
+
+    def get_author_feed(self, did: str, cursor: str | None = None) -> Response:
+        """``app.bsky.feed.getAuthorFeed``: a page of the posts, replies and reposts, newest first."""
+        params = {"actor": did, "filter": FEED_FILTER, "limit": str(PAGE_SIZE)}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return self._get(AUTHOR_FEED_ENDPOINT, params)
+
+    def get_post_thread(self, uri: str) -> Response:
+        """``app.bsky.feed.getPostThread``: the replies under one post, ``THREAD_DEPTH`` levels deep."""
+        return self._get(
+            POST_THREAD_ENDPOINT,
+            {"uri": uri, "depth": str(THREAD_DEPTH), "parentHeight": str(THREAD_PARENT_HEIGHT)},
+        )
+
+    def _get(self, method: str, params: Mapping[str, str]) -> Response:
+        try:
+            return self.http.get(xrpc_path(method), params)
+        except ClientError as error:
+            message = error.response.error_message if error.response is not None else None
+            if message and any(known in message for known in UNKNOWN_ACCOUNT_MESSAGES):
+                raise NotFoundError(
+                    f"{error}: the account is unknown",
+                    platform=error.platform,
+                    account=error.account,
+                    url=error.url,
+                    response=error.response,
+                    attempts=error.attempts,
+                ) from error
+            raise

@@ -1,0 +1,70 @@
+"""Constants of the Bluesky source: hosts, XRPC methods, page size, budget, and the variables that set them.
+
+Every value an operator may change is read from the environment when an
+extraction starts (never at import), by :func:`rapport.sources.bluesky.client.read_connection`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PLATFORM: Final = "bluesky"
+
+DEFAULT_BASE_URL: Final = "https://public.api.bsky.app"
+"""Bluesky's public AppView: every read Rapport makes works there without credentials."""
+BASE_URL_VARIABLE: Final = "RAPPORT_BLUESKY_BASE_URL"
+
+DEFAULT_PDS_URL: Final = "https://bsky.social"
+"""Where an app password signs in; with a session, reads go there too (it proxies them to the AppView)."""
+PDS_URL_VARIABLE: Final = "RAPPORT_BLUESKY_PDS_URL"
+LOGIN_HANDLE_VARIABLE: Final = "RAPPORT_BLUESKY_HANDLE"
+APP_PASSWORD_VARIABLE: Final = "RAPPORT_BLUESKY_APP_PASSWORD"
+CONNECTION_ID: Final = "rapport_bluesky"
+"""The Airflow Connection (login = handle, password = app password) read when the variables are unset."""
+
+DEFAULT_THREAD_BUDGET: Final = 40
+"""At most this many getPostThread calls per account extraction (the newest posts with replies first)."""
+THREAD_BUDGET_VARIABLE: Final = "RAPPORT_BLUESKY_THREAD_BUDGET"
+
+XRPC_PREFIX: Final = "/xrpc/"
+
+# Endpoint names are the XRPC method ids (NSIDs): the landed pages are named after them.
+RESOLVE_HANDLE_ENDPOINT: Final = "com.atproto.identity.resolveHandle"
+PROFILE_ENDPOINT: Final = "app.bsky.actor.getProfile"
+AUTHOR_FEED_ENDPOINT: Final = "app.bsky.feed.getAuthorFeed"
+POST_THREAD_ENDPOINT: Final = "app.bsky.feed.getPostThread"
+CREATE_SESSION_ENDPOINT: Final = "com.atproto.server.createSession"
+"""A POST to the PDS; its response holds tokens and is never landed."""
+
+PAGE_SIZE: Final = 100
+"""getAuthorFeed's ``limit``: the lexicon's maximum."""
+FEED_FILTER: Final = "posts_with_replies"
+"""Posts, replies and reposts of the account (the lexicon's default, sent explicitly)."""
+
+THREAD_DEPTH: Final = 6
+"""Levels of replies getPostThread returns under a post (the lexicon's default): the public's
+replies, the organization's answers, and the public's answers to those."""
+THREAD_PARENT_HEIGHT: Final = 0
+"""No ancestors: the thread is fetched from the organization's own post down."""
+
+NOT_FOUND_ERRORS: Final = frozenset({"AccountTakedown", "AccountDeactivated", "HandleNotFound"})
+"""XRPC error names that mean the account is gone, whatever the HTTP status (Bluesky answers 400)."""
+UNKNOWN_ACCOUNT_MESSAGES: Final = ("Unable to resolve handle", "Profile not found")
+"""Messages of the generic 400 ``InvalidRequest`` that mean the handle or DID names no account."""
+DELETED_POST_ERROR: Final = "NotFound"
+"""getPostThread's error for a post deleted between the feed and the thread call: landed, then skipped."""
+
+# $type values of the unions Rapport reads (app.bsky.feed.defs, app.bsky.embed.*, app.bsky.richtext.facet).
+REASON_REPOST: Final = "app.bsky.feed.defs#reasonRepost"
+REASON_PIN: Final = "app.bsky.feed.defs#reasonPin"
+THREAD_VIEW_POST: Final = "app.bsky.feed.defs#threadViewPost"
+NOT_FOUND_POST: Final = "app.bsky.feed.defs#notFoundPost"
+BLOCKED_POST: Final = "app.bsky.feed.defs#blockedPost"
+EMBED_IMAGES: Final = "app.bsky.embed.images"
+EMBED_VIDEO: Final = "app.bsky.embed.video"
+EMBED_EXTERNAL: Final = "app.bsky.embed.external"
+EMBED_RECORD: Final = "app.bsky.embed.record"
+EMBED_RECORD_WITH_MEDIA: Final = "app.bsky.embed.recordWithMedia"
+FACET_MENTION: Final = "app.bsky.richtext.facet#mention"
+FACET_LINK: Final = "app.bsky.richtext.facet#link"
+POST_COLLECTION: Final = "app.bsky.feed.post"

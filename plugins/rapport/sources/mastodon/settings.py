@@ -1,0 +1,56 @@
+"""Constants of the Mastodon source: where the API lives, what it is asked, what a run may spend.
+
+Shapes and limits are those of Mastodon's REST API v1 (docs.joinmastodon.org:
+methods/accounts, methods/statuses, api/guidelines#pagination, api/rate-limits).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PLATFORM: Final = "mastodon"
+
+BASE_URL_PATTERN: Final = "https://{instance}"
+"""Every instance serves the same API at its own host: ``https://mastodon.social``."""
+
+LOOKUP_PATH: Final = "/api/v1/accounts/lookup"
+STATUSES_PATH: Final = "/api/v1/accounts/{account_id}/statuses"
+CONTEXT_PATH: Final = "/api/v1/statuses/{status_id}/context"
+
+LOOKUP_ENDPOINT: Final = "accounts/lookup"
+STATUSES_ENDPOINT: Final = "accounts/{account_id}/statuses"
+CONTEXT_ENDPOINT: Final = "statuses/{status_id}/context"
+"""Endpoint names of landed pages; the path id is part of the name so normalize can tell pages apart."""
+
+STATUSES_ENDPOINT_PATTERN: Final = r"accounts/(?P<account_id>[^/]+)/statuses"
+CONTEXT_ENDPOINT_PATTERN: Final = r"statuses/(?P<status_id>[^/]+)/context"
+
+PAGE_SIZE: Final = 40
+"""Statuses per page: the most ``GET /api/v1/accounts/:id/statuses`` gives (its default is 20)."""
+
+DEFAULT_CONTEXT_BUDGET: Final = 40
+"""Thread (``/context``) calls per account per run, at most.
+
+Mastodon allows 300 calls per 5 minutes per IP address or per token: forty
+threads for each of a few accounts stays well inside one window.
+"""
+
+TOKEN_VARIABLE: Final = "RAPPORT_MASTODON_TOKEN"
+CONNECTION_ID: Final = "rapport_mastodon"
+"""The Airflow Connection whose password is the token, when the variable is not set."""
+"""Environment variable holding an optional access token (read when an extraction starts).
+
+Public data needs none. With a user token, ``/context`` returns up to 4,096
+ancestors and descendants instead of 40 and 60, and the rate limit is counted
+per account instead of per IP address.
+"""
+
+CONTEXT_BUDGET_VARIABLE: Final = "RAPPORT_MASTODON_CONTEXT_BUDGET"
+"""Environment variable that overrides :data:`DEFAULT_CONTEXT_BUDGET` (a non-negative integer)."""
+
+QUOTE_FALLBACK_CLASS: Final = "quote-inline"
+"""Class of the ``RE: <link>`` paragraph a server prepends to a quote post for older clients.
+
+Mastodon's quote-post guide asks clients to hide it when the status has a
+``quote``: it repeats the quoted post's link, which is not a link the author wrote.
+"""
