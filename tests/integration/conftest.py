@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,3 +53,39 @@ def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tup
         return connection.execute(sql, parameters or []).fetchall()
     finally:
         connection.close()
+
+
+def airflow_environment(root: Path, **extra: str) -> dict[str, str]:
+    """Environment for Airflow commands with homes under ``root`` (``root/rapport`` holds the registry):
+    the metadata database migrated and the project's pools imported."""
+    environment = (
+        {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "RAPPORT_"))}
+        | {
+            "AIRFLOW_HOME": str(root / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "RAPPORT_HOME": str(root / "rapport"),
+            "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql"),
+            "RAPPORT_RETRIES": "0",
+        }
+        | extra
+    )
+    airflow(environment, "db", "migrate")
+    airflow(environment, "pools", "import", str(PROJECT_ROOT / "config" / "airflow_pools.json"))
+    return environment
+
+
+def airflow(environment: dict[str, str], *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an Airflow command of the project's venv; fail the test with its output unless ``check`` is off."""
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if check and completed.returncode != 0:
+        pytest.fail(f"airflow {' '.join(arguments)} failed:\n{(completed.stdout + completed.stderr)[-4000:]}")
+    return completed

@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import query
+from tests.integration.conftest import airflow, airflow_environment, query
 
 pytestmark = pytest.mark.slow
-
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """An Airflow home and a Rapport home in temporary folders, the database migrated, the pool made."""
+    """An Airflow home and a Rapport home (the demo registry) in temporary folders, ready to run."""
     root = tmp_path_factory.mktemp("airflow")
     shutil.copytree(PROJECT_ROOT / "config", root / "rapport" / "config")
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "RAPPORT_"))
-    } | {
-        "AIRFLOW_HOME": str(root / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "RAPPORT_HOME": str(root / "rapport"),
-        "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql"),
-        "RAPPORT_RETRIES": "0",
-    }
-    airflow(environment, "db", "migrate")
-    airflow(environment, "pools", "import", str(PROJECT_ROOT / "config" / "airflow_pools.json"))
-    return environment
-
-
-def airflow(environment: dict[str, str], *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
-    completed = subprocess.run(
-        [AIRFLOW, *arguments], env=environment, capture_output=True, text=True, check=False, timeout=600
-    )
-    if check and completed.returncode != 0:
-        pytest.fail(f"airflow {' '.join(arguments)} failed:\n{(completed.stdout + completed.stderr)[-4000:]}")
-    return completed
+    return airflow_environment(root)
 
 
 def test_a_nightly_run_then_the_next_night_score_every_demo_account(airflow_env: dict[str, str]):

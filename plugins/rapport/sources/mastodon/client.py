@@ -13,6 +13,7 @@ errors (naming platform, account, URL and cause) are the shared client's.
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlsplit
@@ -21,6 +22,7 @@ from rapport.sources.credentials import get_credential
 from rapport.sources.http import HttpClient, HttpError, HttpStats, Response
 from rapport.sources.mastodon.settings import (
     BASE_URL_PATTERN,
+    BASE_URL_VARIABLE,
     CONNECTION_ID,
     CONTEXT_PATH,
     LOOKUP_PATH,
@@ -86,7 +88,8 @@ class MastodonClient:
         if token is None:
             token = get_credential(TOKEN_VARIABLE, CONNECTION_ID)
         return cls(
-            base_url or BASE_URL_PATTERN.format(instance=account.instance),
+            base_url
+            or (os.environ.get(BASE_URL_VARIABLE) or BASE_URL_PATTERN).format(instance=account.instance),
             account=account.account_id,
             token=token,
             **http_options,

@@ -11,6 +11,8 @@ from typing import Final
 PLATFORM: Final = "mastodon"
 
 BASE_URL_PATTERN: Final = "https://{instance}"
+BASE_URL_VARIABLE: Final = "RAPPORT_MASTODON_BASE_URL"
+"""Overrides the base URL pattern (``{instance}`` is replaced): a proxy, or a local server in tests."""
 """Every instance serves the same API at its own host: ``https://mastodon.social``."""
 
 LOOKUP_PATH: Final = "/api/v1/accounts/lookup"
