@@ -54,9 +54,9 @@ demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks
 	echo "Pipeline run took $$(( $$(date +%s) - start )) s (log: data/demo.log)"
 	@$(BIN)/rapport scores
 	@echo
-	@echo "Query the warehouse with SQL:"
+	@echo "Query the scores with SQL (the published copy: data/published/rapport.duckdb; BI tools: docs/bi.md):"
 	@echo "  $(BIN)/rapport query \"select * from marts.fct_relationship_scores limit 5\""
-	@echo "  or: $(BIN)/python -c \"import duckdb; print(duckdb.connect('data/warehouse.duckdb', read_only=True).sql('from marts.fct_relationship_scores'))\""
+	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.connect('data/published/rapport.duckdb', read_only=True).sql('from marts.fct_relationship_scores'))\""
 
 test: install ## Lint, then run every test (unit, DAG, dbt, end-to-end)
 	$(MAKE) --no-print-directory lint

@@ -16,7 +16,10 @@ relationship indicators, each night.
    transaction (pool `rapport_warehouse`: one writer at a time).
 5. **build** runs `dbt build`: models, data tests and unit tests, ending in
    `marts.fct_relationship_scores`.
-6. **summarize** logs the latest scores and fails the run, once everything
+6. **publish** copies the marts, once dbt's tests passed, to
+   `data/published/rapport.duckdb` (a file DuckDB 1.4+ and BI drivers open,
+   replaced atomically) and to Parquet (`data/published/parquet/current/`).
+7. **summarize** logs the latest scores and fails the run, once everything
    else is done, if an account failed extraction or validation.
 
 Settings (environment variables): `RAPPORT_SCHEDULE` (cron, default `0 2 * * *`),
@@ -97,13 +100,19 @@ def rapport_nightly() -> None:
 
         build_models()
 
+    @task(pool=WAREHOUSE_POOL)
+    def publish() -> dict[str, object]:
+        from rapport.pipeline import publish_marts
+
+        return publish_marts()
+
     @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize(logical_date: datetime | None = None) -> str:
         from rapport.pipeline import summarize_run
 
         return summarize_run(until=logical_date)
 
-    extracted >> validate() >> load() >> build() >> summarize()
+    extracted >> validate() >> load() >> build() >> publish() >> summarize()
 
 
 rapport_nightly()

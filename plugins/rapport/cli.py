@@ -149,20 +149,32 @@ def rebuild() -> None:
     typer.echo(json.dumps(rebuild_warehouse(), indent=2))
 
 
-@app.command()
-def scores() -> None:
-    """Print the latest complete week's scores per account."""
-    from rapport.report import latest_scores_table
+def _readable_database(use_warehouse: bool) -> Path:
+    """The published serving copy (readable while a run writes), or the warehouse itself when asked."""
+    from rapport.publish.serving import SERVING_FILE
 
     settings = get_settings()
-    if not settings.warehouse.exists():
-        raise _fail(
-            f"{settings.warehouse}: no warehouse yet; run `make demo` or the rapport_nightly DAG first"
-        )
+    database = settings.warehouse if use_warehouse else settings.published_dir / SERVING_FILE
+    if not database.exists():
+        raise _fail(f"{database}: nothing published yet; run `make demo` or the rapport_nightly DAG first")
+    return database
+
+
+WAREHOUSE_OPTION = typer.Option(
+    "--warehouse", help="Read the warehouse itself, not the published copy (fails while a run writes)."
+)
+
+
+@app.command()
+def scores(use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False) -> None:
+    """Print the latest complete week's scores per account (from the published copy)."""
+    from rapport.report import latest_scores_table
+
+    database = _readable_database(use_warehouse)
     try:
-        typer.echo(latest_scores_table(settings))
+        typer.echo(latest_scores_table(database))
     except Exception as error:  # a missing mart, a locked file: say it plainly
-        raise _fail(f"{settings.warehouse}: {error}") from None
+        raise _fail(f"{database}: {error}") from None
 
 
 @app.command()
@@ -171,30 +183,28 @@ def query(
         str, typer.Argument(help="A SQL query, e.g. 'select * from marts.fct_relationship_scores'.")
     ],
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False,
 ) -> None:
-    """Run a read-only SQL query on the warehouse and print the result."""
+    """Run a read-only SQL query on the published marts and print the result."""
     import duckdb
 
     from rapport.load import connect
 
     if output not in ("table", "csv", "json"):
         raise _fail(f"--format must be table, csv or json, not {output!r}")
-    settings = get_settings()
-    if not settings.warehouse.exists():
-        raise _fail(
-            f"{settings.warehouse}: no warehouse yet; run `make demo` or the rapport_nightly DAG first"
-        )
+    database = _readable_database(use_warehouse)
     try:
-        connection = connect(settings.warehouse, read_only=True)
+        connection = connect(database, read_only=True)
         relation = connection.sql(sql)
+        frame = relation.df() if relation is not None else None
     except duckdb.Error as error:
         raise _fail(
-            f"{error}\nhint: tables live in schemas raw, staging, intermediate and marts; "
-            'try: rapport query "select table_schema, table_name from information_schema.tables"'
+            f"{error}\nhint: the published copy holds the marts (marts.fct_relationship_scores, "
+            "marts.fct_account_weekly_metrics, marts.dim_accounts, marts.dim_organizations); list them with: "
+            'rapport query "select table_schema, table_name from information_schema.tables"'
         ) from None
-    if relation is None:
+    if frame is None:
         return
-    frame = relation.df()
     if output == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif output == "json":

@@ -143,6 +143,16 @@ def build_models() -> None:
     log.info(build(get_settings()))
 
 
+def publish_marts() -> dict[str, Any]:
+    """Publish the marts for readers: the serving DuckDB file and Parquet, each replaced atomically."""
+    from rapport.publish.serving import publish
+
+    settings = get_settings()
+    publication = publish(settings.warehouse, settings.published_dir)
+    log.info("published %s and %s: %s", publication.serving_file, publication.parquet_dir, publication.tables)
+    return {"serving_file": str(publication.serving_file), "tables": publication.tables}
+
+
 def rebuild() -> dict[str, Any]:
     """Rebuild the warehouse from the landing zone alone: every run date, re-validated and re-loaded."""
     from rapport.load import load_batches
@@ -177,7 +187,7 @@ def summarize_run(until: datetime | None) -> str:
 
     settings = get_settings()
     problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))
-    text = latest_scores_table(settings)
+    text = latest_scores_table(settings.warehouse)
     if problems:
         text += "\n\nProblems in this run:\n" + "\n".join(f"- {problem}" for problem in problems)
     log.info("\n%s", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 from rapport.accounts import Registry
 from rapport.landing import Extraction, find_extractions, read_extraction
@@ -29,12 +30,15 @@ _LATEST_SCORES = """
 """
 
 
-def latest_scores_table(settings: Settings) -> str:
-    """The latest complete week's scores per account, as an aligned text table."""
+def latest_scores_table(database: Path) -> str:
+    """The latest complete week's scores per account, as an aligned text table.
+
+    ``database`` is the warehouse or its published serving copy (same marts).
+    """
     from rapport.load import connect
 
     columns = ",\n        ".join(f"scores.{name}_score as {name}" for name in INDICATORS)
-    connection = connect(settings.warehouse, read_only=True)
+    connection = connect(database, read_only=True)
     try:
         cursor = connection.execute(_LATEST_SCORES.format(columns=columns))
         headers = [description[0] for description in cursor.description]

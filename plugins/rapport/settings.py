@@ -25,6 +25,7 @@ class Settings:
     warehouse: Path
     dbt_project_dir: Path
     gx_docs_dir: Path
+    published_dir: Path
     history_weeks: int
     lookback_days: int
 
@@ -43,6 +44,7 @@ def get_settings() -> Settings:
         warehouse=_path("RAPPORT_WAREHOUSE", data_dir / "warehouse.duckdb"),
         dbt_project_dir=_path("RAPPORT_DBT_PROJECT_DIR", home / "sql"),
         gx_docs_dir=_path("RAPPORT_GX_DOCS_DIR", data_dir / "gx_docs"),
+        published_dir=_path("RAPPORT_PUBLISHED_DIR", data_dir / "published"),
         history_weeks=int(os.environ.get("RAPPORT_HISTORY_WEEKS", "26")),
         lookback_days=int(os.environ.get("RAPPORT_LOOKBACK_DAYS", "14")),
     )

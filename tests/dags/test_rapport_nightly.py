@@ -50,7 +50,8 @@ def test_the_steps_run_extract_validate_load_build_summarize(dag):
         **{extract: ["validate"] for extract in extracts},
         "validate": ["load"],
         "load": ["build"],
-        "build": ["summarize"],
+        "build": ["publish"],
+        "publish": ["summarize"],
         "summarize": [],
     }
 
@@ -68,6 +69,7 @@ def test_only_warehouse_tasks_take_the_single_writer_pool_and_each_platform_has_
     assert {task_id for task_id, pool in pools.items() if pool == "rapport_warehouse"} == {
         "load",
         "build",
+        "publish",
         "summarize",
     }
     for platform in PLATFORMS:

@@ -1,0 +1,1 @@
+"""Publishing for readers: a serving copy of the marts, Parquet files and the weekly report."""

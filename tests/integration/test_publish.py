@@ -1,0 +1,152 @@
+"""Publishing for readers: the serving copy and Parquet, read while a nightly run replaces them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.integration.conftest import DEMO_UNTIL, run_pipeline
+
+pytestmark = pytest.mark.slow
+
+NEXT_NIGHT = datetime(2026, 11, 30, tzinfo=UTC)
+DUCKDB_1X = "duckdb-cli==1.5.6"
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A demo home after one nightly run, published."""
+    from rapport import pipeline
+
+    home = tmp_path_factory.mktemp("published")
+    shutil.copytree(PROJECT_ROOT / "config", home / "config")
+    saved = dict(os.environ)
+    os.environ.update({"RAPPORT_HOME": str(home), "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql")})
+    for variable in ("RAPPORT_WAREHOUSE", "RAPPORT_DATA_DIR", "RAPPORT_ACCOUNTS", "RAPPORT_PUBLISHED_DIR"):
+        os.environ.pop(variable, None)
+    try:
+        run_pipeline(DEMO_UNTIL)
+        pipeline.publish_marts()
+        yield home
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def duckdb_1x(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The DuckDB 1.x command-line client, from PyPI, in an environment of its own."""
+    environment = tmp_path_factory.mktemp("duckdb-1x")
+    subprocess.run([sys.executable, "-m", "venv", str(environment)], check=True)
+    subprocess.run(
+        [str(environment / "bin" / "pip"), "install", "--quiet", DUCKDB_1X], check=True, capture_output=True
+    )
+    return environment / "bin" / "duckdb"
+
+
+def test_a_duckdb_1x_client_reads_the_published_copy_but_not_the_warehouse(
+    published_home: Path, duckdb_1x: Path
+):
+    serving = published_home / "data" / "published" / "rapport.duckdb"
+    read = subprocess.run(
+        [
+            str(duckdb_1x),
+            "-readonly",
+            "-csv",
+            str(serving),
+            "-c",
+            "select version(), count(*), count(distinct account_id) from marts.fct_relationship_scores",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version, rows, accounts = read.stdout.strip().splitlines()[-1].split(",")
+    assert version.startswith("v1.") and int(rows) == 195 and int(accounts) == 8
+    refused = subprocess.run(
+        [str(duckdb_1x), "-readonly", str(published_home / "data" / "warehouse.duckdb"), "-c", "select 1"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0  # why the copy exists: DuckDB 2.0's own format is not readable by 1.x
+
+
+def test_the_parquet_files_read_with_pyarrow_and_polars(published_home: Path):
+    import polars
+    import pyarrow.dataset
+
+    current = published_home / "data" / "published" / "parquet" / "current"
+    scores = pyarrow.dataset.dataset(current / "fct_relationship_scores", partitioning="hive").to_table()
+    assert scores.num_rows == 195
+    assert {"trust_score", "overall_score", "week_start_date"} <= set(scores.column_names)
+    frame = polars.read_parquet(
+        current / "fct_relationship_scores" / "**" / "*.parquet", hive_partitioning=True
+    )
+    assert frame.height == 195 and frame["account_id"].n_unique() == 8
+    organizations = polars.read_parquet(current / "dim_organizations.parquet")
+    assert organizations.height == 8
+
+
+READER = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import duckdb
+    serving, mode, stop, out = sys.argv[1:5]
+    query = "select max(week_start_date)::varchar, count(*) from marts.fct_relationship_scores"
+    held = duckdb.connect(serving, read_only=True) if mode == "hold" else None
+    results = []
+    while not os.path.exists(stop):
+        try:
+            connection = held or duckdb.connect(serving, read_only=True)
+            results.append(list(connection.execute(query).fetchone()))
+            if held is None:
+                connection.close()
+        except Exception as error:
+            results.append(["error", repr(error)])
+        time.sleep(0.05)
+    json.dump(results, open(out, "w"))
+    """
+)
+
+
+def test_readers_during_a_nightly_run_see_the_old_or_the_new_week_never_an_error_or_a_mix(
+    published_home: Path, tmp_path: Path
+):
+    from rapport import pipeline
+
+    serving = published_home / "data" / "published" / "rapport.duckdb"
+    stop = tmp_path / "stop"
+    readers = {
+        mode: subprocess.Popen(
+            [sys.executable, "-c", READER, str(serving), mode, str(stop), str(tmp_path / mode)]
+        )
+        for mode in ("hold", "reconnect")
+    }
+    try:
+        time.sleep(2)
+        run_pipeline(NEXT_NIGHT)  # the next night: one more complete week
+        pipeline.publish_marts()
+        time.sleep(2)
+    finally:
+        stop.touch()
+        for reader in readers.values():
+            reader.wait(60)
+    old, new = ("2026-11-16", 195), ("2026-11-23", 203)
+    held = [tuple(result) for result in json.loads((tmp_path / "hold").read_text())]
+    reconnecting = [tuple(result) for result in json.loads((tmp_path / "reconnect").read_text())]
+    assert len(held) > 20 and len(reconnecting) > 20
+    assert set(held) == {old}  # an open connection keeps reading the copy it opened, whole
+    assert set(reconnecting) == {old, new}  # never an error, never a mix
+    assert reconnecting[0] == old and reconnecting[-1] == new
+    assert reconnecting.index(new) == len(reconnecting) - reconnecting[::-1].index(old)  # old, then only new
