@@ -54,6 +54,8 @@ demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks
 	echo "Pipeline run took $$(( $$(date +%s) - start )) s (log: data/demo.log)"
 	@$(BIN)/rapport scores
 	@echo
+	@echo "Weekly report (open it in a browser): $(CURDIR)/data/published/report/latest.html"
+	@echo
 	@echo "Query the scores with SQL (the published copy: data/published/rapport.duckdb; BI tools: docs/bi.md):"
 	@echo "  $(BIN)/rapport query \"select * from marts.fct_relationship_scores limit 5\""
 	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.connect('data/published/rapport.duckdb', read_only=True).sql('from marts.fct_relationship_scores'))\""

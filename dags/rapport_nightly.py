@@ -18,9 +18,11 @@ relationship indicators, each night.
    `marts.fct_relationship_scores`.
 6. **publish** copies the marts, once dbt's tests passed, to
    `data/published/rapport.duckdb` (a file DuckDB 1.4+ and BI drivers open,
-   replaced atomically) and to Parquet (`data/published/parquet/current/`).
-7. **summarize** logs the latest scores and fails the run, once everything
-   else is done, if an account failed extraction or validation.
+   replaced atomically) and to Parquet (`data/published/parquet/current/`),
+   generates dbt's docs and writes the weekly HTML report with its
+   relationship-health alerts (`data/published/report/latest.html`).
+7. **summarize** logs the latest scores and the alerts, and fails the run,
+   once everything else is done, if an account failed extraction or validation.
 
 Settings (environment variables): `RAPPORT_SCHEDULE` (cron, default `0 2 * * *`),
 `RAPPORT_TIMEZONE` (default `UTC`), `RAPPORT_CATCHUP` (default `false`),
@@ -101,10 +103,10 @@ def rapport_nightly() -> None:
         build_models()
 
     @task(pool=WAREHOUSE_POOL)
-    def publish() -> dict[str, object]:
+    def publish(logical_date: datetime | None = None) -> dict[str, object]:
         from rapport.pipeline import publish_marts
 
-        return publish_marts()
+        return publish_marts(until=logical_date)
 
     @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize(logical_date: datetime | None = None) -> str:

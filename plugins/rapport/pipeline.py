@@ -143,14 +143,49 @@ def build_models() -> None:
     log.info(build(get_settings()))
 
 
-def publish_marts() -> dict[str, Any]:
-    """Publish the marts for readers: the serving DuckDB file and Parquet, each replaced atomically."""
+def publish_marts(until: datetime | None = None) -> dict[str, Any]:
+    """Publish for readers, once dbt's tests passed: the serving DuckDB file and Parquet (each
+    replaced atomically), dbt's docs, and the weekly HTML report with its relationship-health alerts.
+
+    Returns the paths written and the row count per published table.
+    """
+    import os
+
+    from rapport.publish.report import compute_alerts, write_report
     from rapport.publish.serving import publish
+    from rapport.transform import generate_docs
 
     settings = get_settings()
     publication = publish(settings.warehouse, settings.published_dir)
-    log.info("published %s and %s: %s", publication.serving_file, publication.parquet_dir, publication.tables)
-    return {"serving_file": str(publication.serving_file), "tables": publication.tables}
+    report_dir = settings.published_dir / "report"
+    docs = generate_docs(settings, settings.published_dir / "dbt_docs")
+    data_docs = (
+        settings.gx_docs_dir
+        / f"run_date={run_date_of(until).isoformat()}"
+        / "gx"
+        / "uncommitted"
+        / "data_docs"
+        / "local_site"
+        / "index.html"
+    )
+    links = {"dbt docs: models, lineage, tests": os.path.relpath(docs, report_dir)}
+    if data_docs.exists():
+        links["Great Expectations Data Docs: this run's validation"] = os.path.relpath(data_docs, report_dir)
+    report = write_report(
+        settings.warehouse, report_dir, links=links, alerts=compute_alerts(settings.warehouse)
+    )
+    log.info(
+        "published %s, %s and %s: %s",
+        publication.serving_file,
+        publication.parquet_dir,
+        report,
+        publication.tables,
+    )
+    return {
+        "serving_file": str(publication.serving_file),
+        "report": str(report),
+        "tables": publication.tables,
+    }
 
 
 def rebuild() -> dict[str, Any]:
@@ -183,11 +218,20 @@ def summarize_run(until: datetime | None) -> str:
     account failed extraction or validation, so the run shows as failed once
     everything else is done.
     """
+    from rapport.publish.report import compute_alerts
     from rapport.report import latest_scores_table, run_problems
 
     settings = get_settings()
     problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))
     text = latest_scores_table(settings.warehouse)
+    alerts = compute_alerts(settings.warehouse)
+    if alerts:
+        text += "\n\nRelationship-health alerts:\n" + "\n".join(
+            f"- {alert.account_id or alert.organization_id}: {alert.message}" for alert in alerts
+        )
+    report = settings.published_dir / "report" / "latest.html"
+    if report.exists():
+        text += f"\n\nWeekly report: {report}"
     if problems:
         text += "\n\nProblems in this run:\n" + "\n".join(f"- {problem}" for problem in problems)
     log.info("\n%s", text)

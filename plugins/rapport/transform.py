@@ -59,3 +59,9 @@ def run_dbt(settings: Settings, *arguments: str) -> str:
 def build_models(settings: Settings, *extra: str) -> str:
     """``dbt build``: every model, data test and unit test; return dbt's output."""
     return run_dbt(settings, "build", *extra)
+
+
+def generate_docs(settings: Settings, target_dir: Path) -> Path:
+    """``dbt docs generate --static``: catalog and lineage in one file; return its path."""
+    run_dbt(settings, "docs", "generate", "--static", "--target-path", str(target_dir))
+    return target_dir / "static_index.html"
