@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapport.accounts import load_registry
 from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
 from rapport.settings import Settings, get_settings
 from rapport.sources import Window, extract_with_cost, get_source
+
+if TYPE_CHECKING:
+    from rapport.publish.report import Alert
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,18 @@ def build_models() -> None:
     log.info(build(get_settings()))
 
 
+def relationship_alerts(settings: Settings) -> list[Alert]:
+    """The relationship-health alerts of the latest week, with the thresholds of the settings."""
+    from rapport.publish.report import compute_alerts
+
+    return compute_alerts(
+        settings.warehouse,
+        drop_points=settings.alert_drop_points,
+        silent_days=settings.alert_silent_days,
+        min_response_rate=settings.alert_min_response_rate,
+    )
+
+
 def publish_marts(until: datetime | None = None) -> dict[str, Any]:
     """Publish for readers, once dbt's tests passed: the serving DuckDB file and Parquet (each
     replaced atomically), dbt's docs, and the weekly HTML report with its relationship-health alerts.
@@ -151,7 +166,7 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
     """
     import os
 
-    from rapport.publish.report import compute_alerts, write_report
+    from rapport.publish.report import write_report
     from rapport.publish.serving import publish
     from rapport.transform import generate_docs
 
@@ -171,9 +186,7 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
     links = {"dbt docs: models, lineage, tests": os.path.relpath(docs, report_dir)}
     if data_docs.exists():
         links["Great Expectations Data Docs: this run's validation"] = os.path.relpath(data_docs, report_dir)
-    report = write_report(
-        settings.warehouse, report_dir, links=links, alerts=compute_alerts(settings.warehouse)
-    )
+    report = write_report(settings.warehouse, report_dir, links=links, alerts=relationship_alerts(settings))
     log.info(
         "published %s, %s and %s: %s",
         publication.serving_file,
@@ -218,13 +231,12 @@ def summarize_run(until: datetime | None) -> str:
     account failed extraction or validation, so the run shows as failed once
     everything else is done.
     """
-    from rapport.publish.report import compute_alerts
     from rapport.report import latest_scores_table, run_problems
 
     settings = get_settings()
     problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))
     text = latest_scores_table(settings.warehouse)
-    alerts = compute_alerts(settings.warehouse)
+    alerts = relationship_alerts(settings)
     if alerts:
         text += "\n\nRelationship-health alerts:\n" + "\n".join(
             f"- {alert.account_id or alert.organization_id}: {alert.message}" for alert in alerts

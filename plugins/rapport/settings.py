@@ -28,6 +28,9 @@ class Settings:
     published_dir: Path
     history_weeks: int
     lookback_days: int
+    alert_drop_points: float
+    alert_silent_days: int
+    alert_min_response_rate: float
 
 
 def get_settings() -> Settings:
@@ -47,6 +50,9 @@ def get_settings() -> Settings:
         published_dir=_path("RAPPORT_PUBLISHED_DIR", data_dir / "published"),
         history_weeks=int(os.environ.get("RAPPORT_HISTORY_WEEKS", "26")),
         lookback_days=int(os.environ.get("RAPPORT_LOOKBACK_DAYS", "14")),
+        alert_drop_points=float(os.environ.get("RAPPORT_ALERT_DROP_POINTS", "15")),
+        alert_silent_days=int(os.environ.get("RAPPORT_ALERT_SILENT_DAYS", "14")),
+        alert_min_response_rate=float(os.environ.get("RAPPORT_ALERT_MIN_RESPONSE_RATE", "0.5")),
     )
 
 
