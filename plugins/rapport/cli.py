@@ -168,7 +168,7 @@ WAREHOUSE_OPTION = typer.Option(
 @app.command()
 def scores(use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False) -> None:
     """Print the latest complete week's scores per account (from the published copy)."""
-    from rapport.report import latest_scores_table
+    from rapport.summary import latest_scores_table
 
     database = _readable_database(use_warehouse)
     try:

@@ -231,7 +231,7 @@ def summarize_run(until: datetime | None) -> str:
     account failed extraction or validation, so the run shows as failed once
     everything else is done.
     """
-    from rapport.report import latest_scores_table, run_problems
+    from rapport.summary import latest_scores_table, run_problems
 
     settings = get_settings()
     problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))

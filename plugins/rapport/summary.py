@@ -1,4 +1,4 @@
-"""Plain-text summaries of a run: latest scores and the accounts that failed."""
+"""The run summary in plain text: latest scores per account and the accounts that failed."""
 
 from __future__ import annotations
 
