@@ -292,3 +292,9 @@ def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]])
         for column in record_type.columns
     }
     return pd.DataFrame(columns, columns=record_type.column_names)
+
+
+def count_alt_texts(media: list[JsonNode]) -> int:
+    """How many Mastodon-shaped media attachments carry alt text (a non-blank ``description``)."""
+    descriptions = (item.get_optional_str("description") for item in media)
+    return sum(1 for description in descriptions if description and description.strip())

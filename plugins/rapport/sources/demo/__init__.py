@@ -26,6 +26,7 @@ from rapport.sources.demo.settings import (
 from rapport.sources.payloads import (
     JsonNode,
     contains_question,
+    count_alt_texts,
     describe_page,
     load_json,
     read_html,
@@ -178,11 +179,6 @@ def _read_shared(node: JsonNode | None) -> tuple[str | None, str | None]:
     return node.get_str("id"), node.get_object("account").get_str("id")
 
 
-def _count_alt_texts(media: list[JsonNode]) -> int:
-    descriptions = (item.get_optional_str("description") for item in media)
-    return sum(1 for description in descriptions if description and description.strip())
-
-
 def _read_status(node: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
     reblog = node.get_optional_object("reblog")
     quote = node.get_optional_object("quote")
@@ -220,7 +216,7 @@ def _read_status(node: JsonNode, account: Account, own_id: str, observed: dateti
         "mention_count": len(mentions),
         "link_count": len(content.links) if content else 0,
         "media_count": len(media),
-        "media_with_alt_text_count": _count_alt_texts(media),
+        "media_with_alt_text_count": count_alt_texts(media),
         "reply_count": node.get_int("replies_count"),
         "repost_count": node.get_int("reblogs_count"),
         "like_count": node.get_int("favourites_count"),

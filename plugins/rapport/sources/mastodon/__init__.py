@@ -37,7 +37,14 @@ from rapport.sources.mastodon.settings import (
     STATUSES_ENDPOINT,
     STATUSES_ENDPOINT_PATTERN,
 )
-from rapport.sources.payloads import JsonNode, contains_question, read_html, records_frame, to_naive_utc
+from rapport.sources.payloads import (
+    JsonNode,
+    contains_question,
+    count_alt_texts,
+    read_html,
+    records_frame,
+    to_naive_utc,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -488,11 +495,6 @@ def _read_text(node: JsonNode, is_quote: bool) -> tuple[str, int]:
     return text, len(html.links)
 
 
-def _count_alt_texts(media: list[JsonNode]) -> int:
-    descriptions = (item.get_optional_str("description") for item in media)
-    return sum(1 for description in descriptions if description and description.strip())
-
-
 def _read_post(node: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
     reblog = node.get_optional_object("reblog")
     quote = node.get_optional_object("quote")
@@ -528,7 +530,7 @@ def _read_post(node: JsonNode, account: Account, own_id: str, observed: datetime
         "mention_count": len(mentions),
         "link_count": link_count,
         "media_count": len(media),
-        "media_with_alt_text_count": _count_alt_texts(media),
+        "media_with_alt_text_count": count_alt_texts(media),
         "reply_count": node.get_int("replies_count"),
         "repost_count": node.get_int("reblogs_count"),
         "like_count": node.get_int("favourites_count"),
