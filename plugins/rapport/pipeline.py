@@ -1,6 +1,6 @@
 """The steps of a nightly run, one function per Airflow task (and per CLI command).
 
-extract (one call per account) -> validate -> load -> build (dbt) -> summarize.
+extract (one call per account) -> validate -> load -> build (dbt) -> publish -> summarize.
 Each step reads what the previous one left on disk (the landing zone, the
 staged batches, the warehouse), so any step can be re-run on its own and a
 run date can be replayed. Settings and the registry are read when a step
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rapport.accounts import load_registry
+from rapport.accounts import Account, load_registry
 from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
 from rapport.settings import Settings, get_settings
 from rapport.sources import Window, extract_with_cost, get_source
@@ -50,15 +50,13 @@ def resolve_until(until: datetime | None) -> datetime:
     return datetime.fromtimestamp(until.timestamp(), tz=UTC)
 
 
-def plan_extraction(settings: Settings, account_id: str, until: datetime) -> RunPlan:
+def plan_extraction(settings: Settings, account: Account, until: datetime) -> RunPlan:
     """Choose the window of an account's extraction for a run ending at ``until``.
 
     The first run of an account backfills ``history_weeks``; later runs start
     at the account's watermark (the end of its newest complete extraction by an
     earlier run) less ``lookback_days``, so counts on recent posts are refreshed.
     """
-    registry = load_registry(settings.accounts_file)
-    account = registry.account(account_id)
     until = resolve_until(until)
     watermark = latest_until(settings.landing_dir, account, before=run_date_of(until))
     if watermark is None:
@@ -82,7 +80,7 @@ def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:
     """
     settings = get_settings()
     account = load_registry(settings.accounts_file).account(account_id)
-    plan = plan_extraction(settings, account_id, resolve_until(until))
+    plan = plan_extraction(settings, account, resolve_until(until))
     source = get_source(account.platform)
     # A simulated platform is observed at the end of the window, which keeps replays identical.
     fetched_at = plan.window.until if getattr(source, "SIMULATED", False) else datetime.now(UTC)
