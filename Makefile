@@ -62,7 +62,7 @@ demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks
 
 test: install ## Lint, then run every test (unit, DAG, dbt, end-to-end)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: install ## ruff, mypy and sqlfluff (the pre-commit hooks run the same)
 	$(BIN)/pre-commit validate-config
