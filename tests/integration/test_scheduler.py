@@ -32,10 +32,17 @@ def free_port() -> int:
 
 
 def airflow(environment: dict[str, str], *arguments: str) -> str:
-    completed = subprocess.run(
-        [str(BIN / "airflow"), *arguments], env=environment, capture_output=True, text=True, timeout=120
-    )
-    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
+    # SQLite takes one writer: a CLI write can meet the running scheduler's and be told
+    # "database is locked". Airflow's own answer is Postgres (docker-compose); here, try again.
+    for attempt in range(5):
+        completed = subprocess.run(
+            [str(BIN / "airflow"), *arguments], env=environment, capture_output=True, text=True, timeout=120
+        )
+        output = completed.stdout + completed.stderr
+        if completed.returncode == 0 or "database is locked" not in output or attempt == 4:
+            break
+        time.sleep(2 * (attempt + 1))
+    assert completed.returncode == 0, output[-3000:]
     return completed.stdout
 
 

@@ -93,3 +93,43 @@ def test_data_docs_are_built_as_a_browsable_site(validator: BatchValidator):
     index = validator.build_data_docs()
     assert index.name == "index.html"
     assert "posts" in Path(index).read_text(encoding="utf-8")
+
+
+def test_many_batches_validated_together_have_each_failure_traced_to_its_own_batch(validator: BatchValidator):
+    batches = {
+        "good": batch_frames(),
+        "null-key": batch_frames(posts=[{"post_id": None}]),
+        "negative": batch_frames(interactions=[{"interaction_id": "7"}], posts=[{"like_count": -1}]),
+        "same-ids-as-good": batch_frames(),  # the same post in two batches is no duplicate
+    }
+    failures = validator.validate_many(batches, run_name="test")
+    assert failures["good"] == [] and failures["same-ids-as-good"] == []
+    assert [str(f) for f in failures["null-key"]] == [
+        "posts.post_id: expect_column_values_to_not_be_null (1 unexpected value(s), e.g. None)"
+    ]
+    assert [f.column for f in failures["negative"]] == ["like_count"]
+
+
+def test_a_batch_of_the_wrong_shape_is_validated_alone_and_the_others_together(validator: BatchValidator):
+    broken = batch_frames()
+    broken["posts"] = broken["posts"].drop(columns=["language"])
+    failures = validator.validate_many({"good": batch_frames(), "broken": broken}, run_name="test")
+    assert failures["good"] == []
+    assert any(
+        str(f).startswith("posts: expect_table_columns_to_match_ordered_list") for f in failures["broken"]
+    )
+
+
+def test_validating_together_finds_what_validating_one_by_one_finds(validator: BatchValidator):
+    cases = {
+        "reply-without-parent": batch_frames(posts=[{"post_type": "reply"}]),
+        "future": batch_frames(posts=[{"created_at": datetime(2027, 1, 1)}]),
+        "duplicate": batch_frames(posts=[{}, {}]),
+        "alt-over-media": batch_frames(posts=[{"media_count": 0, "media_with_alt_text_count": 1}]),
+    }
+    together = validator.validate_many(cases, run_name="test")
+    for batch_id, frames in cases.items():
+        alone = validator.validate(frames, run_name="test")
+        assert {(f.table, f.check, f.column) for f in together[batch_id]} == {
+            (f.table, f.check, f.column) for f in alone
+        }, batch_id

@@ -26,6 +26,7 @@ from rapport.landing import Extraction, LandingError, find_extractions, read_ext
 from rapport.records import RECORD_TYPES
 from rapport.settings import Settings
 from rapport.sources import NormalizationError, get_source
+from rapport.validation.suites import BATCH_COLUMN, build_suite, conforms
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,43 +98,124 @@ class BatchValidator:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        from rapport.validation.suites import build_suite
-
         project_dir.mkdir(parents=True, exist_ok=True)
         self._context = gx.get_context(mode="file", project_root_dir=str(project_dir))
         self._context.variables.progress_bars = ProgressBarsConfig(globally=False)
         data_source = self._context.data_sources.add_or_update_pandas("rapport")
         self._definitions = {}
         for record_type in RECORD_TYPES:
-            asset = data_source.add_dataframe_asset(record_type.name)
-            batch_definition = asset.add_batch_definition_whole_dataframe("batch")
-            suite = self._context.suites.add_or_update(build_suite(record_type))
-            self._definitions[record_type.name] = self._context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=record_type.name, data=batch_definition, suite=suite)
-            )
+            for combined in (False, True):
+                suite = self._context.suites.add_or_update(build_suite(record_type, combined=combined))
+                asset = data_source.add_dataframe_asset(suite.name)
+                self._definitions[suite.name] = self._context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(
+                        name=suite.name, data=asset.add_batch_definition_whole_dataframe("batch"), suite=suite
+                    )
+                )
 
     def validate(self, frames: dict[str, pd.DataFrame], run_name: str) -> list[Failure]:
-        """Validate each table of a batch; return the failures (empty when the batch is valid)."""
-        from great_expectations.core.run_identifier import RunIdentifier
-
+        """Validate each table of one batch; return the failures (empty when the batch is valid)."""
         failures = []
         for record_type in RECORD_TYPES:
             frame = frames.get(record_type.name)
             if frame is None:
                 failures.append(Failure(record_type.name, "table present", None, "missing from the batch"))
                 continue
-            text_columns = frame.select_dtypes(include=["string"]).columns
-            result = self._definitions[record_type.name].run(
-                batch_parameters={"dataframe": frame.astype(dict.fromkeys(text_columns, object))},
-                run_id=RunIdentifier(run_name=run_name),
-            )
+            result = self._run(record_type.name, frame, run_name, result_format="SUMMARY")
             failures.extend(_failures(record_type.name, result))
         return failures
+
+    def validate_many(
+        self, batches: dict[str, dict[str, pd.DataFrame]], run_name: str
+    ) -> dict[str, list[Failure]]:
+        """Validate many batches, keyed by extraction id; return each one's failures.
+
+        Batches whose tables have the record types' columns and types are
+        validated together, one run per table with rows tagged by batch (GX's
+        cost is per run, not per row); the others, and any table whose failure
+        cannot be traced to its rows, are validated batch by batch.
+        """
+        import pandas as pd
+
+        failures: dict[str, list[Failure]] = {batch_id: [] for batch_id in batches}
+        together = [
+            batch_id
+            for batch_id, frames in batches.items()
+            if all(
+                frames.get(record_type.name) is not None and conforms(frames[record_type.name], record_type)
+                for record_type in RECORD_TYPES
+            )
+        ]
+        for batch_id in batches.keys() - set(together):
+            failures[batch_id] = self.validate(batches[batch_id], run_name=f"{run_name} {batch_id}")
+        for record_type in RECORD_TYPES:
+            if not together:
+                break
+            frame = pd.concat(
+                [
+                    batches[batch_id][record_type.name].assign(**{BATCH_COLUMN: batch_id})
+                    for batch_id in together
+                ],
+                ignore_index=True,
+            )
+            result = self._run(
+                f"{record_type.name}_combined",
+                frame,
+                run_name,
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [BATCH_COLUMN]},
+            )
+            untraced = False
+            for item in result.results:
+                if item.success:
+                    continue
+                rows = (item.result or {}).get("unexpected_index_list")
+                if not rows:
+                    untraced = True
+                    continue
+                for batch_id, failure in _failures_by_batch(record_type.name, item, rows):
+                    failures[batch_id].append(failure)
+            if untraced:  # an expectation failed as a whole: find the batches it failed for, one by one
+                for batch_id in together:
+                    single = self._run(
+                        record_type.name, batches[batch_id][record_type.name], run_name, "SUMMARY"
+                    )
+                    failures[batch_id] = _failures(record_type.name, single) + [
+                        failure for failure in failures[batch_id] if failure.table != record_type.name
+                    ]
+        return failures
+
+    def _run(self, suite_name: str, frame: pd.DataFrame, run_name: str, result_format: Any) -> Any:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        text_columns = frame.select_dtypes(include=["string"]).columns
+        return self._definitions[suite_name].run(
+            batch_parameters={"dataframe": frame.astype(dict.fromkeys(text_columns, object))},
+            run_id=RunIdentifier(run_name=run_name),
+            result_format=result_format,
+        )
 
     def build_data_docs(self) -> Path:
         """Render the Data Docs site; return the path of its index page."""
         self._context.build_data_docs()
         return Path(self._context.root_directory) / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _failures_by_batch(table: str, item: Any, rows: list[dict[str, Any]]) -> list[tuple[str, Failure]]:
+    config = item.expectation_config
+    column = config.kwargs.get("column") or config.kwargs.get("column_A")
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(str(row[BATCH_COLUMN]), []).append(row)
+    found = []
+    for batch_id, batch_rows in grouped.items():
+        values = [{key: value for key, value in row.items() if key != BATCH_COLUMN} for row in batch_rows[:3]]
+        samples = ", ".join(
+            repr(next(iter(value.values())) if len(value) == 1 else value)[:_SAMPLE_LENGTH]
+            for value in values
+        )
+        detail = f"{len(batch_rows)} unexpected value(s), e.g. {samples}"
+        found.append((batch_id, Failure(table, config.type, column, detail)))
+    return found
 
 
 def _failures(table: str, result: Any) -> list[Failure]:
@@ -175,8 +257,20 @@ def validate_run(settings: Settings, registry: Registry, run_date: date) -> Vali
     # nightly run) never write the same suite files at once.
     gx_project = settings.gx_docs_dir / f"run_date={run_date.isoformat()}"
     validator = BatchValidator(gx_project) if extractions else None
-    for extraction in extractions:
-        report.outcomes.append(_process(settings, registry, extraction, validator))
+    normalized = [_normalize(registry, extraction) for extraction in extractions]
+    readable = {
+        extraction.extraction_id: frames
+        for extraction, (outcome, frames) in zip(extractions, normalized, strict=True)
+        if outcome.status == "staged" and not outcome.failures
+    }
+    found = validator.validate_many(readable, run_name=run_date.isoformat()) if validator and readable else {}
+    for extraction, (outcome, frames) in zip(extractions, normalized, strict=True):
+        if outcome.status != "extraction_failed":
+            outcome.failures += found.get(extraction.extraction_id, [])
+            outcome.status = "quarantined" if outcome.failures else "staged"
+            root = settings.quarantine_dir if outcome.failures else settings.staging_dir
+            _write_batch(root, extraction, frames, outcome)
+        report.outcomes.append(outcome)
     if validator is not None:
         report.data_docs = str(validator.build_data_docs())
     report_path = settings.data_dir / "reports" / f"run_date={run_date.isoformat()}" / RESULT_FILE
@@ -185,9 +279,8 @@ def validate_run(settings: Settings, registry: Registry, run_date: date) -> Vali
     return report
 
 
-def _process(
-    settings: Settings, registry: Registry, extraction: Extraction, validator: BatchValidator | None
-) -> BatchOutcome:
+def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome, dict[str, pd.DataFrame]]:
+    """An extraction's records, or the reason it has none (failed extraction, unreadable payload)."""
     outcome = BatchOutcome(
         account_id=extraction.account_id,
         extraction_id=extraction.extraction_id,
@@ -197,7 +290,7 @@ def _process(
     if not extraction.is_complete:
         outcome.status = "extraction_failed"
         outcome.error = extraction.error
-        return outcome
+        return outcome, {}
     frames: dict[str, pd.DataFrame] = {}
     try:
         account = registry.account(extraction.account_id)
@@ -206,18 +299,8 @@ def _process(
         frames = get_source(extraction.platform).normalize(pages, account, observed_at)
     except (KeyError, LandingError, NormalizationError) as error:
         outcome.failures.append(Failure("payload", "readable", None, str(error).strip("'\"")))
-    else:
-        assert validator is not None
-        outcome.failures = validator.validate(
-            frames, run_name=f"{extraction.account_id} {extraction.extraction_id}"
-        )
     outcome.rows = {name: len(frame) for name, frame in frames.items()}
-    if outcome.failures:
-        outcome.status = "quarantined"
-        _write_batch(settings.quarantine_dir, extraction, frames, outcome)
-    else:
-        _write_batch(settings.staging_dir, extraction, frames, outcome)
-    return outcome
+    return outcome, frames
 
 
 def _write_batch(

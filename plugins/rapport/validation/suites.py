@@ -23,6 +23,7 @@ from rapport.records import (
 
 if TYPE_CHECKING:
     import great_expectations as gx
+    import pandas as pd
     from great_expectations.expectations import Expectation
 
 # Before any social platform existed: a timestamp earlier than this is a parsing error.
@@ -42,18 +43,27 @@ PANDAS_TYPES: Final = {
 _COUNT_TYPES: Final = ("BIGINT", "INTEGER")
 
 
-def build_suite(record_type: RecordType) -> gx.ExpectationSuite:
-    """Return the expectation suite for one record type (not yet added to a context)."""
+BATCH_COLUMN: Final = "extraction_id"
+"""Added to the rows of many batches validated together, to tell whose row failed."""
+
+
+def build_suite(record_type: RecordType, *, combined: bool = False) -> gx.ExpectationSuite:
+    """Return the expectation suite for one record type (not yet added to a context).
+
+    ``combined``: the suite for many batches at once, already checked for
+    columns and types, their rows tagged with ``BATCH_COLUMN``: it leaves out
+    the table-level checks and makes keys unique per batch.
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    expectations: list[Expectation] = [
-        gxe.ExpectTableColumnsToMatchOrderedList(column_list=record_type.column_names),
-    ]
+    expectations: list[Expectation] = []
+    if not combined:
+        expectations.append(gxe.ExpectTableColumnsToMatchOrderedList(column_list=record_type.column_names))
     for column in record_type.columns:
-        expectations.append(
-            gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=PANDAS_TYPES[column.sql_type])
-        )
+        if not combined:
+            type_list = PANDAS_TYPES[column.sql_type]
+            expectations.append(gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=type_list))
         if not column.nullable:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
         if column.sql_type in _COUNT_TYPES:
@@ -62,13 +72,43 @@ def build_suite(record_type: RecordType) -> gx.ExpectationSuite:
             expectations.append(
                 gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=EARLIEST_PLAUSIBLE)
             )
-    if len(record_type.key) == 1:
-        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=record_type.key[0]))
+    key = [BATCH_COLUMN, *record_type.key] if combined else list(record_type.key)
+    if len(key) == 1:
+        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=key[0]))
     else:
-        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(record_type.key)))
+        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=key))
     expectations.append(gxe.ExpectColumnValuesToBeInSet(column="platform", value_set=list(PLATFORMS)))
     expectations.extend(_RULES[record_type.name]())
-    return gx.ExpectationSuite(name=record_type.name, expectations=expectations)
+    name = f"{record_type.name}_combined" if combined else record_type.name
+    return gx.ExpectationSuite(name=name, expectations=expectations)
+
+
+def conforms(frame: pd.DataFrame, record_type: RecordType) -> bool:
+    """True when a frame has exactly the record type's columns, in order, each of its type.
+
+    Such frames can be validated together, many batches in one run.
+    """
+    from pandas.api import types
+
+    if list(frame.columns) != record_type.column_names:
+        return False
+    for column in record_type.columns:
+        values = frame[column.name]
+        if column.sql_type == "VARCHAR":
+            if types.is_object_dtype(values):  # a string dtype holds only strings; object columns may not
+                if not all(isinstance(value, str) for value in values.dropna()):
+                    return False
+            elif not types.is_string_dtype(values):
+                return False
+        elif column.sql_type in _COUNT_TYPES:
+            if not types.is_integer_dtype(values):
+                return False
+        elif column.sql_type == "BOOLEAN":
+            if not types.is_bool_dtype(values):
+                return False
+        elif not types.is_datetime64_dtype(values):
+            return False
+    return True
 
 
 def _not_after_observation(column: str) -> Expectation:
