@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,21 +29,37 @@ def run_pipeline(until: datetime) -> dict:
     return {"extracted": extracted, "validated": validated, "loaded": loaded}
 
 
-@pytest.fixture(scope="session")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A Rapport home where the demo's 26 weeks have been extracted, validated, loaded and scored."""
-    home = tmp_path_factory.mktemp("demo-home")
-    shutil.copytree(PROJECT_ROOT / "config", home / "config")
+@contextmanager
+def rapport_environment(home: Path, **extra: str) -> Iterator[Path]:
+    """Point every Rapport path at ``home`` (no other ``RAPPORT_*`` variable kept) until the block ends.
+
+    For fixtures wider than a test, where pytest's ``monkeypatch`` cannot reach.
+    """
     saved = dict(os.environ)
-    os.environ.update({"RAPPORT_HOME": str(home), "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql")})
-    for variable in ("RAPPORT_WAREHOUSE", "RAPPORT_DATA_DIR", "RAPPORT_ACCOUNTS", "RAPPORT_LANDING_DIR"):
-        os.environ.pop(variable, None)
+    for variable in [name for name in os.environ if name.startswith("RAPPORT_")]:
+        del os.environ[variable]
+    os.environ.update(
+        {"RAPPORT_HOME": str(home), "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql")} | extra
+    )
     try:
-        run_pipeline(DEMO_UNTIL)
         yield home
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def demo_home_at(home: Path) -> Path:
+    """``home`` with the demo registry in it."""
+    shutil.copytree(PROJECT_ROOT / "config", home / "config")
+    return home
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A Rapport home where the demo's 26 weeks have been extracted, validated, loaded and scored."""
+    with rapport_environment(demo_home_at(tmp_path_factory.mktemp("demo-home"))) as home:
+        run_pipeline(DEMO_UNTIL)
+        yield home
 
 
 def query(warehouse: Path, sql: str, parameters: list | None = None) -> list[tuple]:

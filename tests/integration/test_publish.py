@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
-from tests.integration.conftest import DEMO_UNTIL, run_pipeline
+from tests.integration.conftest import DEMO_UNTIL, demo_home_at, rapport_environment, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +26,10 @@ def published_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A demo home after one nightly run, published."""
     from rapport import pipeline
 
-    home = tmp_path_factory.mktemp("published")
-    shutil.copytree(PROJECT_ROOT / "config", home / "config")
-    saved = dict(os.environ)
-    os.environ.update({"RAPPORT_HOME": str(home), "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql")})
-    for variable in ("RAPPORT_WAREHOUSE", "RAPPORT_DATA_DIR", "RAPPORT_ACCOUNTS", "RAPPORT_PUBLISHED_DIR"):
-        os.environ.pop(variable, None)
-    try:
+    with rapport_environment(demo_home_at(tmp_path_factory.mktemp("published"))) as home:
         run_pipeline(DEMO_UNTIL)
         pipeline.publish_marts()
         yield home
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ every 429 they send is checked to have been waited out.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import airflow, airflow_environment, query
+from tests.integration.conftest import airflow, airflow_environment, query, rapport_environment
 from tests.platforms.bluesky_server import BlueskyServer
 from tests.platforms.mastodon_server import MastodonServer
 from tests.platforms.world import Account as WorldAccount
@@ -63,27 +62,15 @@ def platforms(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     home = tmp_path_factory.mktemp("platforms")
     (home / "config").mkdir()
     (home / "config" / "accounts.yml").write_text(registry_yaml())
-    saved = dict(os.environ)
     # A short rate-limit window: the budgets are real, the waits short.
     with (
         MastodonServer(world, rate_limit=300, window_seconds=2) as mastodon,
         BlueskyServer(world, rate_limit=3000, window_seconds=2) as bluesky,
+        rapport_environment(
+            home, RAPPORT_MASTODON_BASE_URL=mastodon.url, RAPPORT_BLUESKY_BASE_URL=bluesky.url
+        ),
     ):
-        os.environ.update(
-            {
-                "RAPPORT_HOME": str(home),
-                "RAPPORT_DBT_PROJECT_DIR": str(Path(__file__).resolve().parents[2] / "sql"),
-                "RAPPORT_MASTODON_BASE_URL": mastodon.url,
-                "RAPPORT_BLUESKY_BASE_URL": bluesky.url,
-            }
-        )
-        for variable in ("RAPPORT_WAREHOUSE", "RAPPORT_DATA_DIR", "RAPPORT_ACCOUNTS", "RAPPORT_LANDING_DIR"):
-            os.environ.pop(variable, None)
-        try:
-            yield {"home": home, "mastodon": mastodon, "bluesky": bluesky}
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        yield {"home": home, "mastodon": mastodon, "bluesky": bluesky}
 
 
 def in_window(account: WorldAccount, since: datetime, until: datetime) -> tuple[int, int, bool]:
