@@ -16,7 +16,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export RAPPORT_HOME := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install lock airflow-init airflow demo test lint fmt clean
+.PHONY: help install lock airflow-init airflow demo test bench lint fmt clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
@@ -63,6 +63,11 @@ demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks
 test: install ## Lint, then run every test (unit, DAG, dbt, end-to-end)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -n auto --dist loadfile
+
+BENCH_SIZES ?= 100,1000,10000
+
+bench: install ## Measure cost against scale: 100, 1,000, 10,000 accounts x 52 weeks (BENCH_SIZES=100,1000 to shorten)
+	$(BIN)/python -m benchmarks.run --sizes $(BENCH_SIZES)
 
 lint: install ## ruff, mypy and sqlfluff (the pre-commit hooks run the same)
 	$(BIN)/pre-commit validate-config

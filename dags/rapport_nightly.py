@@ -5,11 +5,13 @@ Scores every account of the registry (`config/accounts.yml`) on the five
 relationship indicators, each night.
 
 1. **list_<platform>_accounts** reads the registry.
-2. **extract_<platform>** runs once per account of that platform (dynamic task
-   mapping, in the pool `rapport_<platform>` that caps its concurrency): it
-   calls the platform from the account's watermark (or backfills its history
-   on the first run) and lands every response in the landing zone. A failing
-   account is retried with exponential backoff; the others go on.
+2. **extract_<platform>** runs once per batch of `RAPPORT_ACCOUNTS_PER_TASK`
+   accounts (default 25) of that platform (dynamic task mapping, in the pool
+   `rapport_<platform>` that caps its concurrency): for each account it calls
+   the platform from the account's watermark (or backfills its history on the
+   first run) and lands every response in the landing zone. An account that
+   fails does not stop the others of its batch; the batch then fails naming
+   it, and its retry (exponential backoff) fetches only the accounts not yet landed.
 3. **validate** normalizes what landed for the run date and checks it with the
    Great Expectations suites; failing batches are quarantined.
 4. **load** upserts the valid batches into the DuckDB warehouse, in one
@@ -67,22 +69,23 @@ def rapport_nightly() -> None:
     for platform in PLATFORMS:
 
         @task(task_id=f"list_{platform}_accounts")
-        def list_accounts(platform: str) -> list[str]:
-            from rapport.pipeline import list_account_ids
+        def list_accounts(platform: str) -> list[list[str]]:
+            from rapport.pipeline import list_account_batches
 
-            return list_account_ids(platform)
+            return list_account_batches(platform)
 
-        # One mapped task per platform, so each platform has its own concurrency cap (its pool).
-        @task(
-            task_id=f"extract_{platform}", pool=f"rapport_{platform}", map_index_template="{{ account_id }}"
-        )
-        def extract(account_id: str, logical_date: datetime | None = None) -> dict[str, object]:
-            from rapport.pipeline import extract_account
+        # One mapped task per platform, so each platform has its own concurrency cap (its pool),
+        # and one task instance per batch of accounts, so thousands of accounts are not thousands of tasks.
+        @task(task_id=f"extract_{platform}", pool=f"rapport_{platform}", map_index_template="{{ accounts }}")
+        def extract(account_ids: list[str], logical_date: datetime | None = None) -> list[dict[str, object]]:
+            from rapport.pipeline import extract_accounts
 
-            get_current_context()["account_id"] = account_id  # type: ignore[typeddict-unknown-key]
-            return extract_account(account_id, until=logical_date)
+            context = get_current_context()
+            context["accounts"] = describe_batch(account_ids)  # type: ignore[typeddict-unknown-key]
+            retrying = context["ti"].try_number > 1
+            return extract_accounts(account_ids, until=logical_date, skip_landed=retrying)
 
-        extracted.append(extract.expand(account_id=list_accounts(platform)))
+        extracted.append(extract.expand(account_ids=list_accounts(platform)))
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def validate(logical_date: datetime | None = None) -> dict[str, object]:
@@ -115,6 +118,13 @@ def rapport_nightly() -> None:
         return summarize_run(until=logical_date)
 
     extracted >> validate() >> load() >> build() >> publish() >> summarize()
+
+
+def describe_batch(account_ids: list[str]) -> str:
+    """How a batch of accounts is named in the UI and in failure messages."""
+    if len(account_ids) == 1:
+        return account_ids[0]
+    return f"{account_ids[0]} .. {account_ids[-1]} ({len(account_ids)} accounts)"
 
 
 rapport_nightly()

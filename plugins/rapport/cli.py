@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +23,23 @@ accounts_app = typer.Typer(help="The account registry.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 
 
+# C0 and C1 control characters but tab and newline: data from the platforms (display names, posts)
+# must not move the cursor, clear the screen or plant a hyperlink in the reader's terminal.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\x1b``), so it prints as it is."""
+    return _CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
+def _echo(text: str, err: bool = False) -> None:
+    """Print text meant for a person, control characters escaped (``typer.echo`` interprets no markup)."""
+    typer.echo(_printable(text), err=err)
+
+
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    _echo(f"error: {message}", err=True)
     return typer.Exit(code=1)
 
 
@@ -41,7 +57,7 @@ def check_accounts(
         raise _fail(str(error)) from None
     for organization in registry.organizations:
         accounts = ", ".join(account.account_id for account in organization.accounts)
-        typer.echo(
+        _echo(
             f"{organization.organization_id} ({organization.size_band}, {organization.peer_group}): "
             f"{accounts}"
         )
@@ -172,7 +188,7 @@ def scores(use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False) -> None:
 
     database = _readable_database(use_warehouse)
     try:
-        typer.echo(latest_scores_table(database))
+        _echo(latest_scores_table(database))
     except Exception as error:  # a missing mart, a locked file: say it plainly
         raise _fail(f"{database}: {error}") from None
 
@@ -210,4 +226,4 @@ def query(
     elif output == "json":
         typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
     else:
-        typer.echo(frame.to_string(index=False, max_rows=200))
+        _echo(frame.to_string(index=False, max_rows=200))

@@ -52,8 +52,13 @@ create table if not exists raw.load_batches (
     posts_rows bigint not null,
     interactions_rows bigint not null,
     account_snapshots_rows bigint not null,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    window_since timestamp,
+    window_until timestamp
 );
+-- Warehouses loaded before the window was recorded (NULL there: dbt refreshes such accounts whole).
+alter table raw.load_batches add column if not exists window_since timestamp;
+alter table raw.load_batches add column if not exists window_until timestamp;
 """
 
 # Upserted tables also keep when a row was first observed.
@@ -93,8 +98,25 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
         ]
         if record_type in _UPSERTED:
             columns.append("first_observed_at timestamp not null")
-        columns.append(f"primary key ({', '.join(record_type.key)})")
         connection.execute(f"create table if not exists raw.{record_type.name} ({', '.join(columns)})")
+        _drop_primary_key(connection, record_type.name)
+
+
+def _drop_primary_key(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Rebuild a table of a warehouse created with a primary key (Rapport 0.1) without it.
+
+    The keys stay unique (the upsert below keeps one row per key, and dbt tests
+    it); the index only cost memory and time, and a lot of both at scale.
+    """
+    found = connection.execute(
+        "select count(*) from duckdb_constraints() "
+        "where schema_name = 'raw' and table_name = ? and constraint_type = 'PRIMARY KEY'",
+        [table],
+    ).fetchone()
+    if found and found[0]:
+        connection.execute(f"create table raw.{table}__rebuilt as select * from raw.{table}")
+        connection.execute(f"drop table raw.{table}")
+        connection.execute(f"alter table raw.{table}__rebuilt rename to {table}")
 
 
 def load_batches(warehouse: Path, registry: Registry, batches: Sequence[Path]) -> LoadResult:
@@ -143,55 +165,83 @@ def _replace_registry(connection: duckdb.DuckDBPyConnection, registry: Registry)
 
 
 def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> int:
-    columns = record_type.column_names
+    """Merge the rows of ``files`` into their raw table; return the number of rows read.
+
+    Keyed joins, not a primary-key index: a join costs one pass over the key
+    columns, where an index would cost memory for every row ever loaded.
+    """
+    columns = ", ".join(record_type.column_names)
     key = ", ".join(record_type.key)
-    selected = ", ".join(columns)
-    # The newest observation of each key wins; the first one is remembered.
-    source = f"""
-        select {selected}{", first_observed_at" if record_type in _UPSERTED else ""}
+    table = f"raw.{record_type.name}"
+    matching = " and ".join(f"{table}.{column} = incoming.{column}" for column in record_type.key)
+    # The newest observation of each key in the batches wins; the first one is remembered.
+    connection.execute(
+        f"""
+        create or replace temporary table incoming as
+        select {columns}, first_observed_at
         from (
-            select {selected},
+            select {columns},
                 min(observed_at) over (partition by {key}) as first_observed_at,
                 row_number() over (partition by {key} order by observed_at desc) as observation_rank
             from read_parquet(?, union_by_name = false)
         )
         where observation_rank = 1
-    """
-    table = f"raw.{record_type.name}"
+        """,
+        [files],
+    )
     if record_type in _UPSERTED:
-        newer = f"excluded.observed_at >= {table}.observed_at"
-        updates = ", ".join(
-            f"{column} = case when {newer} then excluded.{column} else {table}.{column} end"
-            for column in columns
-            if column not in record_type.key
+        # The earliest first observation of either side is kept, whichever row wins.
+        connection.execute(
+            f"update incoming set first_observed_at = {table}.first_observed_at from {table} "
+            f"where {matching} and {table}.first_observed_at < incoming.first_observed_at"
         )
-        statement = f"""
-            insert into {table} by name {source}
-            on conflict ({key}) do update set {updates},
-                first_observed_at = least({table}.first_observed_at, excluded.first_observed_at)
-        """
-    else:
-        statement = f"insert into {table} by name {source} on conflict do nothing"
-    count = connection.execute("select count(*) from read_parquet(?)", [files]).fetchone()
-    connection.execute(statement, [files])
+        connection.execute(
+            f"update {table} set first_observed_at = incoming.first_observed_at from incoming "
+            f"where {matching} and incoming.first_observed_at < {table}.first_observed_at"
+        )
+        # A newer (or the same) observation replaces the row; an older one loaded late changes nothing.
+        newer = f"incoming.observed_at >= {table}.observed_at"
+        connection.execute(f"delete from {table} using incoming where {matching} and {newer}")
+    selected = f"{columns}, first_observed_at" if record_type in _UPSERTED else columns
+    connection.execute(
+        f"insert into {table} by name select {selected} from incoming anti join {table} using ({key})"
+    )
+    connection.execute("drop table incoming")
+    count = connection.execute(
+        "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)", [files]
+    ).fetchone()
     return int(count[0]) if count else 0
 
 
 def _log_batches(connection: duckdb.DuckDBPyConnection, batches: Sequence[Path]) -> None:
+    """Record each batch loaded, with its extraction window: dbt's incremental models refresh,
+    per account, the weeks from the earliest window loaded since they last ran."""
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     for batch in batches:
         meta = json.loads((batch / BATCH_FILE).read_text(encoding="utf-8"))
+        window = meta.get("window") or {}
         connection.execute(
-            "insert or replace into raw.load_batches values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """
+            insert or replace into raw.load_batches by name
+            select ? as extraction_id, ? as account_id, ? as platform, ? as run_date, ? as fetched_at,
+                ? as posts_rows, ? as interactions_rows, ? as account_snapshots_rows, ? as loaded_at,
+                ? as window_since, ? as window_until
+            """,
             [
                 meta["extraction_id"],
                 meta["account_id"],
                 meta["platform"],
                 meta["run_date"],
-                datetime.fromisoformat(meta["fetched_at"]).astimezone(UTC).replace(tzinfo=None),
+                _naive_utc(meta["fetched_at"]),
                 meta["rows"].get("posts", 0),
                 meta["rows"].get("interactions", 0),
                 meta["rows"].get("account_snapshots", 0),
                 loaded_at,
+                _naive_utc(window["since"]) if "since" in window else None,
+                _naive_utc(window["until"]) if "until" in window else None,
             ],
         )
+
+
+def _naive_utc(moment: str) -> datetime:
+    return datetime.fromisoformat(moment).astimezone(UTC).replace(tzinfo=None)

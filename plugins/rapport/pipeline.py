@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rapport.accounts import Account, load_registry
+from rapport.accounts import Account, Registry, load_registry
 from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
 from rapport.settings import Settings, get_settings
 from rapport.sources import Window, extract_with_cost, get_source
@@ -71,15 +71,29 @@ def list_account_ids(platform: str | None = None) -> list[str]:
     return [account.account_id for account in accounts if platform in (None, account.platform)]
 
 
-def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:
+def list_account_batches(platform: str, size: int | None = None) -> list[list[str]]:
+    """The platform's account keys in batches of ``size`` (default ``settings.accounts_per_task``).
+
+    One Airflow task extracts one batch: a task process costs seconds to
+    start, so thousands of accounts must not mean thousands of tasks.
+    """
+    size = size or get_settings().accounts_per_task
+    account_ids = list_account_ids(platform)
+    return [account_ids[start : start + size] for start in range(0, len(account_ids), size)]
+
+
+def extract_account(
+    account_id: str, until: datetime | None, registry: Registry | None = None
+) -> dict[str, Any]:
     """Extract one account up to ``until`` and land every page; return a small summary.
 
+    ``registry`` saves reading the registry again (a batch reads it once).
     Raises the source's error (after landing what was fetched) when the
     account cannot be extracted: the task fails and is retried, other
     accounts go on.
     """
     settings = get_settings()
-    account = load_registry(settings.accounts_file).account(account_id)
+    account = (registry or load_registry(settings.accounts_file)).account(account_id)
     plan = plan_extraction(settings, account, resolve_until(until))
     source = get_source(account.platform)
     # A simulated platform is observed at the end of the window, which keeps replays identical.
@@ -100,6 +114,45 @@ def extract_account(account_id: str, until: datetime | None) -> dict[str, Any]:
     }
     log.info("extracted %s", summary)
     return summary
+
+
+class ExtractionFailedError(RuntimeError):
+    """Some accounts of a batch could not be extracted; the others were landed."""
+
+
+def extract_accounts(
+    account_ids: list[str], until: datetime | None, *, skip_landed: bool = False
+) -> list[dict[str, Any]]:
+    """Extract a batch of accounts one after the other; return the summary of each one extracted.
+
+    An account that fails does not stop the others: what it returned is
+    landed (status ``failed``), and once the batch is done
+    ``ExtractionFailedError`` names every account that failed, with its cause,
+    so the task fails and is retried. ``skip_landed`` (a retry) leaves out the
+    accounts already landed complete for this run date: they are not fetched twice.
+    """
+    settings = get_settings()
+    registry = load_registry(settings.accounts_file)
+    run_date = run_date_of(until)
+    summaries: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for account_id in account_ids:
+        if skip_landed and any(
+            read_extraction(path).is_complete
+            for path in find_extractions(settings.landing_dir, run_date, registry.account(account_id))
+        ):
+            log.info("%s: already landed for %s, skipped", account_id, run_date)
+            continue
+        try:
+            summaries.append(extract_account(account_id, until, registry))
+        except Exception as error:
+            log.exception("%s: extraction failed", account_id)
+            failures.append(f"{account_id}: {type(error).__name__}: {error}")
+    if failures:
+        raise ExtractionFailedError(
+            f"{len(failures)} of {len(account_ids)} accounts failed extraction:\n" + "\n".join(failures)
+        )
+    return summaries
 
 
 def validate_run(until: datetime | None) -> dict[str, Any]:
@@ -251,7 +304,7 @@ def summarize_run(until: datetime | None) -> str:
 
 
 def on_task_failure(context: Any) -> None:
-    """Airflow failure callback: name the step, the account and the cause in one log line."""
+    """Airflow failure callback: name the step, the accounts and the cause in one log line."""
     task_instance = context.get("task_instance") or context.get("ti")
     account = None
     if task_instance is not None and getattr(task_instance, "map_index", -1) >= 0:
@@ -260,6 +313,6 @@ def on_task_failure(context: Any) -> None:
         "Rapport run %s: step %s failed%s: %s",
         context.get("run_id"),
         getattr(task_instance, "task_id", "?"),
-        f" for account {account}" if account else "",
+        f" for {account}" if account else "",
         context.get("exception"),
     )

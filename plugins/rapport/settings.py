@@ -31,6 +31,8 @@ class Settings:
     alert_drop_points: float
     alert_silent_days: int
     alert_min_response_rate: float
+    validation_workers: int
+    accounts_per_task: int
 
 
 def get_settings() -> Settings:
@@ -53,6 +55,8 @@ def get_settings() -> Settings:
         alert_drop_points=float(os.environ.get("RAPPORT_ALERT_DROP_POINTS", "15")),
         alert_silent_days=int(os.environ.get("RAPPORT_ALERT_SILENT_DAYS", "14")),
         alert_min_response_rate=float(os.environ.get("RAPPORT_ALERT_MIN_RESPONSE_RATE", "0.5")),
+        validation_workers=int(os.environ.get("RAPPORT_VALIDATION_WORKERS") or os.cpu_count() or 1),
+        accounts_per_task=int(os.environ.get("RAPPORT_ACCOUNTS_PER_TASK", "25")),
     )
 
 

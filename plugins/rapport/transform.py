@@ -50,6 +50,12 @@ def run_dbt(settings: Settings, *arguments: str) -> str:
         check=False,
     )
     output = completed.stdout + completed.stderr
+    lock = next((line for line in output.splitlines() if "Could not set lock on file" in line), None)
+    if completed.returncode != 0 and lock:
+        raise TransformError(
+            f"{settings.warehouse}: cannot open the warehouse (another process holds it: only one writer "
+            f"at a time; readers use the published copy): {lock.strip()}"
+        )
     if completed.returncode != 0:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise TransformError(f"dbt {' '.join(arguments)} failed (exit {completed.returncode}):\n{tail}")

@@ -49,7 +49,9 @@ def test_an_account_that_fails_extraction_fails_the_run_by_name_while_the_others
     output = completed.stdout + completed.stderr
     assert completed.returncode != 0
     assert "demo:@green_valley" in output and "404" in output
-    assert "step extract_demo failed for account demo:@green_valley" in output
+    # One task extracts the batch of eight: it fails naming the account, after landing the seven others.
+    assert "step extract_demo failed for demo:@riviere_transit .. demo:@green_valley (8 accounts)" in output
+    assert "1 of 8 accounts failed extraction:\ndemo:@green_valley: SourceError" in output
     assert "demo:@green_valley: extraction failed" in output  # the summary names it
     warehouse = Path(airflow_env["RAPPORT_HOME"]) / "data" / "warehouse.duckdb"
     loaded = query(

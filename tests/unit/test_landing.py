@@ -110,3 +110,35 @@ def test_the_watermark_is_the_newest_complete_window_of_an_earlier_run(tmp_path:
     land(tmp_path, PAGES, run_date=date(2026, 11, 23))
     assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 24)) == UNTIL
     assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 23)) is None
+
+
+def test_the_same_content_landed_by_another_process_between_check_and_rename_is_taken_as_landed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    real_rename = Path.rename
+    raced: list[Path] = []
+
+    def rename_after_another_process_landed(self: Path, target: Path) -> Path:
+        # The other process (the same account and date, extracted at the same moment) wins the race.
+        monkeypatch.setattr(Path, "rename", real_rename)
+        raced.append(land(tmp_path, PAGES).path)
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename_after_another_process_landed)
+    extraction = land(tmp_path, PAGES)
+    assert raced == [extraction.path]
+    assert list(find_extractions(tmp_path)) == [extraction.path]
+    assert [page.body for page in extraction.read_pages()] == [page.body for page in PAGES]
+    assert [path.name for path in extraction.path.parent.iterdir()] == [extraction.path.name]
+
+
+def test_a_failing_rename_into_place_names_the_extraction_and_leaves_nothing_half_landed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def read_only_file_system(self: Path, target: Path) -> Path:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(Path, "rename", read_only_file_system)
+    with pytest.raises(LandingError, match=r"extraction=[0-9a-f]{16}: cannot move the extraction into place"):
+        land(tmp_path, PAGES)
+    assert not list((tmp_path / "platform=demo" / "account=city" / "run_date=2026-11-23").iterdir())

@@ -71,8 +71,17 @@ def publish(warehouse: Path, published_dir: Path) -> Publication:
     return Publication(serving_file=serving, parquet_dir=parquet, tables=counts)
 
 
+def _identifier(name: str) -> str:
+    """A quoted SQL identifier: names are never spliced into SQL as they are."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(database: str, schema: str, name: str) -> str:
+    return f"{database}.{_identifier(schema)}.{_identifier(name)}"
+
+
 def _count(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> int:
-    row = connection.execute(f'select count(*) from warehouse."{schema}"."{name}"').fetchone()
+    row = connection.execute(f"select count(*) from {_table('warehouse', schema, name)}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -84,10 +93,10 @@ def _write_serving_file(
     try:
         connection.execute(f"attach ? as serving (storage_version '{STORAGE_VERSION}')", [str(aside)])
         for schema in sorted({schema for schema, _ in tables}):
-            connection.execute(f'create schema serving."{schema}"')
+            connection.execute(f"create schema serving.{_identifier(schema)}")
         for schema, name in tables:
             connection.execute(
-                f'create table serving."{schema}"."{name}" as from warehouse."{schema}"."{name}"'
+                f"create table {_table('serving', schema, name)} as from {_table('warehouse', schema, name)}"
             )
         connection.execute(
             "create table serving.main.publication as select ? as published_at, ? as storage_version",
@@ -110,13 +119,16 @@ def _write_parquet(connection: duckdb.DuckDBPyConnection, root: Path, tables: li
         version.mkdir()
         for schema, name in tables:
             columns = {
-                row[0] for row in connection.execute(f'describe warehouse."{schema}"."{name}"').fetchall()
+                row[0]
+                for row in connection.execute(f"describe {_table('warehouse', schema, name)}").fetchall()
             }
             options = "format parquet"
             if PARTITION_COLUMN in columns:
                 options += f", partition_by ({PARTITION_COLUMN})"
             destination = version / name if PARTITION_COLUMN in columns else version / f"{name}.parquet"
-            connection.execute(f'copy warehouse."{schema}"."{name}" to \'{destination}\' ({options})')
+            connection.execute(
+                f"copy {_table('warehouse', schema, name)} to ? ({options})", [str(destination)]
+            )
         link = root / "current"
         staged_link = root / f".current.{uuid.uuid4().hex}"
         staged_link.symlink_to(version.name, target_is_directory=True)

@@ -13,13 +13,18 @@ Great Expectations is imported once per process (it costs seconds) by
 
 from __future__ import annotations
 
+import html
 import json
+import logging
 import shutil
-from collections.abc import Iterable
+import sys
+import types
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from rapport.accounts import Registry
 from rapport.landing import Extraction, LandingError, find_extractions, read_extraction
@@ -31,9 +36,12 @@ from rapport.validation.suites import BATCH_COLUMN, build_suite, conforms
 if TYPE_CHECKING:
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
 BATCH_FILE = "batch.json"
 RESULT_FILE = "validation.json"
 _SAMPLE_LENGTH = 80
+_DETAIL_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -195,9 +203,53 @@ class BatchValidator:
         )
 
     def build_data_docs(self) -> Path:
-        """Render the Data Docs site; return the path of its index page."""
+        """Render the Data Docs site; return the path of its index page.
+
+        Sampled values come from the platforms, and GX 1.24 writes them into
+        the pages unescaped: they are HTML-escaped in the stored results first.
+        """
+        store = self._context.validation_results_store
+        for key in store.list_keys():
+            result = store.get(key)
+            if _escape_samples(result):
+                store.set(key, result)
         self._context.build_data_docs()
         return Path(self._context.root_directory) / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+_SAMPLE_KEYS: Final = (
+    "partial_unexpected_list",
+    "unexpected_list",
+    "partial_unexpected_index_list",
+    "unexpected_index_list",
+    "partial_unexpected_counts",
+    "observed_value",
+    "details",
+)
+
+
+def _escape_samples(suite_result: Any) -> bool:
+    """HTML-escape every text in the sampled values of a suite's results; tell whether any changed."""
+    changed = False
+
+    def escape(value: Any) -> Any:
+        nonlocal changed
+        if isinstance(value, str):
+            escaped = html.escape(value)
+            changed |= escaped != value
+            return escaped
+        if isinstance(value, list):
+            return [escape(item) for item in value]
+        if isinstance(value, dict):
+            return {key: escape(item) for key, item in value.items()}
+        return value
+
+    for item in suite_result.results:
+        details = item.result or {}
+        for key in _SAMPLE_KEYS:
+            if key in details:
+                details[key] = escape(details[key])
+    return changed
 
 
 def _failures_by_batch(table: str, item: Any, rows: list[dict[str, Any]]) -> list[tuple[str, Failure]]:
@@ -242,41 +294,121 @@ def _failures(table: str, result: Any) -> list[Failure]:
     return failures
 
 
-def validate_run(settings: Settings, registry: Registry, run_date: date) -> ValidationReport:
+def validate_run(
+    settings: Settings, registry: Registry, run_date: date, *, workers: int | None = None
+) -> ValidationReport:
     """Normalize and validate every extraction landed for ``run_date``.
 
     Valid batches are staged under ``settings.staging_dir``; the others are
     quarantined under ``settings.quarantine_dir`` with their validation result.
+    Extractions are taken a group at a time, so memory holds two groups at
+    most, whatever the run's size. Normalizing (pure Python, the costly part)
+    runs in ``workers`` processes (default: ``settings.validation_workers``)
+    while this one validates the previous group with Great Expectations.
     Writes and returns the run's validation report.
     """
     report = ValidationReport(run_date=run_date)
     staging_partition = settings.staging_dir / f"run_date={run_date.isoformat()}"
     shutil.rmtree(staging_partition, ignore_errors=True)  # derived data: rebuilt from the landing zone
     extractions = [read_extraction(path) for path in find_extractions(settings.landing_dir, run_date)]
+    if not extractions:
+        _write_report(settings, report)
+        return report
     # One GX project per run date: runs of different dates (a backfill beside the
     # nightly run) never write the same suite files at once.
-    gx_project = settings.gx_docs_dir / f"run_date={run_date.isoformat()}"
-    validator = BatchValidator(gx_project) if extractions else None
-    normalized = [_normalize(registry, extraction) for extraction in extractions]
-    readable = {
-        extraction.extraction_id: frames
-        for extraction, (outcome, frames) in zip(extractions, normalized, strict=True)
-        if outcome.status == "staged" and not outcome.failures
-    }
-    found = validator.validate_many(readable, run_name=run_date.isoformat()) if validator and readable else {}
-    for extraction, (outcome, frames) in zip(extractions, normalized, strict=True):
-        if outcome.status != "extraction_failed":
-            outcome.failures += found.get(extraction.extraction_id, [])
-            outcome.status = "quarantined" if outcome.failures else "staged"
-            root = settings.quarantine_dir if outcome.failures else settings.staging_dir
-            _write_batch(root, extraction, frames, outcome)
-        report.outcomes.append(outcome)
-    if validator is not None:
-        report.data_docs = str(validator.build_data_docs())
-    report_path = settings.data_dir / "reports" / f"run_date={run_date.isoformat()}" / RESULT_FILE
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(report.to_json(), encoding="utf-8")
+    validator = BatchValidator(settings.gx_docs_dir / f"run_date={run_date.isoformat()}")
+    workers = settings.validation_workers if workers is None else workers
+    for group in _normalized_groups(registry, extractions, workers):
+        readable = {
+            extraction.extraction_id: frames
+            for extraction, outcome, frames in group
+            if outcome.status == "staged" and not outcome.failures
+        }
+        found = validator.validate_many(readable, run_name=run_date.isoformat()) if readable else {}
+        for extraction, outcome, frames in group:
+            if outcome.status != "extraction_failed":
+                outcome.failures += found.get(extraction.extraction_id, [])
+                outcome.status = "quarantined" if outcome.failures else "staged"
+                root = settings.quarantine_dir if outcome.failures else settings.staging_dir
+                _write_batch(root, extraction, frames, outcome)
+            report.outcomes.append(outcome)
+    report.data_docs = str(validator.build_data_docs())
+    _write_report(settings, report)
     return report
+
+
+def _write_report(settings: Settings, report: ValidationReport) -> None:
+    path = settings.data_dir / "reports" / f"run_date={report.run_date.isoformat()}" / RESULT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.to_json(), encoding="utf-8")
+
+
+_GROUP_SIZE = 100
+"""Extractions normalized, then validated, together: a nightly batch is a few records each, a
+year's backfill some thousands, so a group stays under a million rows either way."""
+_PARALLEL_FROM = 2 * _GROUP_SIZE
+"""Fewer extractions than this are normalized in this process: a pool costs more than it saves."""
+
+NormalizedGroup = list[tuple[Extraction, "BatchOutcome", dict[str, "pd.DataFrame"]]]
+
+
+def _normalized_groups(
+    registry: Registry, extractions: list[Extraction], workers: int
+) -> Iterator[NormalizedGroup]:
+    """The extractions with their normalized records, a group at a time, in order."""
+    groups = [extractions[start : start + _GROUP_SIZE] for start in range(0, len(extractions), _GROUP_SIZE)]
+    if workers <= 1 or len(extractions) < _PARALLEL_FROM:
+        for group in groups:
+            yield [(extraction, *_normalize(registry, extraction)) for extraction in group]
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # spawn, not fork: this process runs pyarrow's and Great Expectations' threads, which fork would copy.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=spawn, initializer=_set_registry, initargs=(registry,)
+    ) as pool:
+        with _main_module_hidden():  # the first submit starts every worker
+            pending: list[Future[tuple[BatchOutcome, dict[str, pd.DataFrame]]]] = [
+                pool.submit(_normalize_in_worker, extraction) for extraction in groups[0]
+            ]
+        for index, group in enumerate(groups):
+            done = [future.result() for future in pending]
+            # Submit the next group before yielding: it is normalized while this one is validated.
+            next_group = groups[index + 1] if index + 1 < len(groups) else []
+            pending = [pool.submit(_normalize_in_worker, extraction) for extraction in next_group]
+            yield [(extraction, *result) for extraction, result in zip(group, done, strict=True)]
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start spawned workers without the parent's ``__main__``.
+
+    A spawned worker re-runs the script its parent was started with. Under
+    Airflow that is the ``airflow`` command, which a task process's
+    environment keeps from starting, so the worker would die. The workers
+    need nothing of it: they import ``rapport``.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+_worker_registry: Registry | None = None
+
+
+def _set_registry(registry: Registry) -> None:
+    global _worker_registry
+    _worker_registry = registry
+
+
+def _normalize_in_worker(extraction: Extraction) -> tuple[BatchOutcome, dict[str, pd.DataFrame]]:
+    assert _worker_registry is not None, "the pool's initializer sets the registry"
+    return _normalize(_worker_registry, extraction)
 
 
 def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome, dict[str, pd.DataFrame]]:
@@ -299,6 +431,10 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
         frames = get_source(extraction.platform).normalize(pages, account, observed_at)
     except (KeyError, LandingError, NormalizationError) as error:
         outcome.failures.append(Failure("payload", "readable", None, str(error).strip("'\"")))
+    except Exception as error:  # a bug of the source's: this batch is quarantined, the others go on
+        log.exception("%s: normalizing %s failed unexpectedly", extraction.account_id, extraction.path)
+        detail = f"{type(error).__name__} while normalizing: {error}"[:_DETAIL_LENGTH]
+        outcome.failures.append(Failure("payload", "normalizable", None, detail))
     outcome.rows = {name: len(frame) for name, frame in frames.items()}
     return outcome, frames
 
@@ -317,6 +453,10 @@ def _write_batch(
         "platform": extraction.platform,
         "run_date": extraction.run_date.isoformat(),
         "fetched_at": extraction.fetched_at.isoformat(),
+        "window": {
+            "since": extraction.window.since.isoformat(),
+            "until": extraction.window.until.isoformat(),
+        },
     }
     (directory / (RESULT_FILE if outcome.failures else BATCH_FILE)).write_text(
         json.dumps(batch, indent=2), encoding="utf-8"

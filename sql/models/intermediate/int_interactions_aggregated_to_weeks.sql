@@ -3,11 +3,15 @@
 with
 
 interactions as (
-    select * from {{ ref('stg_social__interactions') }}
+    select interactions.*
+    from {{ ref('stg_social__interactions') }} as interactions
+    {{ refreshed_only('interactions', 'interactions.published_at') }}
 ),
 
 questions_joined_to_answers as (
-    select * from {{ ref('int_questions_joined_to_answers') }}
+    select questions_joined_to_answers.*
+    from {{ ref('int_questions_joined_to_answers') }} as questions_joined_to_answers
+    {{ refreshed_only('questions_joined_to_answers', 'questions_joined_to_answers.week_start_date') }}
 ),
 
 interactions_by_week as (

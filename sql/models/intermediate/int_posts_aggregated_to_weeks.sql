@@ -4,7 +4,9 @@
 with
 
 posts_classified as (
-    select * from {{ ref('int_posts_classified') }}
+    select posts_classified.*
+    from {{ ref('int_posts_classified') }} as posts_classified
+    {{ refreshed_only('posts_classified', 'posts_classified.week_start_date') }}
 ),
 
 aggregated as (

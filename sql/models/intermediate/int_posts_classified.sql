@@ -8,7 +8,9 @@
 with
 
 posts as (
-    select * from {{ ref('stg_social__posts') }}
+    select posts.*
+    from {{ ref('stg_social__posts') }} as posts
+    {{ refreshed_only('posts', 'posts.published_at') }}
 ),
 
 interactions as (

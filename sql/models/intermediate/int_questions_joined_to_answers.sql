@@ -4,11 +4,15 @@
 with
 
 interactions as (
-    select * from {{ ref('stg_social__interactions') }}
+    select interactions.*
+    from {{ ref('stg_social__interactions') }} as interactions
+    {{ refreshed_only('interactions', 'interactions.published_at') }}
 ),
 
 posts_classified as (
-    select * from {{ ref('int_posts_classified') }}
+    select posts_classified.*
+    from {{ ref('int_posts_classified') }} as posts_classified
+    {{ refreshed_only('posts_classified', 'posts_classified.published_at') }}
 ),
 
 account_snapshots as (

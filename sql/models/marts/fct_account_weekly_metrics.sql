@@ -1,7 +1,9 @@
 with
 
 account_weeks as (
-    select * from {{ ref('int_account_weeks_spined') }}
+    select account_weeks.*
+    from {{ ref('int_account_weeks_spined') }} as account_weeks
+    {{ refreshed_only('account_weeks', 'account_weeks.week_start_date') }}
 ),
 
 accounts as (
@@ -35,6 +37,7 @@ joined as (
         snapshots_by_week.followers_count,
         snapshots_by_week.following_count,
         snapshots_by_week.snapshot_observed_at,
+        previous_snapshots_by_week.followers_count as previous_week_followers_count,
         -- A week of the span without a post or an interaction is a true zero.
         coalesce(posts_by_week.actions, 0) as actions,
         coalesce(posts_by_week.original_posts, 0) as original_posts,
@@ -76,12 +79,17 @@ joined as (
         on
             account_weeks.account_id = snapshots_by_week.account_id
             and account_weeks.week_start_date = snapshots_by_week.week_start_date
+    -- The week before in the account's span (none for its first week).
+    left join snapshots_by_week as previous_snapshots_by_week
+        on
+            account_weeks.account_id = previous_snapshots_by_week.account_id
+            and account_weeks.week_start_date - 7 = previous_snapshots_by_week.week_start_date
 ),
 
 -- Each rate is NULL when its denominator is 0: undefined, not 0 or 1.
 rates_computed as (
     select
-        *,
+        * exclude (previous_week_followers_count),
         actions > 0 as is_active_week,
         questions_received - questions_pending as questions_decided,
         cast(questions_answered as double)
@@ -93,8 +101,7 @@ rates_computed as (
         / nullif(posts_with_text, 0) as non_promotional_share,
         cast(actions as double) / nullif(expected_weekly_actions, 0) as effort_ratio,
         cast(media_with_alt_text as double) / nullif(media_attachments, 0) as alt_text_share,
-        followers_count
-        - lag(followers_count) over (partition by account_id order by week_start_date) as followers_change
+        followers_count - previous_week_followers_count as followers_change
     from joined
 )
 

@@ -9,7 +9,10 @@
 with
 
 weekly_metrics as (
-    select * from {{ ref('fct_account_weekly_metrics') }}
+    -- The weeks to refresh and the weeks before them that their trailing windows read.
+    select weekly_metrics.*
+    from {{ ref('fct_account_weekly_metrics') }} as weekly_metrics
+    {{ refreshed_only('weekly_metrics', 'weekly_metrics.week_start_date', (window_length_weeks | int) - 1) }}
 ),
 
 -- Components on a 0-1 scale; NULL when undefined, and then left out of their
@@ -231,6 +234,13 @@ notes_written as (
     from overall_scored
 ),
 
+-- Only the weeks to refresh: the earlier ones were read for their trailing windows alone.
+weeks_refreshed as (
+    select notes_written.*
+    from notes_written
+    {{ refreshed_only('notes_written', 'notes_written.week_start_date') }}
+),
+
 -- Keys, scores and notes first, then the components they were computed from.
 final as (
     select  -- noqa: ST06
@@ -282,7 +292,7 @@ final as (
         round(burst_concentration, 4) as burst_concentration,
         round(burst_penalty, 4) as burst_penalty,
         round(100 * sustained_quality_value, 1) as sustained_quality_score
-    from notes_written
+    from weeks_refreshed
 )
 
 select * from final

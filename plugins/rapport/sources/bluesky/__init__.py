@@ -52,7 +52,7 @@ from rapport.sources.bluesky.settings import (
     THREAD_VIEW_POST,
 )
 from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response
-from rapport.sources.payloads import JsonNode, contains_question, records_frame, to_naive_utc
+from rapport.sources.payloads import JsonNode, contains_question, parse_json, records_frame, to_naive_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -211,7 +211,7 @@ def _fetch(endpoint: str, call: Callable[[], Response]) -> Generator[Page, None,
 def _read_response(response: Response, account: Account, read: Callable[[JsonNode], _Read]) -> _Read:
     """Apply ``read`` to a response's JSON; a body it cannot read becomes an ``HttpError``."""
     try:
-        return read(_load(response.body, "body"))
+        return read(parse_json(response.body, "body"))
     except NormalizationError as error:
         raise HttpError(
             f"{PLATFORM} account {account.account_id}: GET {response.url} answered {response.status} "
@@ -309,7 +309,7 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
             if page.endpoint == POST_THREAD_ENDPOINT and _error_name(page) == DELETED_POST_ERROR:
                 continue
             raise NormalizationError(f"{label}: HTTP status {page.status}, expected 200")
-        root = _load(page.body, label)
+        root = parse_json(page.body, label)
         if page.endpoint == PROFILE_ENDPOINT:
             profiles.append(root)
         elif page.endpoint == AUTHOR_FEED_ENDPOINT:
@@ -353,14 +353,6 @@ def _label_pages(pages: Sequence[Page]) -> list[tuple[Page, str]]:
             label = f"{label} ({page.params['uri']})"
         labelled.append((page, label))
     return labelled
-
-
-def _load(body: bytes, label: str) -> JsonNode:
-    try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise NormalizationError(f"{label}: body is not valid JSON ({error})") from error
-    return JsonNode(value, label, "$")
 
 
 def _error_name(page: Page) -> str | None:
@@ -596,10 +588,7 @@ def _language(record: JsonNode) -> str | None:
     langs = _optional_list(record, "langs")
     if not langs:
         return None
-    tag = langs[0].value
-    if not isinstance(tag, str):
-        langs[0].fail("expected a language tag")
-    return tag.split("-", 1)[0].lower() or None
+    return langs[0].as_str().split("-", 1)[0].lower() or None
 
 
 def _features(record: JsonNode, feature_type: str) -> list[JsonNode]:

@@ -168,6 +168,8 @@ def create_session(
             json={"identifier": credentials.identifier, "password": credentials.password},
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
             timeout=timeout,
+            # A redirect would re-send the password to wherever it points: a 3xx fails instead.
+            allow_redirects=False,
         )
     except requests.RequestException as error:
         # Not chained: the exception holds the prepared request, whose body is the password.

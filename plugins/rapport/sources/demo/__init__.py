@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
 from rapport.sources import NormalizationError, Page, SourceError, Window
 from rapport.sources.demo.client import DemoClient
+from rapport.sources.demo.scale import ScaleClient, is_scale_handle
 from rapport.sources.demo.settings import (
     DEFAULT_SEED,
     LOOKUP_ENDPOINT,
@@ -66,7 +67,12 @@ def extract(account: Account, window: Window, *, seed: str | None = None) -> Ite
     if account.platform != PLATFORM:
         raise SourceError(f"{account.account_id}: not a {PLATFORM} account, the demo source cannot fetch it")
     since, until = _as_utc(window.since), _as_utc(window.until)
-    client = DemoClient(account.handle, seed=seed or os.environ.get(SEED_VARIABLE) or DEFAULT_SEED, now=until)
+    seed = seed or os.environ.get(SEED_VARIABLE) or DEFAULT_SEED
+    client: DemoClient | ScaleClient = (
+        ScaleClient(account.handle, seed=seed, now=until)
+        if is_scale_handle(account.handle)
+        else DemoClient(account.handle, seed=seed, now=until)
+    )
     yield _fetch(client, account, LOOKUP_ENDPOINT, {"acct": account.handle})
     listing = {"since": since.isoformat(), "until": until.isoformat()}
     yield from _fetch_all(client, account, STATUSES_ENDPOINT, listing)
@@ -77,12 +83,14 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _fetch(client: DemoClient, account: Account, endpoint: str, params: dict[str, str]) -> Page:
+def _fetch(client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]) -> Page:
     page, _ = _request(client, account, endpoint, params)
     return page
 
 
-def _fetch_all(client: DemoClient, account: Account, endpoint: str, params: dict[str, str]) -> Iterator[Page]:
+def _fetch_all(
+    client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]
+) -> Iterator[Page]:
     next_params: dict[str, str] | None = {**params, "page": "1"}
     while next_params is not None:
         page, next_params = _request(client, account, endpoint, next_params)
@@ -90,7 +98,7 @@ def _fetch_all(client: DemoClient, account: Account, endpoint: str, params: dict
 
 
 def _request(
-    client: DemoClient, account: Account, endpoint: str, params: dict[str, str]
+    client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]
 ) -> tuple[Page, dict[str, str] | None]:
     response = client.get(endpoint, params)
     if response.status != 200:
@@ -157,7 +165,7 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
 def _read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
     acct = node.get_str("acct")
     if acct.lstrip("@") != account.handle.lstrip("@"):
-        node.fail(f"the page describes {acct!r}, not {account.handle!r}", "acct")
+        node.fail(f"the page describes {acct[:40]!r}, not {account.handle!r}", "acct")
     return {
         "platform": account.platform,
         "account_id": account.account_id,

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 from rapport.sources.demo.settings import (
@@ -43,6 +43,7 @@ from rapport.sources.demo.settings import (
 )
 
 JsonObject = dict[str, Any]
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- people
@@ -1111,22 +1112,12 @@ class DemoClient:
     # -- listings, paged
 
     def _page(self, endpoint: str, params: Mapping[str, str], archetype: Archetype) -> DemoResponse:
-        try:
-            since = _parse_moment(params["since"])
-            until = min(_parse_moment(params["until"]), self.now)
-            number = int(params.get("page", "1"))
-        except (KeyError, ValueError) as error:
-            raise DemoApiError(400, f"bad or missing parameter: {error}") from error
-        if number < 1:
-            raise DemoApiError(400, "page must be 1 or more")
+        since, until, number = listing_parameters(params, self.now)
         key = (endpoint, since, until)
         if key not in self._listings:
             self._listings[key] = self._listing(endpoint, archetype, since, until)
-        items = self._listings[key]
-        start = (number - 1) * PAGE_SIZE
-        has_next = start + PAGE_SIZE < len(items)
-        next_params = {**params, "page": str(number + 1)} if has_next else None
-        return DemoResponse(200, _dump(items[start : start + PAGE_SIZE]), next_params)
+        items, next_params = page_of(self._listings[key], number, params)
+        return DemoResponse(200, _dump(items), next_params)
 
     def _listing(
         self, endpoint: str, archetype: Archetype, since: datetime, until: datetime
@@ -1149,6 +1140,29 @@ class DemoClient:
                         items.append((post.created_at, post.id, _notification_json(post, org)))
         items.sort(key=lambda item: (item[0], item[1]), reverse=True)
         return [item for _, _, item in items]
+
+
+def listing_parameters(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime, int]:
+    """The window (its end capped at the platform's clock) and page number of a listing request.
+
+    Raises ``DemoApiError`` (400) on a missing or malformed parameter.
+    """
+    try:
+        since = _parse_moment(params["since"])
+        until = min(_parse_moment(params["until"]), now)
+        number = int(params.get("page", "1"))
+    except (KeyError, ValueError) as error:
+        raise DemoApiError(400, f"bad or missing parameter: {error}") from error
+    if number < 1:
+        raise DemoApiError(400, "page must be 1 or more")
+    return since, until, number
+
+
+def page_of(items: list[T], number: int, params: Mapping[str, str]) -> tuple[list[T], dict[str, str] | None]:
+    """Page ``number`` of a listing and the parameters of the next page (None on the last)."""
+    start = (number - 1) * PAGE_SIZE
+    next_params = {**params, "page": str(number + 1)} if start + PAGE_SIZE < len(items) else None
+    return items[start : start + PAGE_SIZE], next_params
 
 
 def _dump(value: object) -> bytes:

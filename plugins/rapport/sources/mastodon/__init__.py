@@ -10,7 +10,6 @@ run costs is :data:`API_COST`; what the source can and cannot see is in README.m
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -41,6 +40,7 @@ from rapport.sources.payloads import (
     JsonNode,
     contains_question,
     count_alt_texts,
+    parse_json,
     read_html,
     records_frame,
     to_naive_utc,
@@ -287,7 +287,7 @@ def _read_or_fail(
 ) -> T:
     """Read what extraction needs from a body; an unreadable body raises ``MalformedResponseError``."""
     try:
-        return read(_parse(response.body, endpoint))
+        return read(parse_json(response.body, endpoint))
     except NormalizationError as error:
         raise client.malformed(response, str(error)) from error
 
@@ -366,11 +366,11 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
                 continue
             raise NormalizationError(f"{label}: HTTP status {page.status}, expected 200")
         if page.endpoint == LOOKUP_ENDPOINT:
-            lookups.append(_parse(page.body, label))
+            lookups.append(parse_json(page.body, label))
         elif _STATUSES.fullmatch(page.endpoint):
-            listings.append(_parse(page.body, label))
+            listings.append(parse_json(page.body, label))
         elif status_id is not None:
-            threads.append((status_id, _parse(page.body, label)))
+            threads.append((status_id, parse_json(page.body, label)))
         else:
             raise NormalizationError(f"{label}: unknown {PLATFORM} endpoint {page.endpoint!r}")
     if not lookups:
@@ -433,14 +433,6 @@ def _context_id(endpoint: str) -> str | None:
     return unquote(match["status_id"]) if match else None
 
 
-def _parse(body: bytes, label: str) -> JsonNode:
-    try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise NormalizationError(f"{label}: body is not valid JSON ({error})") from error
-    return JsonNode(value, label, "$")
-
-
 def _is_direct(node: JsonNode) -> bool:
     return node.get_optional_str("visibility") == "direct"
 
@@ -450,7 +442,7 @@ def _read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
     username = account.handle.lstrip("@")
     # Mastodon usernames are case-insensitive; a local account's acct is its bare username.
     if acct.split("@")[0].lower() != username.lower():
-        node.fail(f"the page describes {acct!r}, not {account.handle!r}", "acct")
+        node.fail(f"the page describes {acct[:40]!r}, not {account.handle!r}", "acct")
     return {
         "platform": account.platform,
         "account_id": account.account_id,

@@ -1,0 +1,497 @@
+"""Faults the pipeline must come through, on the demo platform's eight accounts: a load killed mid-way,
+two writers at once, two extractions landing the same content at once, a disk filling up under the
+landing zone, and a backfill that must score like the same dates run one after another.
+
+Steps run in child processes where the fault needs one. A child can be held at a chosen moment (inside
+the load's transaction, just after its commit, just before an extraction moves into place) until the
+test lets it go or kills it: the hooks are patched in by the child's own code below, never by the package.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import DEMO_UNTIL, demo_home_at, query, rapport_environment
+
+pytestmark = pytest.mark.slow
+
+PREVIOUS = DEMO_UNTIL - timedelta(weeks=1)
+MARTS = ("dim_accounts", "fct_account_weekly_metrics", "fct_relationship_scores")
+HELD_TIMEOUT_SECONDS = 120
+
+# The child: one pipeline step, held where argv says until the file ``release`` appears.
+CHILD = r"""
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+step, moment, ready, release, until, *rest = sys.argv[1:]
+
+
+def hold():
+    Path(ready).write_text("held")
+    deadline = time.monotonic() + 120
+    while not Path(release).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("held for 120 s and never released")
+        time.sleep(0.01)
+
+
+if moment == "inside-transaction":
+    import rapport.load
+
+    real_upsert = rapport.load._upsert
+
+    def upsert_then_hold(connection, record_type, files):
+        rows = real_upsert(connection, record_type, files)
+        if record_type.name == "posts":  # snapshots and posts written, interactions not yet, no commit
+            hold()
+        return rows
+
+    rapport.load._upsert = upsert_then_hold
+elif moment == "after-commit":
+    import rapport.load
+
+    real_connect = rapport.load.connect
+
+    class HeldAfterCommit:
+        def __init__(self, connection):
+            self._connection = connection
+
+        def __getattr__(self, name):
+            return getattr(self._connection, name)
+
+        def execute(self, statement, *arguments):
+            result = self._connection.execute(statement, *arguments)
+            if statement == "commit":  # committed, not yet checkpointed: the load is in the WAL only
+                hold()
+            return result
+
+    rapport.load.connect = lambda warehouse, read_only=False: HeldAfterCommit(real_connect(warehouse, read_only))
+elif moment == "before-rename":
+    real_rename = Path.rename
+
+    def rename_once_released(self, target):
+        if self.name.startswith(".landing-"):
+            hold()
+        return real_rename(self, target)
+
+    Path.rename = rename_once_released
+
+from rapport import pipeline
+
+until = datetime.fromisoformat(until)
+if step == "load":
+    print(pipeline.load_run(until), flush=True)
+elif step == "extract":
+    print(pipeline.extract_account(rest[0], until)["extraction_id"], flush=True)
+"""
+
+
+@dataclass
+class Child:
+    """A pipeline step running in its own process, maybe held at a moment of the test's choosing."""
+
+    process: subprocess.Popen
+    ready: Path
+    release: Path
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_until_held(self) -> None:
+        deadline = time.monotonic() + HELD_TIMEOUT_SECONDS
+        while not self.ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"the child never reached its moment (exit {self.process.poll()}):\n{self.output}"
+                )
+            time.sleep(0.01)
+
+    def finish(self) -> int:
+        """Let the child go on; return its exit status."""
+        self.release.touch()
+        return self.process.wait(HELD_TIMEOUT_SECONDS)
+
+
+def start_step(
+    workdir: Path, step: str, *arguments: str, moment: str = "none", release: Path | None = None
+) -> Child:
+    """Start ``step`` (``load``, or ``extract`` and an account) for DEMO_UNTIL in a child process with
+    this process's environment; ``release`` may be shared by several children."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ready, log = workdir / "ready", workdir / "output.log"
+    release = release or workdir / "release"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                step,
+                moment,
+                str(ready),
+                str(release),
+                DEMO_UNTIL.isoformat(),
+                *arguments,
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+    return Child(process, ready, release, log)
+
+
+# Columns holding the wall clock of a load or a build: the one thing two identical runs do not share.
+WALL_CLOCK_COLUMNS = ("loaded_at", "loaded_through_at")
+
+
+def tables(warehouse: Path, schema: str) -> dict[str, list[tuple]]:
+    """Every row of every table of a schema, in order, without the wall-clock columns."""
+    columns: dict[str, list[str]] = {}
+    for table, column in query(
+        warehouse,
+        "select table_name, column_name from information_schema.columns where table_schema = ? "
+        "order by table_name, ordinal_position",
+        [schema],
+    ):
+        columns.setdefault(table, [])
+        if column not in WALL_CLOCK_COLUMNS:
+            columns[table].append(f'"{column}"')
+    return {
+        table: query(warehouse, f"select {', '.join(kept)} from {schema}.{table} order by all")
+        for table, kept in columns.items()
+    }
+
+
+def assert_same_tables(actual: dict[str, list[tuple]], expected: dict[str, list[tuple]]) -> None:
+    assert sorted(actual) == sorted(expected)
+    for name, rows in expected.items():
+        if actual[name] != rows:
+            first = next(
+                (
+                    index
+                    for index, pair in enumerate(zip(actual[name], rows, strict=False))
+                    if pair[0] != pair[1]
+                ),
+                min(len(actual[name]), len(rows)),
+            )
+            pytest.fail(
+                f"{name}: {len(actual[name])} rows, expected {len(rows)}; first difference at row {first}:\n"
+                f"  got      {actual[name][first : first + 1]}\n  expected {rows[first : first + 1]}"
+            )
+
+
+def warehouse_of(home: Path) -> Path:
+    return home / "data" / "warehouse.duckdb"
+
+
+def landed(home: Path) -> list[str]:
+    """The extraction directories of a home's landing zone (their names are content hashes)."""
+    return sorted(str(path.relative_to(home)) for path in (home / "data" / "landing").rglob("extraction=*"))
+
+
+def copy_home(template: Path, destination: Path) -> Path:
+    shutil.copytree(template, destination)
+    return destination
+
+
+WEEKLY_RUN_DATES = [DEMO_UNTIL - timedelta(weeks=weeks) for weeks in range(7, -1, -1)]
+
+
+@dataclass(frozen=True)
+class WeeklyRuns:
+    """Eight weekly runs, one after another (rapport_nightly with RAPPORT_SCHEDULE="0 0 * * 1"), each
+    extracting, validating and loading; dbt builds once, from scratch, after the last load. Their
+    marts are what any other way of running these dates (a backfill, a run that crashed and ran again)
+    must give: a build reads the raw tables only, and building only once leaves no incremental state
+    that could hide a difference."""
+
+    home: Path
+    ready_to_load: Path  # a copy of ``home`` between the last run's validate and its load
+    landed: list[str]
+    raw: dict[str, list[tuple]]
+    marts: dict[str, list[tuple]]
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory: pytest.TempPathFactory) -> WeeklyRuns:
+    from rapport import pipeline
+
+    root = tmp_path_factory.mktemp("weekly")
+    with rapport_environment(demo_home_at(root / "home")) as home:
+        for until in WEEKLY_RUN_DATES:
+            for account_id in pipeline.list_account_ids():
+                pipeline.extract_account(account_id, until)
+            assert pipeline.validate_run(until)["quarantined"] == []
+            if until == DEMO_UNTIL:
+                ready_to_load = copy_home(home, root / "ready-to-load")
+            pipeline.load_run(until)
+        pipeline.build_models()
+    marts = tables(warehouse_of(home), "marts")
+    assert set(MARTS) <= set(marts) and all(marts[name] for name in MARTS)
+    return WeeklyRuns(home, ready_to_load, landed(home), tables(warehouse_of(home), "raw"), marts)
+
+
+# A backfill of eight weeks against the same eight weeks run one after another
+
+
+def test_a_weekly_backfill_that_reran_one_date_lands_loads_and_scores_like_the_runs_one_after_another(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    """The eight dates as `airflow backfill create --max-active-runs 1` runs them, every step of every
+    run, build included: the logical dates as Airflow passes them (pendulum's), the mapped extractions
+    finishing in another order, and the third run's load failing (the warehouse held by another
+    writer) while the backfill goes on; that run is cleared and re-run whole once the others are done,
+    so its extraction is planned again with later ones landed, and its older observations are loaded
+    and built after newer ones.
+
+    In this process, not under the scheduler: eight runs of rapport_nightly under `airflow standalone`
+    take some six minutes (each task its own process); test_scheduler.py runs the DAG there.
+    """
+    import pendulum
+
+    from rapport import pipeline
+
+    def run(until: datetime, account_ids: list[str], load_fails: bool = False) -> None:
+        for account_id in account_ids:
+            pipeline.extract_account(account_id, until)
+        assert pipeline.validate_run(until)["quarantined"] == []
+        if not load_fails:
+            pipeline.load_run(until)
+            pipeline.build_models()
+
+    with rapport_environment(demo_home_at(tmp_path / "backfill")) as backfill:
+        account_ids = pipeline.list_account_ids()
+        dates = [pendulum.instance(until) for until in WEEKLY_RUN_DATES]
+        for until in dates:
+            run(until, account_ids[::-1], load_fails=until == dates[2])
+        run(dates[2], account_ids)  # cleared and re-run
+
+    assert landed(backfill) == weekly.landed
+    assert len(weekly.landed) == 8 * 8  # one extraction per account and run date
+    assert_same_tables(tables(warehouse_of(backfill), "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse_of(backfill), "marts"), weekly.marts)
+
+
+# A load killed
+
+
+def test_a_load_killed_inside_its_transaction_leaves_the_warehouse_as_it_was_and_a_rerun_scores_like_a_clean_run(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    warehouse = warehouse_of(home)
+    before = tables(warehouse, "raw")
+    assert len(before["load_batches"]) == 7 * 8  # the seven runs before
+    with rapport_environment(home):
+        child = start_step(tmp_path / "load", "load", moment="inside-transaction")
+        child.wait_until_held()
+        os.kill(child.process.pid, signal.SIGKILL)
+        assert child.process.wait(30) == -signal.SIGKILL
+
+        assert_same_tables(tables(warehouse, "raw"), before)  # it opens; nothing of the killed load in it
+        pipeline.load_run(DEMO_UNTIL)
+        pipeline.build_models()
+    assert_same_tables(tables(warehouse, "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse, "marts"), weekly.marts)
+
+
+def test_a_load_killed_after_its_commit_is_recovered_whole_from_the_wal_and_loading_again_changes_nothing(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    warehouse = warehouse_of(home)
+    with rapport_environment(home):
+        child = start_step(tmp_path / "load", "load", moment="after-commit")
+        child.wait_until_held()
+        wal = warehouse.with_name(f"{warehouse.name}.wal")
+        assert wal.stat().st_size > 0  # the commit is in the write-ahead log, not yet in the file
+        os.kill(child.process.pid, signal.SIGKILL)
+        assert child.process.wait(30) == -signal.SIGKILL
+
+        assert_same_tables(tables(warehouse, "raw"), weekly.raw)  # committed means kept
+        pipeline.load_run(DEMO_UNTIL)  # the task is retried: loading the same batches again
+    assert_same_tables(tables(warehouse, "raw"), weekly.raw)
+
+
+# Two writers at once, two extractions landing at once
+
+
+def test_a_second_writer_while_a_load_holds_the_warehouse_is_refused_naming_the_file_and_corrupts_nothing(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+    from rapport.transform import TransformError
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    warehouse = warehouse_of(home)
+    with rapport_environment(home):
+        first = start_step(tmp_path / "first", "load", moment="inside-transaction")
+        first.wait_until_held()
+
+        second = start_step(tmp_path / "second", "load")
+        assert second.process.wait(HELD_TIMEOUT_SECONDS) != 0
+        assert f"{warehouse}: cannot open the warehouse (another process holds it" in second.output
+        with pytest.raises(TransformError) as refused:
+            pipeline.build_models()
+        # dbt opens the file itself: the error names it, with DuckDB's own words on the lock, and no traceback.
+        message = str(refused.value)
+        assert message.startswith(f"{warehouse}: cannot open the warehouse (another process holds it")
+        assert f'Could not set lock on file "{warehouse}": Conflicting lock is held' in message
+        assert "Traceback" not in message
+
+        assert first.finish() == 0, first.output
+        pipeline.load_run(DEMO_UNTIL)  # one more run
+        pipeline.build_models()
+    assert_same_tables(tables(warehouse, "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse, "marts"), weekly.marts)
+
+
+def test_two_processes_landing_the_same_extraction_at_the_same_moment_both_succeed_with_one_copy(
+    tmp_path: Path,
+):
+    from rapport.landing import find_extractions, read_extraction
+
+    home = demo_home_at(tmp_path / "home")
+    go = tmp_path / "go"
+    with rapport_environment(home):
+        # Both have written every page and checked the target; then both rename into it.
+        runs = [
+            start_step(tmp_path / name, "extract", "demo:@petit_theatre", moment="before-rename", release=go)
+            for name in "ab"
+        ]
+        for run in runs:
+            run.wait_until_held()
+        go.touch()
+        for run in runs:
+            assert run.process.wait(HELD_TIMEOUT_SECONDS) == 0, run.output[-3000:]
+    [identifier] = {run.output.strip().splitlines()[-1] for run in runs}
+    landing = home / "data" / "landing"
+    [extraction] = find_extractions(landing)
+    assert extraction.name == f"extraction={identifier}"
+    assert [path.name for path in extraction.parent.iterdir()] == [extraction.name]  # no staging left
+    assert read_extraction(extraction).read_pages()  # every page there, matching its checksum
+
+
+# A disk filling up under the landing zone
+
+
+@dataclass
+class Disk:
+    """A landing zone whose disk can be made to fill up after a given number of files."""
+
+    landing_dir: Path
+    monkeypatch: pytest.MonkeyPatch
+    mounted: bool
+
+    def fill_after(self, files: int, sizes: list[int]) -> None:
+        """Let ``files`` more files of these ``sizes`` be written, then refuse with ENOSPC."""
+        if self.mounted:
+            # tmpfs counts whole pages per file; leave room for exactly ``files`` of them.
+            room = sum(-(-size // 4096) * 4096 for size in sizes[:files])
+            stats = os.statvfs(self.landing_dir)
+            (self.landing_dir / "ballast").write_bytes(b"\0" * (stats.f_bavail * stats.f_frsize - room))
+            return
+        import rapport.landing
+
+        real_fsync, written = os.fsync, []
+
+        def fsync_until_full(descriptor: int) -> None:
+            if len(written) == files:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            written.append(descriptor)
+            real_fsync(descriptor)
+
+        self.monkeypatch.setattr(rapport.landing.os, "fsync", fsync_until_full)
+
+    def make_room(self) -> None:
+        if self.mounted:
+            (self.landing_dir / "ballast").unlink()
+        else:
+            self.monkeypatch.undo()
+
+
+@pytest.fixture(params=["tmpfs", "injected"])
+def disk(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Disk]:
+    """``tmpfs``: a real 4 MB file system (mounting needs root: skipped without); ``injected``: the
+    landing zone's fsync fails with ENOSPC, where a full disk shows on delayed-allocation file systems."""
+    landing_dir = tmp_path / "landing"
+    landing_dir.mkdir()
+    if request.param == "injected":
+        yield Disk(landing_dir, monkeypatch, mounted=False)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(landing_dir)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (the injected case covers it): {mounted.stderr!r}")
+    try:
+        yield Disk(landing_dir, monkeypatch, mounted=True)
+    finally:
+        subprocess.run(["umount", str(landing_dir)], check=True)
+
+
+def checksums(landing_dir: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(landing_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(landing_dir.rglob("*"))
+        if path.is_file() and path.name != "ballast"
+    }
+
+
+def test_a_disk_filling_up_while_landing_fails_naming_the_file_keeps_what_was_landed_and_a_rerun_lands_it(
+    disk: Disk, tmp_path: Path
+):
+    from rapport import pipeline
+    from rapport.landing import LandingError, find_extractions, read_extraction
+
+    account_id = "demo:@petit_theatre"
+    # Its first run (a backfill of its history: several pages), on a healthy disk.
+    with rapport_environment(demo_home_at(tmp_path / "healthy")) as healthy:
+        expected_id = pipeline.extract_account(account_id, DEMO_UNTIL)["extraction_id"]
+    [expected] = (healthy / "data" / "landing").rglob(f"extraction={expected_id}")
+    pages = sorted(expected.glob("*.json.gz"))
+    assert len(pages) >= 4
+
+    with rapport_environment(demo_home_at(tmp_path / "home"), RAPPORT_LANDING_DIR=str(disk.landing_dir)):
+        for until in (PREVIOUS, DEMO_UNTIL):  # another account, landed before: its last run date is this one
+            pipeline.extract_account("demo:@atlas_energy", until)
+        earlier, before = list(find_extractions(disk.landing_dir)), checksums(disk.landing_dir)
+
+        disk.fill_after(2, [page.stat().st_size for page in pages])
+        with pytest.raises(LandingError) as full:
+            pipeline.extract_account(account_id, DEMO_UNTIL)
+        run_date_dir = disk.landing_dir / "platform=demo" / "account=petit_theatre" / "run_date=2026-11-23"
+        assert str(run_date_dir / ".landing-") in str(full.value)
+        assert f"/0003.json.gz: cannot write to the landing zone ([Errno {errno.ENOSPC}]" in str(full.value)
+
+        assert checksums(disk.landing_dir) == before  # nothing changed, nothing half-written is left
+        assert list(find_extractions(disk.landing_dir)) == earlier
+        for path in earlier:
+            assert read_extraction(path).read_pages()  # the manifests' checksums still match
+
+        disk.make_room()
+        again = pipeline.extract_account(account_id, DEMO_UNTIL)
+    assert again["extraction_id"] == expected_id
+    assert checksums(run_date_dir) == checksums(expected.parent)

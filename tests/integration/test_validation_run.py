@@ -1,0 +1,112 @@
+"""validate_run over many extractions: groups, worker processes, and a source that breaks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import DEMO_UNTIL
+
+pytestmark = pytest.mark.slow
+
+
+def staged_and_quarantined(home: Path) -> dict[str, list[str]]:
+    data = home / "data"
+    return {
+        kind: sorted(path.name for path in (data / kind).glob("run_date=*/extraction=*"))
+        for kind in ("validated", "quarantine")
+    }
+
+
+def test_normalizing_in_worker_processes_stages_what_one_process_stages(
+    rapport_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from rapport import pipeline, validation
+    from rapport.accounts import load_registry
+    from rapport.settings import get_settings
+
+    for account_id in pipeline.list_account_ids():
+        pipeline.extract_account(account_id, DEMO_UNTIL)
+    settings = get_settings()
+    registry = load_registry(settings.accounts_file)
+    one = validation.validate_run(settings, registry, DEMO_UNTIL.date(), workers=1)
+    staged_alone = staged_and_quarantined(rapport_home)
+    parquet_alone = {
+        path.relative_to(rapport_home): path.read_bytes()
+        for path in (rapport_home / "data" / "validated").rglob("*.parquet")
+    }
+    # Groups of three extractions, two worker processes: 8 accounts make three groups.
+    monkeypatch.setattr(validation, "_GROUP_SIZE", 3)
+    monkeypatch.setattr(validation, "_PARALLEL_FROM", 2)
+    two = validation.validate_run(settings, registry, DEMO_UNTIL.date(), workers=2)
+    assert [outcome.extraction_id for outcome in two.outcomes] == [
+        outcome.extraction_id for outcome in one.outcomes
+    ]
+    assert [outcome.status for outcome in two.outcomes] == ["staged"] * 8
+    assert staged_and_quarantined(rapport_home) == staged_alone
+    parquet_together = {
+        path.relative_to(rapport_home): path.read_bytes()
+        for path in (rapport_home / "data" / "validated").rglob("*.parquet")
+    }
+    assert parquet_together.keys() == parquet_alone.keys()
+    assert all(parquet_together[path] == parquet_alone[path] for path in parquet_alone)
+
+
+def test_a_source_that_raises_an_unexpected_error_gets_its_batch_quarantined_and_the_others_staged(
+    rapport_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from rapport import pipeline
+    from rapport.sources import demo
+
+    for account_id in pipeline.list_account_ids():
+        pipeline.extract_account(account_id, DEMO_UNTIL)
+    real_normalize = demo.normalize
+
+    def normalize_with_a_bug(pages, account, observed_at):
+        if account.handle == "@petit_theatre":
+            raise ZeroDivisionError("a bug in the source")
+        return real_normalize(pages, account, observed_at)
+
+    monkeypatch.setattr(demo, "normalize", normalize_with_a_bug)
+    result = pipeline.validate_run(DEMO_UNTIL)
+    assert result["quarantined"] == ["demo:@petit_theatre"]
+    assert result["staged"] == 7
+    [report] = (rapport_home / "data" / "quarantine").glob("run_date=*/extraction=*/validation.json")
+    failures = json.loads(report.read_text())["failures"]
+    assert failures[0]["check"] == "normalizable"
+    assert "ZeroDivisionError while normalizing: a bug in the source" in failures[0]["detail"]
+
+
+def test_workers_start_under_a_parent_whose_main_script_cannot_be_imported_again(
+    rapport_home: Path, tmp_path: Path
+):
+    """As under Airflow: a task process runs the `airflow` command, whose import fails in a worker."""
+    import subprocess
+    import sys
+
+    from rapport import pipeline
+
+    for account_id in pipeline.list_account_ids():
+        pipeline.extract_account(account_id, DEMO_UNTIL)
+    script = tmp_path / "task.py"
+    script.write_text(
+        "import sys\n"
+        "if __name__ != '__main__':\n"
+        "    raise SystemExit('this script was imported again by a worker process')\n"
+        "from datetime import date\n"
+        "from rapport import validation\n"
+        "from rapport.accounts import load_registry\n"
+        "from rapport.settings import get_settings\n"
+        "validation._GROUP_SIZE, validation._PARALLEL_FROM = 3, 2\n"
+        "settings = get_settings()\n"
+        f"report = validation.validate_run(settings, load_registry(settings.accounts_file), date.fromisoformat({DEMO_UNTIL.date().isoformat()!r}), workers=2)\n"
+        "print(sorted(outcome.status for outcome in report.outcomes))\n",
+        encoding="utf-8",
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.strip().splitlines()[-1] == str(["staged"] * 8)
