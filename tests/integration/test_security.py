@@ -570,6 +570,8 @@ def test_under_airflow_no_secret_reaches_the_task_logs_or_the_xcom_table(tmp_pat
         environment = airflow_environment(
             tmp_path,
             RAPPORT_HISTORY_WEEKS=str(WEEKS),
+            # One account per task: the refused account fails its own task, the others push their XComs.
+            RAPPORT_ACCOUNTS_PER_TASK="1",
             RAPPORT_MASTODON_BASE_URL=mastodon.url,
             RAPPORT_MASTODON_TOKEN=MASTODON_TOKEN,
             RAPPORT_BLUESKY_BASE_URL=bluesky.url,
