@@ -16,7 +16,7 @@ relationship indicators, each night.
    Great Expectations suites; failing batches are quarantined.
 4. **load** upserts the valid batches into the DuckDB warehouse, in one
    transaction (pool `rapport_warehouse`: one writer at a time).
-5. **build** runs `dbt build`: models, data tests and unit tests, ending in
+5. **build** runs `dbt build`: models and data tests (unit tests run in `make test`), ending in
    `marts.fct_relationship_scores`.
 6. **publish** copies the marts, once dbt's tests passed, to
    `data/published/rapport.duckdb` (a file DuckDB 1.4+ and BI drivers open,

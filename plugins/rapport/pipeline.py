@@ -191,7 +191,7 @@ def load_run(until: datetime | None) -> dict[str, Any]:
 
 
 def build_models() -> None:
-    """Run ``dbt build`` on the warehouse (models, data tests, unit tests)."""
+    """Run ``dbt build`` on the warehouse (models and data tests; unit tests run in ``make test``)."""
     from rapport.transform import build_models as build
 
     log.info(build(get_settings()))

@@ -137,6 +137,17 @@ def test_changing_a_weight_in_the_dbt_vars_changes_the_scores_accordingly(demo_h
     assert before[0][0] > 0
 
 
+def test_the_dbt_unit_tests_of_the_scoring_formulas_pass(demo_home: Path):
+    from rapport.transform import run_unit_tests
+
+    # The nightly build leaves them out (fixed inputs): make test runs them, here.
+    import re
+
+    output = run_unit_tests(get_settings())
+    passed, total = re.search(r"Done\. PASS=(\d+) .* TOTAL=(\d+)", output).groups()
+    assert int(passed) == int(total) >= 12
+
+
 def test_rerunning_the_same_date_three_times_leaves_the_marts_identical(demo_home: Path):
     warehouse = demo_home / "data" / "warehouse.duckdb"
     first = marts_fingerprint(warehouse)
