@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,9 @@ create table if not exists raw.load_batches (
 alter table raw.load_batches add column if not exists window_since timestamp;
 alter table raw.load_batches add column if not exists window_until timestamp;
 """
+
+_FILES_PER_MERGE = 1000
+"""Batches merged together: a year of one account is some 3,500 rows, so a slice is a few million."""
 
 # Upserted tables also keep when a row was first observed.
 _UPSERTED = (POSTS, INTERACTIONS)
@@ -108,12 +111,12 @@ def _drop_primary_key(connection: duckdb.DuckDBPyConnection, table: str) -> None
     The keys stay unique (the upsert below keeps one row per key, and dbt tests
     it); the index only cost memory and time, and a lot of both at scale.
     """
-    found = connection.execute(
+    [(found,)] = connection.execute(
         "select count(*) from duckdb_constraints() "
         "where schema_name = 'raw' and table_name = ? and constraint_type = 'PRIMARY KEY'",
         [table],
-    ).fetchone()
-    if found and found[0]:
+    ).fetchall()
+    if found:
         connection.execute(f"create table raw.{table}__rebuilt as select * from raw.{table}")
         connection.execute(f"drop table raw.{table}")
         connection.execute(f"alter table raw.{table}__rebuilt rename to {table}")
@@ -128,13 +131,19 @@ def load_batches(warehouse: Path, registry: Registry, batches: Sequence[Path]) -
     rows = {record_type.name: 0 for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)}
     connection = connect(warehouse)
     try:
+        # Rows have keys, not an order: DuckDB need not keep the order it read them in.
+        connection.execute("set preserve_insertion_order = false")
         connection.execute("begin transaction")
         create_tables(connection)
         _replace_registry(connection, registry)
         for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
             files = [str(batch / f"{record_type.name}.parquet") for batch in batches]
-            if files:
-                rows[record_type.name] = _upsert(connection, record_type, files)
+            # Merged a slice of files at a time: memory holds one slice, whatever the load's size,
+            # and the merge gives the same rows in any order and slicing.
+            for start in range(0, len(files), _FILES_PER_MERGE):
+                rows[record_type.name] += _upsert(
+                    connection, record_type, files[start : start + _FILES_PER_MERGE]
+                )
         _log_batches(connection, batches)
         connection.execute("commit")
     except BaseException:
@@ -207,40 +216,43 @@ def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, file
         f"insert into {table} by name select {selected} from incoming anti join {table} using ({key})"
     )
     connection.execute("drop table incoming")
-    count = connection.execute(
+    [(count,)] = connection.execute(
         "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)", [files]
-    ).fetchone()
-    return int(count[0]) if count else 0
+    ).fetchall()
+    return int(count)
 
 
 def _log_batches(connection: duckdb.DuckDBPyConnection, batches: Sequence[Path]) -> None:
     """Record each batch loaded, with its extraction window: dbt's incremental models refresh,
     per account, the weeks from the earliest window loaded since they last ran."""
+    import pyarrow as pa
+
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    records = []
     for batch in batches:
         meta = json.loads((batch / BATCH_FILE).read_text(encoding="utf-8"))
         window = meta.get("window") or {}
-        connection.execute(
-            """
-            insert or replace into raw.load_batches by name
-            select ? as extraction_id, ? as account_id, ? as platform, ? as run_date, ? as fetched_at,
-                ? as posts_rows, ? as interactions_rows, ? as account_snapshots_rows, ? as loaded_at,
-                ? as window_since, ? as window_until
-            """,
-            [
-                meta["extraction_id"],
-                meta["account_id"],
-                meta["platform"],
-                meta["run_date"],
-                _naive_utc(meta["fetched_at"]),
-                meta["rows"].get("posts", 0),
-                meta["rows"].get("interactions", 0),
-                meta["rows"].get("account_snapshots", 0),
-                loaded_at,
-                _naive_utc(window["since"]) if "since" in window else None,
-                _naive_utc(window["until"]) if "until" in window else None,
-            ],
+        records.append(
+            {
+                "extraction_id": meta["extraction_id"],
+                "account_id": meta["account_id"],
+                "platform": meta["platform"],
+                "run_date": date.fromisoformat(meta["run_date"]),
+                "fetched_at": _naive_utc(meta["fetched_at"]),
+                "posts_rows": meta["rows"].get("posts", 0),
+                "interactions_rows": meta["rows"].get("interactions", 0),
+                "account_snapshots_rows": meta["rows"].get("account_snapshots", 0),
+                "loaded_at": loaded_at,
+                "window_since": _naive_utc(window["since"]) if "since" in window else None,
+                "window_until": _naive_utc(window["until"]) if "until" in window else None,
+            }
         )
+    if records:
+        # One statement for all of them (not one per batch: 10,000 batches took seconds).
+        logged = pa.Table.from_pylist(records)
+        connection.register("logged_batches", logged)
+        connection.execute("insert or replace into raw.load_batches by name select * from logged_batches")
+        connection.unregister("logged_batches")
 
 
 def _naive_utc(moment: str) -> datetime:

@@ -84,13 +84,19 @@ def test_an_older_observation_loaded_late_does_not_overwrite_a_newer_one(tmp_pat
     ]
 
 
-def test_two_batches_with_the_same_post_in_one_load_keep_the_newest(tmp_path: Path, warehouse: Path):
+@pytest.mark.parametrize("files_per_merge", [1000, 1], ids=["merged-together", "merged-one-by-one"])
+def test_two_batches_with_the_same_post_in_one_load_keep_the_newest(
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch, files_per_merge: int
+):
+    from rapport import load
+
+    monkeypatch.setattr(load, "_FILES_PER_MERGE", files_per_merge)
     later = OBSERVED_AT + timedelta(days=1)
-    batches = [
-        stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1"),
+    batches = [  # the newer observation first: slicing must not let the older one win
         stage_batch(
             tmp_path / "b2", batch_frames(posts=[{"like_count": 9, "observed_at": later}]), later, "e2"
         ),
+        stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1"),
     ]
     load_batches(warehouse, REGISTRY, batches)
     assert query(warehouse, "select like_count, first_observed_at from raw.posts") == [(9, OBSERVED_AT)]
@@ -129,3 +135,38 @@ def test_a_second_writer_is_refused_with_a_message_naming_the_warehouse(warehous
         holder.join(30)
     assert datetime.now() > OBSERVED_AT  # the holder released the file; it opens again
     connect(warehouse).close()
+
+
+def test_a_warehouse_created_with_primary_keys_is_migrated_without_them_and_keeps_its_rows(
+    tmp_path: Path, warehouse: Path
+):
+    load_batches(warehouse, REGISTRY, [stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")])
+    connection = duckdb.connect(str(warehouse))  # as Rapport 0.1 made it: a primary key on each record table
+    for table, key in (("posts", "platform, post_id"), ("interactions", "platform, interaction_id")):
+        columns = connection.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        definition = ", ".join(f"{name} {data_type}" for name, data_type in columns)
+        connection.execute(f"create table raw.{table}_keyed ({definition}, primary key ({key}))")
+        connection.execute(f"insert into raw.{table}_keyed select * from raw.{table}")
+        connection.execute(f"drop table raw.{table}")
+        connection.execute(f"alter table raw.{table}_keyed rename to {table}")
+    connection.close()
+    assert query(
+        warehouse,
+        "select count(*) from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
+        "and schema_name = 'raw' and table_name in ('posts', 'interactions')",
+    ) == [(2,)]
+    later = OBSERVED_AT + timedelta(days=1)
+    batch = stage_batch(
+        tmp_path / "b2", batch_frames(posts=[{"like_count": 9, "observed_at": later}]), later, "e2"
+    )
+    load_batches(warehouse, REGISTRY, [batch])
+    assert query(
+        warehouse,
+        "select count(*) from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
+        "and schema_name = 'raw' and table_name in ('posts', 'interactions')",
+    ) == [(0,)]
+    assert query(warehouse, "select like_count, first_observed_at from raw.posts") == [(9, OBSERVED_AT)]
