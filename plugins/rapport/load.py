@@ -14,6 +14,7 @@ One load is one transaction: it commits entirely or not at all. The caller
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -122,17 +123,22 @@ def _drop_primary_key(connection: duckdb.DuckDBPyConnection, table: str) -> None
         connection.execute(f"alter table raw.{table}__rebuilt rename to {table}")
 
 
-def load_batches(warehouse: Path, registry: Registry, batches: Sequence[Path]) -> LoadResult:
+def load_batches(
+    warehouse: Path, registry: Registry, batches: Sequence[Path], memory_limit: str | None = None
+) -> LoadResult:
     """Load staged batch directories (from :func:`rapport.validation.staged_batches`) in one transaction.
 
     Returns the number of rows read per table. Raises the database error, with
     nothing written, when anything fails.
     """
     rows = {record_type.name: 0 for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)}
+    limit = _memory_size(memory_limit) if memory_limit else None
     connection = connect(warehouse)
     try:
         # Rows have keys, not an order: DuckDB need not keep the order it read them in.
         connection.execute("set preserve_insertion_order = false")
+        if limit:  # beyond it, DuckDB spills to disk
+            connection.execute(f"set memory_limit = '{limit}'")
         connection.execute("begin transaction")
         create_tables(connection)
         _replace_registry(connection, registry)
@@ -253,6 +259,13 @@ def _log_batches(connection: duckdb.DuckDBPyConnection, batches: Sequence[Path])
         connection.register("logged_batches", logged)
         connection.execute("insert or replace into raw.load_batches by name select * from logged_batches")
         connection.unregister("logged_batches")
+
+
+def _memory_size(text: str) -> str:
+    """A DuckDB memory size such as ``3GB``; raise ``ValueError`` naming the setting otherwise."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip()):
+        raise ValueError(f"RAPPORT_DUCKDB_MEMORY_LIMIT: {text!r} is not a memory size such as 3GB")
+    return text.strip()
 
 
 def _naive_utc(moment: str) -> datetime:

@@ -185,6 +185,7 @@ def load_run(until: datetime | None) -> dict[str, Any]:
         settings.warehouse,
         load_registry(settings.accounts_file),
         staged_batches(settings.staging_dir, [run_date_of(until)]),
+        memory_limit=settings.duckdb_memory_limit,
     )
     log.info("loaded %d batches into %s: %s", result.batches, result.warehouse, result.rows)
     return {"batches": result.batches, "rows": result.rows}
@@ -265,7 +266,12 @@ def rebuild() -> dict[str, Any]:
     for run_date in run_dates:
         quarantined += [outcome.account_id for outcome in validate(settings, registry, run_date).quarantined]
     settings.warehouse.unlink(missing_ok=True)
-    result = load_batches(settings.warehouse, registry, staged_batches(settings.staging_dir, run_dates))
+    result = load_batches(
+        settings.warehouse,
+        registry,
+        staged_batches(settings.staging_dir, run_dates),
+        memory_limit=settings.duckdb_memory_limit,
+    )
     build_models()
     return {
         "run_dates": len(run_dates),

@@ -33,6 +33,7 @@ class Settings:
     alert_min_response_rate: float
     validation_workers: int
     accounts_per_task: int
+    duckdb_memory_limit: str
 
 
 def get_settings() -> Settings:
@@ -57,6 +58,7 @@ def get_settings() -> Settings:
         alert_min_response_rate=float(os.environ.get("RAPPORT_ALERT_MIN_RESPONSE_RATE", "0.5")),
         validation_workers=int(os.environ.get("RAPPORT_VALIDATION_WORKERS") or os.cpu_count() or 1),
         accounts_per_task=int(os.environ.get("RAPPORT_ACCOUNTS_PER_TASK", "25")),
+        duckdb_memory_limit=os.environ.get("RAPPORT_DUCKDB_MEMORY_LIMIT", "3GB"),
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -170,3 +171,14 @@ def test_a_warehouse_created_with_primary_keys_is_migrated_without_them_and_keep
         "and schema_name = 'raw' and table_name in ('posts', 'interactions')",
     ) == [(0,)]
     assert query(warehouse, "select like_count, first_observed_at from raw.posts") == [(9, OBSERVED_AT)]
+
+
+def test_a_memory_limit_is_applied_and_a_malformed_one_is_refused_naming_the_setting(
+    tmp_path: Path, warehouse: Path
+):
+    batch = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    assert load_batches(warehouse, REGISTRY, [batch], memory_limit="512MB").rows["posts"] == 1
+    hostile = "3GB'; drop table raw.posts; --"
+    with pytest.raises(ValueError, match=re.escape(f"RAPPORT_DUCKDB_MEMORY_LIMIT: {hostile!r} is not")):
+        load_batches(warehouse, REGISTRY, [batch], memory_limit=hostile)
+    assert query(warehouse, "select count(*) from raw.posts") == [(1,)]
