@@ -62,8 +62,8 @@ alter table raw.load_batches add column if not exists window_since timestamp;
 alter table raw.load_batches add column if not exists window_until timestamp;
 """
 
-_FILES_PER_MERGE = 1000
-"""Batches merged together: a year of one account is some 3,500 rows, so a slice is a few million."""
+_ROWS_PER_MERGE = 5_000_000
+"""Rows merged together at most (a nightly load is one slice; a year of 10,000 accounts, seven)."""
 
 # Upserted tables also keep when a row was first observed.
 _UPSERTED = (POSTS, INTERACTIONS)
@@ -146,10 +146,8 @@ def load_batches(
             files = [str(batch / f"{record_type.name}.parquet") for batch in batches]
             # Merged a slice of files at a time: memory holds one slice, whatever the load's size,
             # and the merge gives the same rows in any order and slicing.
-            for start in range(0, len(files), _FILES_PER_MERGE):
-                rows[record_type.name] += _upsert(
-                    connection, record_type, files[start : start + _FILES_PER_MERGE]
-                )
+            for merged in _slices(connection, files):
+                rows[record_type.name] += _upsert(connection, record_type, merged)
         _log_batches(connection, batches)
         connection.execute("commit")
     except BaseException:
@@ -177,6 +175,24 @@ def _replace_registry(connection: duckdb.DuckDBPyConnection, registry: Registry)
             for account in registry.accounts
         ],
     )
+
+
+def _slices(connection: duckdb.DuckDBPyConnection, files: list[str]) -> list[list[str]]:
+    """``files`` in consecutive slices of at most ``_ROWS_PER_MERGE`` rows (a bigger file alone)."""
+    if not files:
+        return []
+    counts = dict(
+        connection.execute("select file_name, num_rows from parquet_file_metadata(?)", [files]).fetchall()
+    )
+    slices: list[list[str]] = [[]]
+    rows = 0
+    for file in files:
+        if slices[-1] and rows + counts[file] > _ROWS_PER_MERGE:
+            slices.append([])
+            rows = 0
+        slices[-1].append(file)
+        rows += counts[file]
+    return slices
 
 
 def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> int:

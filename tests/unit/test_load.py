@@ -85,13 +85,13 @@ def test_an_older_observation_loaded_late_does_not_overwrite_a_newer_one(tmp_pat
     ]
 
 
-@pytest.mark.parametrize("files_per_merge", [1000, 1], ids=["merged-together", "merged-one-by-one"])
+@pytest.mark.parametrize("rows_per_merge", [1000, 1], ids=["merged-together", "merged-one-by-one"])
 def test_two_batches_with_the_same_post_in_one_load_keep_the_newest(
-    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch, files_per_merge: int
+    tmp_path: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch, rows_per_merge: int
 ):
     from rapport import load
 
-    monkeypatch.setattr(load, "_FILES_PER_MERGE", files_per_merge)
+    monkeypatch.setattr(load, "_ROWS_PER_MERGE", rows_per_merge)
     later = OBSERVED_AT + timedelta(days=1)
     batches = [  # the newer observation first: slicing must not let the older one win
         stage_batch(
