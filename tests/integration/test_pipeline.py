@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -141,8 +142,6 @@ def test_the_dbt_unit_tests_of_the_scoring_formulas_pass(demo_home: Path):
     from rapport.transform import run_unit_tests
 
     # The nightly build leaves them out (fixed inputs): make test runs them, here.
-    import re
-
     output = run_unit_tests(get_settings())
     passed, total = re.search(r"Done\. PASS=(\d+) .* TOTAL=(\d+)", output).groups()
     assert int(passed) == int(total) >= 12
