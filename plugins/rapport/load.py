@@ -146,8 +146,9 @@ def load_batches(
             files = [str(batch / f"{record_type.name}.parquet") for batch in batches]
             # Merged a slice of files at a time: memory holds one slice, whatever the load's size,
             # and the merge gives the same rows in any order and slicing.
-            for merged in _slices(connection, files):
-                rows[record_type.name] += _upsert(connection, record_type, merged)
+            for merged, count in _slices(connection, files):
+                _upsert(connection, record_type, merged)
+                rows[record_type.name] += count
         _log_batches(connection, batches)
         connection.execute("commit")
     except BaseException:
@@ -177,26 +178,27 @@ def _replace_registry(connection: duckdb.DuckDBPyConnection, registry: Registry)
     )
 
 
-def _slices(connection: duckdb.DuckDBPyConnection, files: list[str]) -> list[list[str]]:
-    """``files`` in consecutive slices of at most ``_ROWS_PER_MERGE`` rows (a bigger file alone)."""
+def _slices(connection: duckdb.DuckDBPyConnection, files: list[str]) -> list[tuple[list[str], int]]:
+    """``files`` in consecutive slices of at most ``_ROWS_PER_MERGE`` rows (a bigger file alone),
+    each with its number of rows (read from the Parquet footers, once)."""
     if not files:
         return []
     counts = dict(
         connection.execute("select file_name, num_rows from parquet_file_metadata(?)", [files]).fetchall()
     )
-    slices: list[list[str]] = [[]]
-    rows = 0
+    slices: list[tuple[list[str], int]] = [([], 0)]
     for file in files:
-        if slices[-1] and rows + counts[file] > _ROWS_PER_MERGE:
-            slices.append([])
-            rows = 0
-        slices[-1].append(file)
-        rows += counts[file]
+        merged, rows = slices[-1]
+        if merged and rows + counts[file] > _ROWS_PER_MERGE:
+            slices.append(([], 0))
+            merged, rows = slices[-1]
+        merged.append(file)
+        slices[-1] = (merged, rows + counts[file])
     return slices
 
 
-def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> int:
-    """Merge the rows of ``files`` into their raw table; return the number of rows read.
+def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> None:
+    """Merge the rows of ``files`` into their raw table.
 
     Keyed joins, not a primary-key index: a join costs one pass over the key
     columns, where an index would cost memory for every row ever loaded.
@@ -238,10 +240,6 @@ def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, file
         f"insert into {table} by name select {selected} from incoming anti join {table} using ({key})"
     )
     connection.execute("drop table incoming")
-    [(count,)] = connection.execute(
-        "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)", [files]
-    ).fetchall()
-    return int(count)
 
 
 def _log_batches(connection: duckdb.DuckDBPyConnection, batches: Sequence[Path]) -> None:

@@ -20,6 +20,12 @@ def staged_and_quarantined(home: Path) -> dict[str, list[str]]:
     }
 
 
+def staged_parquet(home: Path) -> dict[Path, bytes]:
+    return {
+        path.relative_to(home): path.read_bytes() for path in (home / "data" / "validated").rglob("*.parquet")
+    }
+
+
 def test_normalizing_in_worker_processes_stages_what_one_process_stages(
     rapport_home: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -33,10 +39,7 @@ def test_normalizing_in_worker_processes_stages_what_one_process_stages(
     registry = load_registry(settings.accounts_file)
     one = validation.validate_run(settings, registry, DEMO_UNTIL.date(), workers=1)
     staged_alone = staged_and_quarantined(rapport_home)
-    parquet_alone = {
-        path.relative_to(rapport_home): path.read_bytes()
-        for path in (rapport_home / "data" / "validated").rglob("*.parquet")
-    }
+    parquet_alone = staged_parquet(rapport_home)
     # Groups of three extractions, two worker processes: 8 accounts make three groups.
     monkeypatch.setattr(validation, "_GROUP_SIZE", 3)
     monkeypatch.setattr(validation, "_PARALLEL_FROM", 2)
@@ -46,10 +49,7 @@ def test_normalizing_in_worker_processes_stages_what_one_process_stages(
     ]
     assert [outcome.status for outcome in two.outcomes] == ["staged"] * 8
     assert staged_and_quarantined(rapport_home) == staged_alone
-    parquet_together = {
-        path.relative_to(rapport_home): path.read_bytes()
-        for path in (rapport_home / "data" / "validated").rglob("*.parquet")
-    }
+    parquet_together = staged_parquet(rapport_home)
     assert parquet_together.keys() == parquet_alone.keys()
     assert all(parquet_together[path] == parquet_alone[path] for path in parquet_alone)
 

@@ -1043,9 +1043,7 @@ class DemoClient:
         self._listings: dict[tuple[str, datetime, datetime], list[JsonObject]] = {}
 
     def url(self, endpoint: str, params: Mapping[str, str]) -> str:
-        """Return the URL a request would go to (the demo platform has no secrets to hide)."""
-        query = f"?{urlencode(params)}" if params else ""
-        return f"{BASE_URL}{API_PREFIX}{endpoint}{query}"
+        return api_url(endpoint, params)
 
     def get(self, endpoint: str, params: Mapping[str, str]) -> DemoResponse:
         """Answer one GET request.
@@ -1140,6 +1138,12 @@ class DemoClient:
                         items.append((post.created_at, post.id, _notification_json(post, org)))
         items.sort(key=lambda item: (item[0], item[1]), reverse=True)
         return [item for _, _, item in items]
+
+
+def api_url(endpoint: str, params: Mapping[str, str]) -> str:
+    """Return the URL a request would go to (the demo platform has no secrets to hide)."""
+    query = f"?{urlencode(params)}" if params else ""
+    return f"{BASE_URL}{API_PREFIX}{endpoint}{query}"
 
 
 def listing_parameters(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime, int]:

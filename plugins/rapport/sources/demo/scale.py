@@ -34,7 +34,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from rapport.sources.demo.client import DemoApiError, DemoResponse, listing_parameters, page_of, stable_id
+from rapport.sources.demo.client import (
+    DemoApiError,
+    DemoResponse,
+    api_url,
+    listing_parameters,
+    page_of,
+    stable_id,
+)
 from rapport.sources.demo.settings import (
     BASE_URL,
     LOOKUP_ENDPOINT,
@@ -164,9 +171,7 @@ class ScaleClient:
         self._weeks: dict[int, _Week] = {}
 
     def url(self, endpoint: str, params: Mapping[str, str]) -> str:
-        from urllib.parse import urlencode
-
-        return f"{BASE_URL}/api/v1/{endpoint}{'?' + urlencode(params) if params else ''}"
+        return api_url(endpoint, params)
 
     def get(self, endpoint: str, params: Mapping[str, str]) -> DemoResponse:
         """Answer one GET request, as :meth:`DemoClient.get` does (never raises)."""
