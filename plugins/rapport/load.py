@@ -144,11 +144,7 @@ def load_batches(
         _replace_registry(connection, registry)
         for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
             files = [str(batch / f"{record_type.name}.parquet") for batch in batches]
-            # Merged a slice of files at a time: memory holds one slice, whatever the load's size,
-            # and the merge gives the same rows in any order and slicing.
-            for merged, count in _slices(connection, files):
-                _upsert(connection, record_type, merged)
-                rows[record_type.name] += count
+            rows[record_type.name] = _merge(connection, record_type, files)
         _log_batches(connection, batches)
         connection.execute("commit")
     except BaseException:
@@ -178,6 +174,25 @@ def _replace_registry(connection: duckdb.DuckDBPyConnection, registry: Registry)
     )
 
 
+def _merge(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> int:
+    """Merge the rows of ``files`` into their raw table; return how many rows were read.
+
+    A slice of files at a time (memory holds one slice, whatever the load's
+    size; the merge gives the same rows in any order and slicing), except into
+    an empty table (a first load, a rebuild) when no key repeats: then all
+    files go in with one insert, which needs no join and streams.
+    """
+    slices = _slices(connection, files)
+    table = f"raw.{record_type.name}"
+    [(is_empty,)] = connection.execute(f"select count(*) = 0 from (select 1 from {table} limit 1)").fetchall()
+    if is_empty and len(slices) > 1 and not _repeats_a_key(connection, record_type, files):
+        _upsert(connection, record_type, files, into_empty=True, keys_repeat=False)
+        return sum(count for _, count in slices)
+    for index, (merged, _) in enumerate(slices):
+        _upsert(connection, record_type, merged, into_empty=is_empty and index == 0)
+    return sum(count for _, count in slices)
+
+
 def _slices(connection: duckdb.DuckDBPyConnection, files: list[str]) -> list[tuple[list[str], int]]:
     """``files`` in consecutive slices of at most ``_ROWS_PER_MERGE`` rows (a bigger file alone),
     each with its number of rows (read from the Parquet footers, once)."""
@@ -197,49 +212,90 @@ def _slices(connection: duckdb.DuckDBPyConnection, files: list[str]) -> list[tup
     return slices
 
 
-def _upsert(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> None:
+def _repeats_a_key(connection: duckdb.DuckDBPyConnection, record_type: RecordType, files: list[str]) -> bool:
+    """Whether two rows of ``files`` share a key (the same post seen by two batches)."""
+    key = ", ".join(record_type.key)
+    [(repeats,)] = connection.execute(
+        f"select count(*) > count(distinct ({key})) from read_parquet(?, union_by_name = false)", [files]
+    ).fetchall()
+    return bool(repeats)
+
+
+def _upsert(
+    connection: duckdb.DuckDBPyConnection,
+    record_type: RecordType,
+    files: list[str],
+    into_empty: bool = False,
+    keys_repeat: bool | None = None,
+) -> None:
     """Merge the rows of ``files`` into their raw table.
 
-    Keyed joins, not a primary-key index: a join costs one pass over the key
-    columns, where an index would cost memory for every row ever loaded.
+    The newest observation of each key wins, and the earliest first
+    observation is kept, whichever side it comes from. Keyed joins (one MERGE),
+    not a primary-key index: the index would cost memory for every row ever
+    loaded. The files are read once, straight into the merge, unless a key
+    repeats among them: those are reduced to one row per key first.
     """
     columns = ", ".join(record_type.column_names)
     key = ", ".join(record_type.key)
     table = f"raw.{record_type.name}"
-    matching = " and ".join(f"{table}.{column} = incoming.{column}" for column in record_type.key)
-    # The newest observation of each key in the batches wins; the first one is remembered.
-    connection.execute(
-        f"""
-        create or replace temporary table incoming as
-        select {columns}, first_observed_at
-        from (
-            select {columns},
-                min(observed_at) over (partition by {key}) as first_observed_at,
-                row_number() over (partition by {key} order by observed_at desc) as observation_rank
-            from read_parquet(?, union_by_name = false)
-        )
-        where observation_rank = 1
-        """,
-        [files],
-    )
-    if record_type in _UPSERTED:
-        # The earliest first observation of either side is kept, whichever row wins.
+    upserted = record_type in _UPSERTED
+    if keys_repeat is None:
+        keys_repeat = _repeats_a_key(connection, record_type, files)
+    if keys_repeat:
         connection.execute(
-            f"update incoming set first_observed_at = {table}.first_observed_at from {table} "
-            f"where {matching} and {table}.first_observed_at < incoming.first_observed_at"
+            f"""
+            create or replace temporary table incoming as
+            select {columns}, first_observed_at
+            from (
+                select {columns},
+                    min(observed_at) over (partition by {key}) as first_observed_at,
+                    row_number() over (partition by {key} order by observed_at desc) as observation_rank
+                from read_parquet(?, union_by_name = false)
+            )
+            where observation_rank = 1
+            """,
+            [files],
         )
+        source, parameters = "incoming", []
+    else:
+        source = (
+            f"(select {columns}, observed_at as first_observed_at "
+            "from read_parquet(?, union_by_name = false))"
+        )
+        parameters = [files]
+    selected = f"{columns}, first_observed_at" if upserted else columns
+    if into_empty:
         connection.execute(
-            f"update {table} set first_observed_at = incoming.first_observed_at from incoming "
-            f"where {matching} and incoming.first_observed_at < {table}.first_observed_at"
+            f"insert into {table} by name select {selected} from {source} as incoming", parameters
+        )
+    elif upserted:
+        matching = " and ".join(f"{table}.{column} = incoming.{column}" for column in record_type.key)
+        earliest = f"first_observed_at = least({table}.first_observed_at, incoming.first_observed_at)"
+        replaced = ", ".join(
+            f"{column} = incoming.{column}"
+            for column in record_type.column_names
+            if column not in record_type.key
         )
         # A newer (or the same) observation replaces the row; an older one loaded late changes nothing.
-        newer = f"incoming.observed_at >= {table}.observed_at"
-        connection.execute(f"delete from {table} using incoming where {matching} and {newer}")
-    selected = f"{columns}, first_observed_at" if record_type in _UPSERTED else columns
-    connection.execute(
-        f"insert into {table} by name select {selected} from incoming anti join {table} using ({key})"
-    )
-    connection.execute("drop table incoming")
+        connection.execute(
+            f"""
+            merge into {table} using {source} as incoming on {matching}
+            when matched and incoming.observed_at >= {table}.observed_at
+                then update set {replaced}, {earliest}
+            when matched then update set {earliest}
+            when not matched then insert by name
+            """,
+            parameters,
+        )
+    else:  # kept whole: a row already there stays as it is
+        connection.execute(
+            f"insert into {table} by name select {columns} from {source} as incoming "
+            f"anti join {table} using ({key})",
+            parameters,
+        )
+    if keys_repeat:
+        connection.execute("drop table incoming")
 
 
 def _log_batches(connection: duckdb.DuckDBPyConnection, batches: Sequence[Path]) -> None:

@@ -56,8 +56,8 @@ if moment == "inside-transaction":
 
     real_upsert = rapport.load._upsert
 
-    def upsert_then_hold(connection, record_type, files):
-        rows = real_upsert(connection, record_type, files)
+    def upsert_then_hold(connection, record_type, files, **options):
+        rows = real_upsert(connection, record_type, files, **options)
         if record_type.name == "posts":  # snapshots and posts written, interactions not yet, no commit
             hold()
         return rows

@@ -103,6 +103,78 @@ def test_two_batches_with_the_same_post_in_one_load_keep_the_newest(
     assert query(warehouse, "select like_count, first_observed_at from raw.posts") == [(9, OBSERVED_AT)]
 
 
+def _three_batches(directory: Path) -> list[Path]:
+    """Three batches of other posts, interactions and snapshots; the third sees post 1 again, later."""
+    later = OBSERVED_AT + timedelta(days=1)
+    return [
+        stage_batch(directory / "b1", batch_frames(), OBSERVED_AT, "e1"),
+        stage_batch(
+            directory / "b2",
+            batch_frames(
+                posts=[{"post_id": "2"}, {"post_id": "3"}],
+                interactions=[{"interaction_id": "i2"}],
+                snapshots=[{"observed_at": OBSERVED_AT + timedelta(hours=1)}],
+            ),
+            OBSERVED_AT,
+            "e2",
+        ),
+        stage_batch(
+            directory / "b3",
+            batch_frames(
+                posts=[{"post_id": "1", "like_count": 7, "observed_at": later}, {"post_id": "4"}],
+                interactions=[{"interaction_id": "i3"}],
+                snapshots=[{"observed_at": later}],
+            ),
+            later,
+            "e3",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("repeated", [False, True], ids=["keys-unique", "a-key-repeated"])
+def test_a_first_load_in_slices_equals_one_batch_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeated: bool
+):
+    """Into an empty table, unique keys go in with one insert whatever the slicing; a repeated key
+    makes the load merge slice by slice. Either gives the rows of loading each batch on its own."""
+    from rapport import load
+
+    batches = _three_batches(tmp_path)
+    if not repeated:
+        batches = batches[:2]
+    one_by_one, sliced = tmp_path / "one_by_one.duckdb", tmp_path / "sliced.duckdb"
+    for batch in batches:
+        load_batches(one_by_one, REGISTRY, [batch])
+    monkeypatch.setattr(load, "_ROWS_PER_MERGE", 1)
+    statements: list[str] = []
+    real_connect = load.connect
+
+    class Recording:
+        def __init__(self, connection: duckdb.DuckDBPyConnection):
+            self._connection = connection
+
+        def __getattr__(self, name: str):
+            return getattr(self._connection, name)
+
+        def execute(self, statement: str, *arguments):
+            statements.append(" ".join(statement.split()))
+            return self._connection.execute(statement, *arguments)
+
+    monkeypatch.setattr(load, "connect", lambda *arguments: Recording(real_connect(*arguments)))
+    result = load_batches(sliced, REGISTRY, batches)
+    posts_statements = [statement for statement in statements if "into raw.posts" in statement]
+    if repeated:
+        assert len(posts_statements) == 3  # an insert, then a merge per slice
+        assert posts_statements[0].startswith("insert") and posts_statements[1].startswith("merge")
+    else:
+        assert len(posts_statements) == 1 and posts_statements[0].startswith("insert")
+    assert result.rows["posts"] == (5 if repeated else 3)
+    for table in ("posts", "interactions", "account_snapshots"):
+        assert query(sliced, f"select * from raw.{table} order by all") == query(
+            one_by_one, f"select * from raw.{table} order by all"
+        ), table
+
+
 def test_a_failing_load_writes_nothing(tmp_path: Path, warehouse: Path):
     good = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
     load_batches(warehouse, REGISTRY, [good])
