@@ -90,21 +90,50 @@ create schema if not exists {{ refresh_state_relation().without_identifier() }};
         model_name varchar primary key,
         loaded_through_at timestamp,
         scoring_configuration_hash varchar not null,
-        refreshed_at timestamp not null
-    )
+        refreshed_at timestamp not null,
+        refreshed_since_loaded_at timestamp
+    );
+-- Warehouses built before the column was added: their next tests read every row.
+alter table {{ refresh_state_relation() }} add column if not exists refreshed_since_loaded_at timestamp
 {% endmacro %}
 
 
 {% macro record_refresh() %}
-    {#- post-hook of an incremental model: what this build incorporated. -#}
+    {#- post-hook of an incremental model: what this build incorporated, and since when it
+        refreshed (NULL: every row), which its tests read (macros/get_where_subquery.sql). -#}
     {%- set load_batches = raw_relation('load_batches') if execute else none -%}
-insert or replace into {{ refresh_state_relation() }} values (
-        '{{ this.identifier }}',
-        {% if load_batches is not none %}(select max(loaded_at) from {{ load_batches }}){% else %}null{% endif %},
-        '{{ scoring_configuration_hash() }}',
-        current_timestamp
-    )
+insert or replace into {{ refresh_state_relation() }} by name select
+        '{{ this.identifier }}' as model_name,
+        {% if load_batches is not none %}(select max(loaded_at) from {{ load_batches }}){% else %}null{% endif %}
+            as loaded_through_at,
+        '{{ scoring_configuration_hash() }}' as scoring_configuration_hash,
+        current_timestamp as refreshed_at,
+        {% if is_refreshing_whole() %}null{% else %}{{ watermark(this.identifier) }}{% endif %}
+            as refreshed_since_loaded_at
 {% endmacro %}
+
+
+{% macro watermark(model_name) %}
+    {#- SQL: the latest load_batches.loaded_at a model has incorporated (1900 when none). -#}
+    (
+        select coalesce(max(loaded_through_at), timestamp '1900-01-01')
+        from {{ refresh_state_relation() }}
+        where model_name = '{{ model_name }}'
+    )
+{%- endmacro %}
+
+
+{% macro accounts_to_refresh(loaded_after, load_batches) %}
+    {#- SQL: per account with batches loaded after `loaded_after` (an SQL timestamp), the first
+        week to refresh: the Monday before its earliest extraction window. -#}
+    select
+        account_id,
+        min(coalesce(cast(date_trunc('week', window_since) as date) - 7, date '1900-01-01'))
+            as refresh_from_date
+    from {{ load_batches }}
+    where loaded_at > {{ loaded_after }}
+    group by account_id
+{%- endmacro %}
 
 
 {% macro is_refreshing_whole() %}
@@ -133,17 +162,7 @@ insert or replace into {{ refresh_state_relation() }} values (
     -#}
     {%- if not is_refreshing_whole() %}
     inner join (
-        select
-            account_id,
-            min(coalesce(cast(date_trunc('week', window_since) as date) - 7, date '1900-01-01'))
-                as refresh_from_date
-        from {{ source('social', 'load_batches') }}
-        where loaded_at > (
-            select coalesce(max(loaded_through_at), timestamp '1900-01-01')
-            from {{ refresh_state_relation() }}
-            where model_name = '{{ this.identifier }}'
-        )
-        group by account_id
+        {{ accounts_to_refresh(watermark(this.identifier), source('social', 'load_batches')) }}
     ) as accounts_to_refresh
         on
             {{ relation_alias }}.account_id = accounts_to_refresh.account_id

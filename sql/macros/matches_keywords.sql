@@ -1,6 +1,8 @@
 {#
-    A boolean SQL expression: true when `text_column` contains one of
-    `keywords` as a whole word, case- and accent-insensitively. A keyword ending
+    A boolean SQL expression: true when `stripped_text_column` contains one of
+    `keywords` as a whole word, case- and accent-insensitively, given text
+    whose accents are already stripped (strip_accents(), done once by the
+    caller: it costs more than the search itself). A keyword ending
     in * matches any ending of the word ("annonc*": annonce, annonçons); a space
     matches any run of white space. Keywords are plain words: other regular
     expression characters are escaped. NULL text gives NULL.
@@ -10,7 +12,7 @@
     `[\pL\pN]*` after it (any ending matches): that class inside the
     alternation made the search about 15 times slower on real posts.
 #}
-{% macro matches_keywords(text_column, keywords) -%}
+{% macro matches_keywords(stripped_text_column, keywords) -%}
     {%- set boundary = '[^\\pL\\pN]' -%}
     {%- set whole_words = [] -%}
     {%- set prefixes = [] -%}
@@ -35,7 +37,7 @@
         false
     {%- else -%}
         regexp_matches(
-            strip_accents({{ text_column }}),
+            {{ stripped_text_column }},
             strip_accents('(^|{{ boundary }})({{ alternatives | join("|") }})'),
             'i'
         )

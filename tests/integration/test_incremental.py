@@ -107,6 +107,40 @@ def test_a_changed_weight_rescores_every_week_at_the_next_build(nightly_home: Pa
     )
 
 
+def test_a_nightly_build_tests_the_rows_it_wrote_and_not_the_history(nightly_home: Path):
+    """ADR 0006: a duplicate in the history is not read again at night; a duplicate in the rows
+    a night writes fails its build; a full rebuild reads every row again."""
+    from rapport.transform import TransformError, build_models
+
+    warehouse = nightly_home / "data" / "warehouse.duckdb"
+    [(oldest,)] = query(warehouse, "select post_id from raw.posts order by created_at limit 1")
+    [(newest,)] = query(warehouse, "select post_id from raw.posts order by created_at desc limit 1")
+    _copy_post(warehouse, oldest)
+    run_pipeline(DEMO_UNTIL + timedelta(days=10))  # passes: the old duplicate is not read
+
+    _copy_post(warehouse, newest)
+    with pytest.raises(TransformError, match=r"unique_combination_of_columns_\w*posts"):
+        run_pipeline(DEMO_UNTIL + timedelta(days=11))
+    _remove_copy(warehouse, newest)
+
+    with pytest.raises(TransformError, match="unique_combination_of_columns_stg_social__posts"):
+        build_models(get_settings(), "--full-refresh")
+    _remove_copy(warehouse, oldest)
+    build_models(get_settings(), "--full-refresh")
+
+
+def _copy_post(warehouse: Path, post_id: str) -> None:
+    _execute(warehouse, "insert into raw.posts select * from raw.posts where post_id = ?", [post_id])
+
+
+def _remove_copy(warehouse: Path, post_id: str) -> None:
+    _execute(
+        warehouse,
+        "delete from raw.posts where rowid = (select max(rowid) from raw.posts where post_id = ?)",
+        [post_id],
+    )
+
+
 def _execute(warehouse: Path, sql: str, parameters: list | None = None) -> None:
     import duckdb
 

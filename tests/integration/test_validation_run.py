@@ -41,7 +41,7 @@ def test_normalizing_in_worker_processes_stages_what_one_process_stages(
     staged_alone = staged_and_quarantined(rapport_home)
     parquet_alone = staged_parquet(rapport_home)
     # Groups of three extractions, two worker processes: 8 accounts make three groups.
-    monkeypatch.setattr(validation, "_GROUP_SIZE", 3)
+    monkeypatch.setattr(validation, "_GROUP_EXTRACTIONS", 3)
     monkeypatch.setattr(validation, "_PARALLEL_FROM", 2)
     two = validation.validate_run(settings, registry, DEMO_UNTIL.date(), workers=2)
     assert [outcome.extraction_id for outcome in two.outcomes] == [
@@ -99,7 +99,7 @@ def test_workers_start_under_a_parent_whose_main_script_cannot_be_imported_again
         "from rapport import validation\n"
         "from rapport.accounts import load_registry\n"
         "from rapport.settings import get_settings\n"
-        "validation._GROUP_SIZE, validation._PARALLEL_FROM = 3, 2\n"
+        "validation._GROUP_EXTRACTIONS, validation._PARALLEL_FROM = 3, 2\n"
         "settings = get_settings()\n"
         f"report = validation.validate_run(settings, load_registry(settings.accounts_file), date.fromisoformat({DEMO_UNTIL.date().isoformat()!r}), workers=2)\n"
         "print(sorted(outcome.status for outcome in report.outcomes))\n",

@@ -133,3 +133,34 @@ def test_validating_together_finds_what_validating_one_by_one_finds(validator: B
         assert {(f.table, f.check, f.column) for f in together[batch_id]} == {
             (f.table, f.check, f.column) for f in alone
         }, batch_id
+
+
+def test_extractions_are_grouped_by_landed_bytes_and_count_in_order(monkeypatch: pytest.MonkeyPatch):
+    from types import SimpleNamespace
+
+    from rapport import validation
+
+    monkeypatch.setattr(validation, "_GROUP_BYTES", 100)
+    monkeypatch.setattr(validation, "_GROUP_EXTRACTIONS", 3)
+
+    def extraction(name: str, *page_bytes: int) -> SimpleNamespace:
+        return SimpleNamespace(name=name, pages=tuple({"bytes": size} for size in page_bytes))
+
+    extractions = [
+        extraction("a", 30, 30),
+        extraction("b", 40),  # 100 bytes with a: still one group
+        extraction("c", 1),  # over 100
+        extraction("big", 500),  # bigger than a group: alone
+        extraction("d"),
+        extraction("e"),
+        extraction("f"),
+        extraction("g"),  # a fourth extraction: a new group
+    ]
+    groups = validation._groups(extractions)  # type: ignore[arg-type]
+    assert [[item.name for item in group] for group in groups] == [
+        ["a", "b"],
+        ["c"],
+        ["big"],
+        ["d", "e", "f"],
+        ["g"],
+    ]

@@ -343,10 +343,13 @@ def _write_report(settings: Settings, report: ValidationReport) -> None:
     path.write_text(report.to_json(), encoding="utf-8")
 
 
-_GROUP_SIZE = 100
-"""Extractions normalized, then validated, together: a nightly batch is a few records each, a
-year's backfill some thousands, so a group stays under a million rows either way."""
-_PARALLEL_FROM = 2 * _GROUP_SIZE
+_GROUP_BYTES = 256 * 1024**2
+"""JSON read for one group of extractions at most (about 400,000 records): a group is normalized,
+then validated together, and memory holds two groups. A year of one account is about 2 MB."""
+_GROUP_EXTRACTIONS = 2_000
+"""Extractions in a group at most: a nightly one is some 100 KB, and Great Expectations' cost is
+per run, not per row, so many of them go together."""
+_PARALLEL_FROM = 200
 """Fewer extractions than this are normalized in this process: a pool costs more than it saves."""
 
 NormalizedGroup = list[tuple[Extraction, "BatchOutcome", dict[str, "pd.DataFrame"]]]
@@ -356,7 +359,7 @@ def _normalized_groups(
     registry: Registry, extractions: list[Extraction], workers: int
 ) -> Iterator[NormalizedGroup]:
     """The extractions with their normalized records, a group at a time, in order."""
-    groups = [extractions[start : start + _GROUP_SIZE] for start in range(0, len(extractions), _GROUP_SIZE)]
+    groups = _groups(extractions)
     if workers <= 1 or len(extractions) < _PARALLEL_FROM:
         for group in groups:
             yield [(extraction, *_normalize(registry, extraction)) for extraction in group]
@@ -379,6 +382,21 @@ def _normalized_groups(
             next_group = groups[index + 1] if index + 1 < len(groups) else []
             pending = [pool.submit(_normalize_in_worker, extraction) for extraction in next_group]
             yield [(extraction, *result) for extraction, result in zip(group, done, strict=True)]
+
+
+def _groups(extractions: list[Extraction]) -> list[list[Extraction]]:
+    """Consecutive groups of at most ``_GROUP_EXTRACTIONS`` extractions and ``_GROUP_BYTES`` of
+    landed JSON (a bigger extraction alone)."""
+    groups: list[list[Extraction]] = []
+    size = 0
+    for extraction in extractions:
+        extraction_size = sum(int(page.get("bytes", 0)) for page in extraction.pages)
+        if not groups or len(groups[-1]) >= _GROUP_EXTRACTIONS or size + extraction_size > _GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(extraction)
+        size += extraction_size
+    return groups
 
 
 @contextmanager
@@ -442,13 +460,17 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
 def _write_batch(
     root: Path, extraction: Extraction, frames: dict[str, pd.DataFrame], outcome: BatchOutcome
 ) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     directory = (
         root / f"run_date={extraction.run_date.isoformat()}" / f"extraction={extraction.extraction_id}"
     )
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     for name, frame in frames.items():
-        frame.to_parquet(directory / f"{name}.parquet", index=False)
+        # pyarrow directly: pandas' to_parquet costs 2 ms more per file, 60 s a night at 10,000 accounts.
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), directory / f"{name}.parquet")
     batch = asdict(outcome) | {
         "platform": extraction.platform,
         "run_date": extraction.run_date.isoformat(),
