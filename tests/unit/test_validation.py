@@ -152,7 +152,7 @@ def test_extractions_are_grouped_by_landed_bytes_and_count_in_order(monkeypatch:
         extraction("c", 1),  # over 100
         extraction("big", 500),  # bigger than a group: alone
         extraction("d"),
-        extraction("e"),
+        SimpleNamespace(name="e", pages=({"bytes": "garbled"}, {})),  # a damaged manifest counts 0
         extraction("f"),
         extraction("g"),  # a fourth extraction: a new group
     ]
