@@ -124,6 +124,11 @@ class Child:
                 )
             time.sleep(0.01)
 
+    def kill(self) -> None:
+        """SIGKILL the child where it is held: no handler, no cleanup, as the kernel's OOM killer does."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        assert self.process.wait(30) == -signal.SIGKILL
+
     def finish(self) -> int:
         """Let the child go on; return its exit status."""
         self.release.touch()
@@ -305,8 +310,7 @@ def test_a_load_killed_inside_its_transaction_leaves_the_warehouse_as_it_was_and
     with rapport_environment(home):
         child = start_step(tmp_path / "load", "load", moment="inside-transaction")
         child.wait_until_held()
-        os.kill(child.process.pid, signal.SIGKILL)
-        assert child.process.wait(30) == -signal.SIGKILL
+        child.kill()
 
         assert_same_tables(tables(warehouse, "raw"), before)  # it opens; nothing of the killed load in it
         pipeline.load_run(DEMO_UNTIL)
@@ -327,8 +331,7 @@ def test_a_load_killed_after_its_commit_is_recovered_whole_from_the_wal_and_load
         child.wait_until_held()
         wal = warehouse.with_name(f"{warehouse.name}.wal")
         assert wal.stat().st_size > 0  # the commit is in the write-ahead log, not yet in the file
-        os.kill(child.process.pid, signal.SIGKILL)
-        assert child.process.wait(30) == -signal.SIGKILL
+        child.kill()
 
         assert_same_tables(tables(warehouse, "raw"), weekly.raw)  # committed means kept
         pipeline.load_run(DEMO_UNTIL)  # the task is retried: loading the same batches again

@@ -224,6 +224,19 @@ class Night:
     output: str
 
 
+def platform_settings(mastodon: MastodonServer, bluesky: BlueskyServer, app_password: str) -> dict[str, str]:
+    """The settings that point both sources at the test servers, with the secrets to look for."""
+    return {
+        "RAPPORT_HISTORY_WEEKS": str(WEEKS),
+        "RAPPORT_MASTODON_BASE_URL": mastodon.url,
+        "RAPPORT_MASTODON_TOKEN": MASTODON_TOKEN,
+        "RAPPORT_BLUESKY_BASE_URL": bluesky.url,
+        "RAPPORT_BLUESKY_PDS_URL": bluesky.url,
+        "RAPPORT_BLUESKY_HANDLE": BLUESKY_LOGIN,
+        "RAPPORT_BLUESKY_APP_PASSWORD": app_password,
+    }
+
+
 @contextmanager
 def everything_logged() -> Iterator[io.StringIO]:
     """Every log record at DEBUG and up, with tracebacks, and whatever is printed, into one stream."""
@@ -289,13 +302,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
         CheckingBluesky(world, rate_limit=10_000, window_seconds=60) as bluesky,
         rapport_environment(
             home,
-            RAPPORT_HISTORY_WEEKS=str(WEEKS),
-            RAPPORT_MASTODON_BASE_URL=mastodon.url,
-            RAPPORT_MASTODON_TOKEN=MASTODON_TOKEN,
-            RAPPORT_BLUESKY_BASE_URL=bluesky.url,
-            RAPPORT_BLUESKY_PDS_URL=bluesky.url,
-            RAPPORT_BLUESKY_HANDLE=BLUESKY_LOGIN,
-            RAPPORT_BLUESKY_APP_PASSWORD=WRONG_APP_PASSWORD,
+            **platform_settings(mastodon, bluesky, app_password=WRONG_APP_PASSWORD),
         ) as home,
         everything_logged() as output,
     ):
@@ -569,15 +576,9 @@ def test_under_airflow_no_secret_reaches_the_task_logs_or_the_xcom_table(tmp_pat
     ):
         environment = airflow_environment(
             tmp_path,
-            RAPPORT_HISTORY_WEEKS=str(WEEKS),
             # One account per task: the refused account fails its own task, the others push their XComs.
             RAPPORT_ACCOUNTS_PER_TASK="1",
-            RAPPORT_MASTODON_BASE_URL=mastodon.url,
-            RAPPORT_MASTODON_TOKEN=MASTODON_TOKEN,
-            RAPPORT_BLUESKY_BASE_URL=bluesky.url,
-            RAPPORT_BLUESKY_PDS_URL=bluesky.url,
-            RAPPORT_BLUESKY_HANDLE=BLUESKY_LOGIN,
-            RAPPORT_BLUESKY_APP_PASSWORD=BLUESKY_APP_PASSWORD,
+            **platform_settings(mastodon, bluesky, app_password=BLUESKY_APP_PASSWORD),
         )
         completed = airflow(
             environment, "dags", "test", "rapport_nightly", NIGHT.date().isoformat(), check=False

@@ -164,8 +164,8 @@ def test_a_first_load_in_slices_equals_one_batch_at_a_time(
     result = load_batches(sliced, REGISTRY, batches)
     posts_statements = [statement for statement in statements if "into raw.posts" in statement]
     if repeated:
-        assert len(posts_statements) == 3  # an insert, then a merge per slice
-        assert posts_statements[0].startswith("insert") and posts_statements[1].startswith("merge")
+        assert len(posts_statements) == 3  # a merge per slice
+        assert posts_statements[0].startswith("merge") and posts_statements[1].startswith("merge")
     else:
         assert len(posts_statements) == 1 and posts_statements[0].startswith("insert")
     assert result.rows["posts"] == (5 if repeated else 3)
