@@ -84,16 +84,16 @@ def load_floor(size: int) -> dict[str, Any]:
 
     from rapport.records import RECORD_TYPES
     from rapport.settings import get_settings
-    from rapport.validation import staged_batches
+    from rapport.validation import staged_parts
 
     settings = get_settings()
-    batches = staged_batches(settings.staging_dir, [HISTORY_UNTIL.date()])
+    parts = staged_parts(settings.staging_dir, [HISTORY_UNTIL.date()])
     floor = settings.data_dir / "floor.duckdb"
     floor.unlink(missing_ok=True)
     connection = duckdb.connect(str(floor))
     rows = {}
     for record_type in RECORD_TYPES:
-        files = [str(batch / f"{record_type.name}.parquet") for batch in batches]
+        files = [str(part.file(record_type.name)) for part in parts]
         connection.execute(f"create table {record_type.name} as select * from read_parquet(?)", [files])
         rows[record_type.name] = connection.execute(f"select count(*) from {record_type.name}").fetchone()[0]
     connection.close()

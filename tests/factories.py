@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RecordType
+from rapport.validation import PART_FILE, StagedPart
 
 OBSERVED_AT = datetime(2026, 11, 23)
 ACCOUNT_ID = "demo:@petit_theatre"
@@ -96,21 +97,18 @@ def batch_frames(
 
 def stage_batch(
     directory: Path, frames: dict[str, pd.DataFrame], fetched_at: datetime, extraction_id: str
-) -> Path:
-    """Write a staged batch as rapport.validation does for a valid one."""
+) -> StagedPart:
+    """Stage one batch in a part of its own, as rapport.validation does for valid batches."""
     directory.mkdir(parents=True)
     for name, data in frames.items():
         data.to_parquet(directory / f"{name}.parquet", index=False)
-    (directory / "batch.json").write_text(
-        json.dumps(
-            {
-                "account_id": ACCOUNT_ID,
-                "extraction_id": extraction_id,
-                "platform": "demo",
-                "run_date": fetched_at.date().isoformat(),
-                "fetched_at": fetched_at.isoformat() + "+00:00",
-                "rows": {name: len(data) for name, data in frames.items()},
-            }
-        )
-    )
-    return directory
+    batch = {
+        "account_id": ACCOUNT_ID,
+        "extraction_id": extraction_id,
+        "platform": "demo",
+        "run_date": fetched_at.date().isoformat(),
+        "fetched_at": fetched_at.isoformat() + "+00:00",
+        "rows": {name: len(data) for name, data in frames.items()},
+    }
+    (directory / PART_FILE).write_text(json.dumps([batch]))
+    return StagedPart(directory, (batch,))

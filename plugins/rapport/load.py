@@ -13,7 +13,6 @@ One load is one transaction: it commits entirely or not at all. The caller
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapport.accounts import Registry
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RecordType
-from rapport.validation import BATCH_FILE
+from rapport.validation import StagedPart
 
 if TYPE_CHECKING:
     import duckdb
@@ -127,14 +126,15 @@ def _drop_primary_key(connection: duckdb.DuckDBPyConnection, table: str) -> None
 
 
 def load_batches(
-    warehouse: Path, registry: Registry, batches: Sequence[Path], memory_limit: str | None = None
+    warehouse: Path, registry: Registry, parts: Sequence[StagedPart], memory_limit: str | None = None
 ) -> LoadResult:
-    """Load staged batch directories (from :func:`rapport.validation.staged_batches`) in one transaction.
+    """Load the batches of staged parts (from :func:`rapport.validation.staged_parts`) in one transaction.
 
-    Returns the number of rows read per table. Raises the database error, with
-    nothing written, when anything fails.
+    Returns the number of batches and of rows read per table. Raises the
+    database error, with nothing written, when anything fails.
     """
     rows = {record_type.name: 0 for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)}
+    batches = [batch for part in parts for batch in part.batches]
     limit = _memory_size(memory_limit) if memory_limit else None
     connection = connect(warehouse)
     try:
@@ -145,14 +145,10 @@ def load_batches(
         connection.execute("begin transaction")
         create_tables(connection)
         _replace_registry(connection, registry)
-        metas = [json.loads((batch / BATCH_FILE).read_text(encoding="utf-8")) for batch in batches]
         for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
-            files = [
-                (str(batch / f"{record_type.name}.parquet"), int(meta["rows"].get(record_type.name, 0)))
-                for batch, meta in zip(batches, metas, strict=True)
-            ]
+            files = [(str(part.file(record_type.name)), part.rows(record_type.name)) for part in parts]
             rows[record_type.name] = _merge(connection, record_type, files)
-        _log_batches(connection, metas)
+        _log_batches(connection, batches)
         connection.execute("commit")
     except BaseException:
         connection.execute("rollback")

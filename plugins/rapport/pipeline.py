@@ -178,13 +178,13 @@ def validate_run(until: datetime | None) -> dict[str, Any]:
 def load_run(until: datetime | None) -> dict[str, Any]:
     """Load the run date's staged batches into the warehouse in one transaction."""
     from rapport.load import load_batches
-    from rapport.validation import staged_batches
+    from rapport.validation import staged_parts
 
     settings = get_settings()
     result = load_batches(
         settings.warehouse,
         load_registry(settings.accounts_file),
-        staged_batches(settings.staging_dir, [run_date_of(until)]),
+        staged_parts(settings.staging_dir, [run_date_of(until)]),
         memory_limit=settings.duckdb_memory_limit,
     )
     log.info("loaded %d batches into %s: %s", result.batches, result.warehouse, result.rows)
@@ -256,7 +256,7 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
 def rebuild() -> dict[str, Any]:
     """Rebuild the warehouse from the landing zone alone: every run date, re-validated and re-loaded."""
     from rapport.load import load_batches
-    from rapport.validation import staged_batches
+    from rapport.validation import staged_parts
     from rapport.validation import validate_run as validate
 
     settings = get_settings()
@@ -269,7 +269,7 @@ def rebuild() -> dict[str, Any]:
     result = load_batches(
         settings.warehouse,
         registry,
-        staged_batches(settings.staging_dir, run_dates),
+        staged_parts(settings.staging_dir, run_dates),
         memory_limit=settings.duckdb_memory_limit,
     )
     build_models()

@@ -29,7 +29,8 @@ from rapport.landing import MANIFEST, land_extraction
 from rapport.load import LoadResult, load_batches
 from rapport.records import RECORD_TYPES
 from rapport.settings import Settings, get_settings
-from rapport.validation import BATCH_FILE, RESULT_FILE, ValidationReport, staged_batches, validate_run
+from rapport.validation import RESULT_FILE, StagedPart, ValidationReport, staged_parts, validate_run
+from rapport.validation.suites import BATCH_COLUMN
 from tests.integration.conftest import query, rapport_environment
 from tests.mutations import SAMPLES, Mutated, Sample, draw_distinct, known_damage
 
@@ -85,14 +86,30 @@ class Run:
     settings: Settings
     landed: list[Landed]
     report: ValidationReport
+    parts: list[StagedPart]
     loaded: LoadResult
 
     def outcome(self, landed: Landed) -> Any:
         (outcome,) = [item for item in self.report.outcomes if item.extraction_id == landed.extraction_id]
         return outcome
 
-    def batch_dir(self, root: Path, landed: Landed) -> Path:
-        return root / f"run_date={RUN_DATE.isoformat()}" / f"extraction={landed.extraction_id}"
+    def quarantined_dir(self, landed: Landed) -> Path:
+        return (
+            self.settings.quarantine_dir
+            / f"run_date={RUN_DATE.isoformat()}"
+            / f"extraction={landed.extraction_id}"
+        )
+
+    def staged(self, landed: Landed) -> tuple[StagedPart, dict[str, Any]] | None:
+        """The part a batch was staged in, and its description there."""
+        found = [
+            (part, batch)
+            for part in self.parts
+            for batch in part.batches
+            if batch["extraction_id"] == landed.extraction_id
+        ]
+        assert len(found) <= 1, f"{landed}: staged {len(found)} times"
+        return found[0] if found else None
 
 
 def digests(directory: Path) -> dict[str, str]:
@@ -125,8 +142,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             for mutated in [undamaged, *damaged]:
                 landed.append(land(settings, registry, sample, mutated, len(landed)))
         report = validate_run(settings, registry, RUN_DATE)
-        loaded = load_batches(settings.warehouse, registry, staged_batches(settings.staging_dir, [RUN_DATE]))
-        yield Run(settings, landed, report, loaded)
+        parts = staged_parts(settings.staging_dir, [RUN_DATE])
+        loaded = load_batches(settings.warehouse, registry, parts)
+        yield Run(settings, landed, report, parts, loaded)
 
 
 def test_every_source_is_damaged_in_many_distinct_ways(run: Run) -> None:
@@ -141,8 +159,8 @@ def test_every_extraction_is_either_staged_or_quarantined(run: Run) -> None:
     )
     for landed in run.landed:
         outcome = run.outcome(landed)
-        staged = run.batch_dir(run.settings.staging_dir, landed).exists()
-        quarantined = run.batch_dir(run.settings.quarantine_dir, landed).exists()
+        staged = run.staged(landed) is not None
+        quarantined = run.quarantined_dir(landed).exists()
         assert outcome.status in ("staged", "quarantined"), f"{landed}: {outcome.status} ({outcome.error})"
         assert (staged, quarantined) == (outcome.status == "staged", outcome.status == "quarantined"), str(
             landed
@@ -153,7 +171,7 @@ def test_a_quarantined_extraction_keeps_a_validation_result_naming_what_is_at_fa
     for landed in run.landed:
         if run.outcome(landed).status != "quarantined":
             continue
-        result = json.loads((run.batch_dir(run.settings.quarantine_dir, landed) / RESULT_FILE).read_text())
+        result = json.loads((run.quarantined_dir(landed) / RESULT_FILE).read_text())
         assert result["extraction_id"] == landed.extraction_id
         assert result["landing_path"] == str(landed.path)
         assert result["failures"], str(landed)
@@ -188,14 +206,20 @@ def test_a_staged_extraction_is_loaded_into_the_warehouse(run: Run) -> None:
     staged = [landed for landed in run.landed if run.outcome(landed).status == "staged"]
     assert run.loaded.batches == len(staged)
     for landed in staged:
-        batch = run.batch_dir(run.settings.staging_dir, landed)
-        rows = json.loads((batch / BATCH_FILE).read_text())["rows"]
+        found = run.staged(landed)
+        assert found is not None, f"{landed}: not in any staged part"
+        part, batch = found
+        rows = batch["rows"]
         assert logged[landed.extraction_id] == (
             rows["posts"],
             rows["interactions"],
             rows["account_snapshots"],
         )
-        frames = {name: pd.read_parquet(batch / f"{name}.parquet") for name in TABLES}
+        frames = {
+            name: pd.read_parquet(part.file(name), filters=[(BATCH_COLUMN, "==", landed.extraction_id)])
+            for name in TABLES
+        }
+        assert {name: len(frame) for name, frame in frames.items()} == rows, f"{landed}: rows staged"
         staged_posts = set(zip(frames["posts"]["platform"], frames["posts"]["post_id"], strict=True))
         assert staged_posts <= posts, f"{landed}: posts missing from the warehouse"
         pairs = zip(frames["interactions"]["platform"], frames["interactions"]["interaction_id"], strict=True)

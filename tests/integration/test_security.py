@@ -404,7 +404,7 @@ def test_no_secret_in_any_file_under_the_rapport_home(night: Night):
         "data/landing/platform=mastodon/*/run_date=*/extraction=*/0001.json.gz",
         "data/landing/platform=bluesky/*/run_date=2026-11-22/extraction=*/manifest.json",
         "data/landing/platform=mastodon/account=org002_social.example/*/*/manifest.json",
-        "data/validated/run_date=*/extraction=*/posts.parquet",
+        "data/validated/run_date=*/part=*/posts.parquet",
         "data/quarantine/run_date=*/extraction=*/validation.json",
         "data/quarantine/run_date=*/extraction=*/posts.parquet",
         "data/reports/run_date=*/validation.json",
@@ -516,10 +516,11 @@ def test_data_docs_show_an_unexpected_value_carrying_a_script_as_text(night: Nig
     import pandas as pd
 
     from rapport.validation import BatchValidator
+    from rapport.validation.suites import BATCH_COLUMN
 
-    batch = sorted((night.home / "data" / "validated").glob("run_date=*/extraction=*/posts.parquet"))[0]
+    part = sorted((night.home / "data" / "validated").glob("run_date=*/part=*/posts.parquet"))[0]
     frames = {
-        name: pd.read_parquet(batch.with_name(f"{name}.parquet"))
+        name: pd.read_parquet(part.with_name(f"{name}.parquet")).drop(columns=BATCH_COLUMN)
         for name in ("account_snapshots", "posts", "interactions")
     }
     payload = "<script>alert('gx')</script>"

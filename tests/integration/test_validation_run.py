@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from rapport.records import RECORD_TYPES
+from rapport.validation import staged_parts
+from rapport.validation.suites import BATCH_COLUMN
 from tests.integration.conftest import DEMO_UNTIL
 
 pytestmark = pytest.mark.slow
@@ -14,15 +18,19 @@ pytestmark = pytest.mark.slow
 
 def staged_and_quarantined(home: Path) -> dict[str, list[str]]:
     data = home / "data"
-    return {
-        kind: sorted(path.name for path in (data / kind).glob("run_date=*/extraction=*"))
-        for kind in ("validated", "quarantine")
-    }
+    staged = [batch["extraction_id"] for part in staged_parts(data / "validated") for batch in part.batches]
+    quarantined = [path.name for path in (data / "quarantine").glob("run_date=*/extraction=*")]
+    return {"validated": sorted(staged), "quarantine": sorted(quarantined)}
 
 
-def staged_parquet(home: Path) -> dict[Path, bytes]:
+def staged_rows(home: Path) -> dict[str, pd.DataFrame]:
+    """Every staged row of each table, batch by batch in the order each batch staged them."""
+    parts = staged_parts(home / "data" / "validated")
     return {
-        path.relative_to(home): path.read_bytes() for path in (home / "data" / "validated").rglob("*.parquet")
+        record_type.name: pd.concat([pd.read_parquet(part.file(record_type.name)) for part in parts])
+        .sort_values(BATCH_COLUMN, kind="stable")
+        .reset_index(drop=True)
+        for record_type in RECORD_TYPES
     }
 
 
@@ -39,7 +47,7 @@ def test_normalizing_in_worker_processes_stages_what_one_process_stages(
     registry = load_registry(settings.accounts_file)
     one = validation.validate_run(settings, registry, DEMO_UNTIL.date(), workers=1)
     staged_alone = staged_and_quarantined(rapport_home)
-    parquet_alone = staged_parquet(rapport_home)
+    rows_alone = staged_rows(rapport_home)
     # Groups of three extractions, two worker processes: 8 accounts make three groups.
     monkeypatch.setattr(validation, "_GROUP_EXTRACTIONS", 3)
     monkeypatch.setattr(validation, "_PARALLEL_FROM", 2)
@@ -49,9 +57,11 @@ def test_normalizing_in_worker_processes_stages_what_one_process_stages(
     ]
     assert [outcome.status for outcome in two.outcomes] == ["staged"] * 8
     assert staged_and_quarantined(rapport_home) == staged_alone
-    parquet_together = staged_parquet(rapport_home)
-    assert parquet_together.keys() == parquet_alone.keys()
-    assert all(parquet_together[path] == parquet_alone[path] for path in parquet_alone)
+    assert len(staged_parts(rapport_home / "data" / "validated")) == 3
+    rows_together = staged_rows(rapport_home)
+    for name, rows in rows_alone.items():
+        assert len(rows) > 0, name
+        pd.testing.assert_frame_equal(rows_together[name], rows, obj=name)
 
 
 def test_a_source_that_raises_an_unexpected_error_gets_its_batch_quarantined_and_the_others_staged(

@@ -179,7 +179,7 @@ def test_a_failing_load_writes_nothing(tmp_path: Path, warehouse: Path):
     good = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
     load_batches(warehouse, REGISTRY, [good])
     broken = stage_batch(tmp_path / "b2", batch_frames(posts=[{"post_id": "2"}]), OBSERVED_AT, "e2")
-    (broken / "interactions.parquet").write_bytes(b"truncated")
+    broken.file("interactions").write_bytes(b"truncated")
     with pytest.raises(duckdb.Error):
         load_batches(warehouse, REGISTRY, [good, broken])
     assert query(warehouse, "select post_id from raw.posts") == [("1",)]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from rapport.records import RECORD_TYPES
 from rapport.validation import BatchValidator
 from tests.factories import batch_frames
 
@@ -164,3 +166,65 @@ def test_extractions_are_grouped_by_landed_bytes_and_count_in_order(monkeypatch:
         ["d", "e", "f"],
         ["g"],
     ]
+
+
+def test_valid_batches_are_staged_in_one_part_each_row_naming_its_batch(tmp_path: Path):
+    """One Parquet file per table for the group; a frame of other dtypes is converted on its own,
+    and one that cannot take the table's types is refused with the reason, the others staged."""
+    from rapport.landing import Extraction
+    from rapport.sources import Window
+    from rapport.sources.payloads import frame_dtypes, records_frame
+    from rapport.validation import BatchOutcome, _stage_part, staged_parts
+    from rapport.validation.suites import BATCH_COLUMN
+    from tests.factories import ACCOUNT_ID, OBSERVED_AT
+
+    def batch(extraction_id: str, frames: dict[str, pd.DataFrame]):
+        extraction = Extraction(
+            path=tmp_path / "landing" / extraction_id,
+            extraction_id=extraction_id,
+            platform="demo",
+            account_id=ACCOUNT_ID,
+            run_date=OBSERVED_AT.date(),
+            window=Window(OBSERVED_AT - timedelta(days=14), OBSERVED_AT),
+            fetched_at=OBSERVED_AT,
+            status="complete",
+            error=None,
+            pages=(),
+        )
+        outcome = BatchOutcome(ACCOUNT_ID, extraction_id, str(extraction.path), "staged")
+        outcome.rows = {name: len(frame) for name, frame in frames.items()}
+        return extraction, outcome, frames
+
+    def as_sources_build_them(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        built = {
+            record_type.name: records_frame(record_type, frames[record_type.name].to_dict("records"))
+            for record_type in RECORD_TYPES
+        }
+        assert all(list(built[rt.name].dtypes) == frame_dtypes(rt) for rt in RECORD_TYPES)
+        return built
+
+    same = as_sources_build_them(batch_frames(posts=[{"post_id": "1"}, {"post_id": "2"}]))
+    other = as_sources_build_them(batch_frames(posts=[{"post_id": "3"}]))
+    other["posts"] = other["posts"].astype({"post_id": object, "like_count": "Int64"})
+    unstageable = as_sources_build_them(batch_frames(posts=[{"post_id": "4"}]))
+    unstageable["posts"] = unstageable["posts"].astype({"like_count": float})
+    unstageable["posts"].loc[0, "like_count"] = 1.5
+    batches = [batch("e1", same), batch("e2", other), batch("e3", unstageable)]
+
+    _stage_part(tmp_path / "validated" / "run_date=2026-11-23" / "part=00001", batches)
+
+    [part] = staged_parts(tmp_path / "validated")
+    assert [description["extraction_id"] for description in part.batches] == ["e1", "e2"]
+    assert [outcome.failures for _, outcome, _ in batches[:2]] == [[], []]
+    [failure] = batches[2][1].failures
+    assert (failure.table, failure.check) == ("posts", "stageable")
+    assert "like_count" in failure.detail or "1.5" in failure.detail, failure.detail
+    posts = pd.read_parquet(part.file("posts"))
+    assert list(zip(posts[BATCH_COLUMN], posts["post_id"], strict=True)) == [
+        ("e1", "1"),
+        ("e1", "2"),
+        ("e2", "3"),
+    ]
+    assert part.rows("posts") == 3
+    for table in ("account_snapshots", "interactions"):
+        assert list(pd.read_parquet(part.file(table))[BATCH_COLUMN]) == ["e1", "e2"], table

@@ -26,6 +26,7 @@ from rapport.sources import NormalizationError, Page
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from rapport.records import RecordType
 
@@ -383,6 +384,13 @@ def contains_question(text: str) -> bool:
     return "?" in stripped or "？" in stripped
 
 
+def arrow_schema(record_type: RecordType) -> pa.Schema:
+    """The Arrow schema of a record type's rows, as staged for the loader."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(column.name, _ARROW_TYPES[column.sql_type]) for column in record_type.columns])
+
+
 _dtypes_by_record_type: dict[str, list[Any]] = {}
 
 
@@ -422,7 +430,7 @@ def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]])
         frame = table.to_pandas()
         if list(frame.dtypes) == frame_dtypes(record_type):
             return frame
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError):  # ArrowInvalid, ArrowTypeError, a NaT Arrow refuses
         pass
     columns = {
         column.name: pd.Series(values[column.name], dtype=PANDAS_DTYPES[column.sql_type])
