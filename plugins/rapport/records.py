@@ -108,8 +108,10 @@ POSTS = RecordType(
 
 INTERACTIONS = RecordType(
     name="interactions",
-    grain="one row per post of the public addressed to a registered account",
-    key=("platform", "interaction_id"),
+    grain="one row per post of the public and registered account it addresses",
+    # The account is part of the key: one post of the public can address two registered
+    # accounts (a mention of both), and each keeps it.
+    key=("platform", "account_id", "interaction_id"),
     columns=(
         Column("platform", "VARCHAR", False, "Platform the interaction lives on."),
         Column("interaction_id", "VARCHAR", False, "The platform's id for the public's post."),

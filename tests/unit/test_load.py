@@ -11,7 +11,7 @@ import pytest
 from rapport.accounts import load_registry
 from rapport.load import connect, load_batches
 from tests.conftest import PROJECT_ROOT
-from tests.factories import OBSERVED_AT, batch_frames, stage_batch
+from tests.factories import ACCOUNT_ID, OBSERVED_AT, batch_frames, stage_batch
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "accounts.yml")
 
@@ -70,6 +70,22 @@ def test_a_newer_observation_updates_counts_and_keeps_the_first_observation(tmp_
         (50, OBSERVED_AT, later)
     ]
     assert query(warehouse, "select count(*) from raw.account_snapshots") == [(2,)]
+
+
+def test_a_post_of_the_public_addressed_to_two_accounts_is_kept_for_each(tmp_path: Path, warehouse: Path):
+    """One mention of two accounts of the same instance comes with each one's notifications, under one id."""
+    other = REGISTRY.accounts[1].account_id
+    assert other != ACCOUNT_ID
+    mention = {"interaction_id": "110", "interaction_type": "mention", "in_reply_to_post_id": None}
+    first = stage_batch(tmp_path / "b1", batch_frames(interactions=[mention]), OBSERVED_AT, "e1")
+    second = stage_batch(
+        tmp_path / "b2", batch_frames(interactions=[mention | {"account_id": other}]), OBSERVED_AT, "e2"
+    )
+    load_batches(warehouse, REGISTRY, [first, second])
+    load_batches(warehouse, REGISTRY, [second])  # and again, alone: still one row each
+    assert query(
+        warehouse, "select account_id, interaction_id from raw.interactions order by account_id"
+    ) == sorted([(ACCOUNT_ID, "110"), (other, "110")])
 
 
 def test_an_older_observation_loaded_late_does_not_overwrite_a_newer_one(tmp_path: Path, warehouse: Path):

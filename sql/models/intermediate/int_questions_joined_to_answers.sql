@@ -1,6 +1,6 @@
--- One row per public question (an interaction with is_question) addressed to a
--- registered account, joined to the organization's first reply to it. A question
--- belongs to the ISO week it was asked in.
+-- One row per public question (an interaction with is_question) and registered
+-- account it is addressed to, joined to that account's first reply to it. A
+-- question belongs to the ISO week it was asked in.
 with
 
 interactions as (
@@ -43,6 +43,7 @@ answers as (
 first_answers as (
     select
         questions.platform,
+        questions.account_id,
         questions.interaction_id,
         min(answers.published_at) as first_answered_at
     from questions
@@ -54,6 +55,7 @@ first_answers as (
             and questions.asked_at <= answers.published_at
     group by
         questions.platform,
+        questions.account_id,
         questions.interaction_id
 ),
 
@@ -81,6 +83,7 @@ joined as (
     left join first_answers
         on
             questions.platform = first_answers.platform
+            and questions.account_id = first_answers.account_id
             and questions.interaction_id = first_answers.interaction_id
     left join latest_observations
         on questions.account_id = latest_observations.account_id
