@@ -91,14 +91,18 @@ kinds_assigned as (
             else 'original'
         end as action_kind,
         post_type in ('original', 'reply', 'quote') and coalesce(trim(post_text), '') != '' as has_own_text,
-        coalesce(
-            {{ matches_keywords('keyword_text', own_news_keywords) }},
-            false
-        ) as is_matching_own_news_keywords,
-        coalesce(
-            {{ matches_keywords('keyword_text', promotional_keywords) }},
-            false
-        ) as is_matching_promotional_keywords
+        -- Words are searched only where they count (the search is the model's
+        -- biggest cost): own news in originals, promotion in the organization's own words.
+        case
+            when post_type = 'original'
+                then coalesce({{ matches_keywords('keyword_text', own_news_keywords) }}, false)
+            else false
+        end as is_matching_own_news_keywords,
+        case
+            when post_type in ('original', 'reply', 'quote')
+                then coalesce({{ matches_keywords('keyword_text', promotional_keywords) }}, false)
+            else false
+        end as is_matching_promotional_keywords
     from posts_with_context
 ),
 
