@@ -168,13 +168,15 @@ def test_extractions_are_grouped_by_landed_bytes_and_count_in_order(monkeypatch:
     ]
 
 
-def test_valid_batches_are_staged_in_one_part_each_row_naming_its_batch(tmp_path: Path):
-    """One Parquet file per table for the group; a frame of other dtypes is converted on its own,
-    and one that cannot take the table's types is refused with the reason, the others staged."""
+@pytest.mark.parametrize("at_fault", ["validated-alone", "validated-together"])
+def test_valid_batches_are_staged_in_one_part_each_row_naming_its_batch(tmp_path: Path, at_fault: str):
+    """One Parquet file per table for the group, the batches validated together taken at once. A batch
+    that cannot take the tables' column types is refused with the reason, and the others are staged:
+    validated alone (a float count), or together with the others (a timestamp finer than DuckDB's)."""
     from rapport.landing import Extraction
     from rapport.sources import Window
     from rapport.sources.payloads import frame_dtypes, records_frame
-    from rapport.validation import BatchOutcome, _stage_part, staged_parts
+    from rapport.validation import BatchOutcome, _stage_part, combine, staged_parts
     from rapport.validation.suites import BATCH_COLUMN
     from tests.factories import ACCOUNT_ID, OBSERVED_AT
 
@@ -206,19 +208,26 @@ def test_valid_batches_are_staged_in_one_part_each_row_naming_its_batch(tmp_path
     same = as_sources_build_them(batch_frames(posts=[{"post_id": "1"}, {"post_id": "2"}]))
     other = as_sources_build_them(batch_frames(posts=[{"post_id": "3"}]))
     other["posts"] = other["posts"].astype({"post_id": object, "like_count": "Int64"})
-    unstageable = as_sources_build_them(batch_frames(posts=[{"post_id": "4"}]))
-    unstageable["posts"] = unstageable["posts"].astype({"like_count": float})
-    unstageable["posts"].loc[0, "like_count"] = 1.5
-    batches = [batch("e1", same), batch("e2", other), batch("e3", unstageable)]
+    faulty = as_sources_build_them(batch_frames(posts=[{"post_id": "4"}]))
+    if at_fault == "validated-alone":
+        faulty["posts"] = faulty["posts"].astype({"like_count": float})
+        faulty["posts"].loc[0, "like_count"] = 1.5
+    else:
+        faulty["posts"] = faulty["posts"].astype({"created_at": "datetime64[ns]"})
+        faulty["posts"].loc[0, "created_at"] += pd.Timedelta(nanoseconds=1)
+    batches = [batch("e1", same), batch("e2", other), batch("e3", faulty)]
+    combined = combine({extraction.extraction_id: frames for extraction, _, frames in batches})
+    together = ["e1", "e2"] if at_fault == "validated-alone" else ["e1", "e2", "e3"]
+    assert combined.batch_ids == together
 
-    _stage_part(tmp_path / "validated" / "run_date=2026-11-23" / "part=00001", batches)
+    _stage_part(tmp_path / "validated" / "run_date=2026-11-23" / "part=00001", batches, combined)
 
     [part] = staged_parts(tmp_path / "validated")
     assert [description["extraction_id"] for description in part.batches] == ["e1", "e2"]
     assert [outcome.failures for _, outcome, _ in batches[:2]] == [[], []]
     [failure] = batches[2][1].failures
     assert (failure.table, failure.check) == ("posts", "stageable")
-    assert "like_count" in failure.detail or "1.5" in failure.detail, failure.detail
+    assert "cannot take the table's column types" in failure.detail, failure.detail
     posts = pd.read_parquet(part.file("posts"))
     assert list(zip(posts[BATCH_COLUMN], posts["post_id"], strict=True)) == [
         ("e1", "1"),

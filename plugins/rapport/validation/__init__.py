@@ -29,14 +29,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from rapport.accounts import Registry
 from rapport.landing import Extraction, LandingError, find_extractions, read_extraction
-from rapport.records import RECORD_TYPES
+from rapport.records import RECORD_TYPES, RECORD_TYPES_BY_NAME, RecordType
 from rapport.settings import Settings
 from rapport.sources import NormalizationError, get_source
-from rapport.sources.payloads import arrow_schema, frame_dtypes
+from rapport.sources.payloads import arrow_schema
 from rapport.validation.suites import BATCH_COLUMN, build_suite, conforms
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,38 @@ class ValidationReport:
         )
 
 
+@dataclass(frozen=True)
+class Combined:
+    """The batches whose tables have the record types' columns and types, their rows
+    concatenated per table, each row tagged with its batch in ``BATCH_COLUMN``."""
+
+    batch_ids: list[str]
+    frames: dict[str, pd.DataFrame]
+
+
+def combine(batches: dict[str, dict[str, pd.DataFrame]]) -> Combined:
+    """Combine the batches (keyed by extraction id) that :func:`conforms` accepts; leave the others."""
+    import numpy as np
+    import pandas as pd
+
+    batch_ids = [
+        batch_id
+        for batch_id, frames in batches.items()
+        if all(
+            frames.get(record_type.name) is not None and conforms(frames[record_type.name], record_type)
+            for record_type in RECORD_TYPES
+        )
+    ]
+    combined = {}
+    for record_type in RECORD_TYPES if batch_ids else ():
+        frames = [batches[batch_id][record_type.name] for batch_id in batch_ids]
+        frame = pd.concat(frames, ignore_index=True)
+        # Each row tagged with its batch: one column for all (an ``assign`` per frame cost more).
+        frame[BATCH_COLUMN] = np.repeat(np.array(batch_ids, dtype=object), [len(part) for part in frames])
+        combined[record_type.name] = frame
+    return Combined(batch_ids, combined)
+
+
 class BatchValidator:
     """Validates batches of records with the suites of :mod:`rapport.validation.suites`.
 
@@ -136,38 +169,23 @@ class BatchValidator:
         return failures
 
     def validate_many(
-        self, batches: dict[str, dict[str, pd.DataFrame]], run_name: str
+        self, batches: dict[str, dict[str, pd.DataFrame]], run_name: str, combined: Combined | None = None
     ) -> dict[str, list[Failure]]:
         """Validate many batches, keyed by extraction id; return each one's failures.
 
         Batches whose tables have the record types' columns and types are
-        validated together, one run per table with rows tagged by batch (GX's
-        cost is per run, not per row); the others, and any table whose failure
-        cannot be traced to its rows, are validated batch by batch.
+        validated together (``combined``, made by :func:`combine` when not
+        given), one run per table with rows tagged by batch: GX's cost is per
+        run, not per row. The others, and any table whose failure cannot be
+        traced to its rows, are validated batch by batch.
         """
-        import numpy as np
-        import pandas as pd
-
+        combined = combine(batches) if combined is None else combined
         failures: dict[str, list[Failure]] = {batch_id: [] for batch_id in batches}
-        together = [
-            batch_id
-            for batch_id, frames in batches.items()
-            if all(
-                frames.get(record_type.name) is not None and conforms(frames[record_type.name], record_type)
-                for record_type in RECORD_TYPES
-            )
-        ]
-        for batch_id in batches.keys() - set(together):
+        for batch_id in batches.keys() - set(combined.batch_ids):
             failures[batch_id] = self.validate(batches[batch_id], run_name=f"{run_name} {batch_id}")
-        for record_type in RECORD_TYPES:
-            if not together:
-                break
-            frames = [batches[batch_id][record_type.name] for batch_id in together]
-            frame = pd.concat(frames, ignore_index=True)
-            # Each row tagged with its batch: one column for all (an ``assign`` per frame cost more).
-            frame[BATCH_COLUMN] = np.repeat(np.array(together, dtype=object), [len(part) for part in frames])
+        for name, frame in combined.frames.items():
             result = self._run(
-                f"{record_type.name}_combined",
+                f"{name}_combined",
                 frame,
                 run_name,
                 result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [BATCH_COLUMN]},
@@ -180,15 +198,13 @@ class BatchValidator:
                 if not rows:
                     untraced = True
                     continue
-                for batch_id, failure in _failures_by_batch(record_type.name, item, rows):
+                for batch_id, failure in _failures_by_batch(name, item, rows):
                     failures[batch_id].append(failure)
             if untraced:  # an expectation failed as a whole: find the batches it failed for, one by one
-                for batch_id in together:
-                    single = self._run(
-                        record_type.name, batches[batch_id][record_type.name], run_name, "SUMMARY"
-                    )
-                    failures[batch_id] = _failures(record_type.name, single) + [
-                        failure for failure in failures[batch_id] if failure.table != record_type.name
+                for batch_id in combined.batch_ids:
+                    single = self._run(name, batches[batch_id][name], run_name, "SUMMARY")
+                    failures[batch_id] = _failures(name, single) + [
+                        failure for failure in failures[batch_id] if failure.table != name
                     ]
         return failures
 
@@ -352,14 +368,15 @@ def validate_run(
             for extraction, outcome, frames in group
             if outcome.status == "staged" and not outcome.failures
         }
-        found = validator.validate_many(readable, run_name=run_date.isoformat()) if readable else {}
+        combined = combine(readable)
+        found = validator.validate_many(readable, run_date.isoformat(), combined) if readable else {}
         valid = []
         for extraction, outcome, frames in group:
             if outcome.status != "extraction_failed":
                 outcome.failures += found.get(extraction.extraction_id, [])
                 if not outcome.failures:
                     valid.append((extraction, outcome, frames))
-        _stage_part(staging_partition / f"part={index:05d}", valid)
+        _stage_part(staging_partition / f"part={index:05d}", valid, combined)
         for extraction, outcome, frames in group:
             if outcome.failures:
                 outcome.status = "quarantined"
@@ -492,67 +509,83 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
     return outcome, frames
 
 
-def _stage_part(directory: Path, valid: NormalizedGroup) -> None:
+def _stage_part(directory: Path, valid: NormalizedGroup, combined: Combined) -> None:
     """Stage the valid batches of a group together: one Parquet file per table, and ``batches.json``.
 
     One file per table and group, not per batch: a nightly run of 10,000 accounts
     stages a few parts instead of 30,000 small files, and the loader reads as few.
-    A batch whose frame cannot take its table's column types (it passed its
-    suite with other dtypes) is quarantined with the reason instead; the others
-    are staged. ``batches.json`` is written last: a part without it was never
-    finished, and is not loaded.
+    The rows of the batches validated together are taken from ``combined`` at
+    once; the others are converted batch by batch. A batch whose rows cannot
+    take the tables' column types (it passed its suite with other dtypes) is
+    quarantined with the reason, and the rest are staged. ``batches.json`` is
+    written last: a part without it was never finished, and is not loaded.
     """
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    # Frames of the sources' own dtypes are converted together; any other, batch by batch.
-    together: dict[str, list[tuple[str, pd.DataFrame]]] = {
-        record_type.name: [] for record_type in RECORD_TYPES
-    }
-    apart: dict[str, list[tuple[str, pa.Table]]] = {record_type.name: [] for record_type in RECORD_TYPES}
+    tables: dict[str, list[pa.Table]] = {record_type.name: [] for record_type in RECORD_TYPES}
     staged = []
-    for extraction, outcome, frames in valid:
-        converted = {}
-        for record_type in RECORD_TYPES:
-            frame = frames[record_type.name]
-            if list(frame.dtypes) == frame_dtypes(record_type):
-                continue
-            try:
-                converted[record_type.name] = pa.Table.from_pandas(
-                    frame, schema=arrow_schema(record_type), preserve_index=False
+    in_combined = set(combined.batch_ids)
+    together = [item for item in valid if item[0].extraction_id in in_combined]
+    apart = [item for item in valid if item[0].extraction_id not in in_combined]
+    if together:
+        ids = {extraction.extraction_id for extraction, _, _ in together}
+        try:
+            converted = {
+                name: _staged_table(
+                    frame if len(ids) == len(in_combined) else frame[frame[BATCH_COLUMN].isin(ids)],
+                    RECORD_TYPES_BY_NAME[name],
                 )
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as error:
+                for name, frame in combined.frames.items()
+            }
+        except _CONVERSION_ERRORS:  # find the batch at fault: each on its own
+            apart = valid
+        else:
+            for name, table in converted.items():
+                tables[name].append(table)
+            staged += [_describe(extraction, outcome) for extraction, outcome, _ in together]
+    for extraction, outcome, frames in apart:
+        batch_tables = {}
+        for record_type in RECORD_TYPES:
+            try:
+                batch_tables[record_type.name] = _staged_table(
+                    frames[record_type.name].assign(**{BATCH_COLUMN: extraction.extraction_id}), record_type
+                )
+            except _CONVERSION_ERRORS as error:
                 detail = f"cannot take the table's column types: {error}"[:_DETAIL_LENGTH]
                 outcome.failures.append(Failure(record_type.name, "stageable", None, detail))
                 break
         if outcome.failures:
             continue
-        batch_id = extraction.extraction_id
-        for record_type in RECORD_TYPES:
-            if record_type.name in converted:
-                apart[record_type.name].append((batch_id, converted[record_type.name]))
-            else:
-                together[record_type.name].append((batch_id, frames[record_type.name]))
+        for name, table in batch_tables.items():
+            tables[name].append(table)
         staged.append(_describe(extraction, outcome))
     shutil.rmtree(directory, ignore_errors=True)
     if not staged:
         return
     directory.mkdir(parents=True)
     for record_type in RECORD_TYPES:
-        schema = arrow_schema(record_type)
-        tables = [table for _, table in apart[record_type.name]]
-        batch_ids = [(batch_id, table.num_rows) for batch_id, table in apart[record_type.name]]
-        if same := together[record_type.name]:
-            frame = pd.concat([frame for _, frame in same], ignore_index=True)
-            tables.insert(0, pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
-            batch_ids[:0] = [(batch_id, len(frame)) for batch_id, frame in same]
-        # Each row says which batch it came from (the loader reads the record type's columns only).
-        origin = [batch_id for batch_id, rows in batch_ids for _ in range(rows)]
-        table = pa.concat_tables(tables) if tables else schema.empty_table()
-        table = table.append_column(BATCH_COLUMN, pa.array(origin, pa.string()))
+        parts = tables[record_type.name]
+        table = pa.concat_tables(parts) if parts else _staged_schema(record_type).empty_table()
         pq.write_table(table, directory / f"{record_type.name}.parquet")
     (directory / PART_FILE).write_text(json.dumps(staged, indent=1), encoding="utf-8")
+
+
+_CONVERSION_ERRORS: Final = (ValueError, TypeError, OverflowError)  # with ArrowInvalid, ArrowTypeError
+
+
+def _staged_schema(record_type: RecordType) -> pa.Schema:
+    """A staged table's columns: the record type's, and the batch each row came from."""
+    import pyarrow as pa
+
+    return arrow_schema(record_type).append(pa.field(BATCH_COLUMN, pa.string()))
+
+
+def _staged_table(frame: pd.DataFrame, record_type: RecordType) -> pa.Table:
+    """A frame of a record type's rows, tagged with their batch, with the staged column types."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, schema=_staged_schema(record_type), preserve_index=False)
 
 
 def _describe(extraction: Extraction, outcome: BatchOutcome) -> dict[str, Any]:
