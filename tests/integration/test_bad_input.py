@@ -201,7 +201,7 @@ def test_a_staged_extraction_is_loaded_into_the_warehouse(run: Run) -> None:
         )
     }
     posts = {row for row in query(warehouse, "select platform, post_id from raw.posts")}
-    interactions = {row for row in query(warehouse, "select platform, interaction_id from raw.interactions")}
+    interactions = set(query(warehouse, "select platform, account_id, interaction_id from raw.interactions"))
     snapshots = {row for row in query(warehouse, "select account_id, observed_at from raw.account_snapshots")}
     staged = [landed for landed in run.landed if run.outcome(landed).status == "staged"]
     assert run.loaded.batches == len(staged)
@@ -222,8 +222,8 @@ def test_a_staged_extraction_is_loaded_into_the_warehouse(run: Run) -> None:
         assert {name: len(frame) for name, frame in frames.items()} == rows, f"{landed}: rows staged"
         staged_posts = set(zip(frames["posts"]["platform"], frames["posts"]["post_id"], strict=True))
         assert staged_posts <= posts, f"{landed}: posts missing from the warehouse"
-        pairs = zip(frames["interactions"]["platform"], frames["interactions"]["interaction_id"], strict=True)
-        assert set(pairs) <= interactions, f"{landed}: interactions missing from the warehouse"
+        keys = frames["interactions"][["platform", "account_id", "interaction_id"]].itertuples(index=False)
+        assert set(map(tuple, keys)) <= interactions, f"{landed}: interactions missing from the warehouse"
         observed = frames["account_snapshots"][["account_id", "observed_at"]].itertuples(index=False)
         staged_snapshots = {(account_id, moment.to_pydatetime()) for account_id, moment in observed}
         assert staged_snapshots <= snapshots, f"{landed}: the snapshot is missing from the warehouse"
