@@ -157,12 +157,27 @@ def _move_into_place(staging: Path, final: Path) -> bool:
     between the check and the rename, which then fails with ENOTEMPTY.
     """
     try:
+        _sync_directory(staging)  # its files' names, before it is renamed
         staging.rename(final)
     except OSError as error:
         if error.errno in (errno.ENOTEMPTY, errno.EEXIST) and (final / MANIFEST).exists():
             return False
         raise LandingError(f"{final}: cannot move the extraction into place ({error})") from error
+    try:
+        _sync_directory(final.parent)  # the rename itself
+    except OSError as error:
+        raise LandingError(f"{final}: cannot make the extraction's name durable ({error})") from error
     return True
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush a directory's entries to disk: a file created or renamed in it survives a power cut
+    only once its directory is synced, as the file's own bytes only once the file is."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write_page(directory: Path, number: int, page: Page) -> dict[str, Any]:

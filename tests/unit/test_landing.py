@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import stat
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -85,6 +86,26 @@ def test_a_full_disk_fails_clearly_and_leaves_earlier_extractions_intact(tmp_pat
     assert list(find_extractions(tmp_path)) == [earlier.path]
     assert [page.body for page in read_extraction(earlier.path).read_pages()] == [p.body for p in PAGES]
     assert not list((tmp_path / "platform=demo" / "account=city" / "run_date=2026-11-23").iterdir())
+
+
+def test_a_landed_extraction_is_synced_to_disk_its_files_then_its_folder_then_its_name(
+    tmp_path: Path, monkeypatch
+):
+    """A power cut after landing loses nothing: each file, the folder's entries, then the rename."""
+    synced: list[Path] = []
+    fsync = os.fsync
+
+    def recording(descriptor: int) -> None:
+        synced.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")))
+        fsync(descriptor)
+
+    monkeypatch.setattr("rapport.landing.os.fsync", recording)
+    extraction = land(tmp_path, PAGES)
+    *files, folder, parent = synced
+    assert parent == extraction.path.parent
+    assert folder.parent == parent and folder.name.startswith(".landing-")
+    assert sorted(file.name for file in files) == sorted(path.name for path in extraction.path.iterdir())
+    assert all(file.parent == folder for file in files)
 
 
 def test_a_corrupted_payload_is_reported_with_its_path(tmp_path: Path):
