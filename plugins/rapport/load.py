@@ -301,8 +301,9 @@ def _upsert(
 
 
 def _log_batches(connection: duckdb.DuckDBPyConnection, metas: Sequence[dict[str, Any]]) -> None:
-    """Record each batch loaded (its ``batch.json``), with its extraction window: dbt's incremental
-    models refresh, per account, the weeks from the earliest window loaded since they last ran."""
+    """Record each batch loaded (its entry in a part's ``batches.json``), with its extraction window:
+    dbt's incremental models refresh, per account, the weeks from the earliest window loaded since
+    they last ran."""
     import pyarrow as pa
 
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
