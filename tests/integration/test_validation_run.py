@@ -88,6 +88,12 @@ def test_a_source_that_raises_an_unexpected_error_gets_its_batch_quarantined_and
     assert failures[0]["check"] == "normalizable"
     assert "ZeroDivisionError while normalizing: a bug in the source" in failures[0]["detail"]
 
+    # The source fixed, the date validated again: nothing is left in quarantine as if it still failed.
+    monkeypatch.setattr(demo, "normalize", real_normalize)
+    result = pipeline.validate_run(DEMO_UNTIL)
+    assert (result["quarantined"], result["staged"]) == ([], 8)
+    assert staged_and_quarantined(rapport_home)["quarantine"] == []
+
 
 def test_workers_start_under_a_parent_whose_main_script_cannot_be_imported_again(
     rapport_home: Path, tmp_path: Path

@@ -349,7 +349,10 @@ def validate_run(
     """
     report = ValidationReport(run_date=run_date)
     staging_partition = settings.staging_dir / f"run_date={run_date.isoformat()}"
-    shutil.rmtree(staging_partition, ignore_errors=True)  # derived data: rebuilt from the landing zone
+    # Derived data, rebuilt from the landing zone: a batch quarantined by an earlier validation of
+    # this date and valid now (its source fixed) must not be left there as if it still failed.
+    for root in (settings.staging_dir, settings.quarantine_dir):
+        shutil.rmtree(root / f"run_date={run_date.isoformat()}", ignore_errors=True)
     extractions = [read_extraction(path) for path in find_extractions(settings.landing_dir, run_date)]
     if not extractions:
         _write_report(settings, report)
