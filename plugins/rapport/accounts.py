@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,12 +80,17 @@ class Registry:
     def accounts(self) -> list[Account]:
         return [account for organization in self.organizations for account in organization.accounts]
 
+    @cached_property
+    def _by_id(self) -> dict[str, Account]:
+        # Looked up once per extraction: a scan of the list made validating 10,000 accounts quadratic.
+        return {account.account_id: account for account in self.accounts}
+
     def account(self, account_id: str) -> Account:
         """Return the account with that key; raise ``KeyError`` naming it otherwise."""
-        for account in self.accounts:
-            if account.account_id == account_id:
-                return account
-        raise KeyError(f"account {account_id!r} is not in {self.path}")
+        try:
+            return self._by_id[account_id]
+        except KeyError:
+            raise KeyError(f"account {account_id!r} is not in {self.path}") from None
 
 
 def parse_account(platform: str, address: str, organization_id: str = "adhoc") -> Account:

@@ -106,6 +106,7 @@ def fetch(
 
     from rapport.accounts import RegistryError, parse_account
     from rapport.sources import NormalizationError, SourceError, Window, extract_with_cost, get_source
+    from rapport.sources.payloads import records_frames
 
     try:
         account = parse_account(platform, address)
@@ -132,7 +133,7 @@ def fetch(
         except SourceError as error:
             raise _fail(str(error)) from None
     try:
-        frames = source.normalize(pages, account, end.replace(tzinfo=None))
+        frames = records_frames(source.normalize(pages, account, end.replace(tzinfo=None)))
     except NormalizationError as error:
         raise _fail(str(error)) from None
     posts, interactions = frames["posts"], frames["interactions"]

@@ -95,6 +95,58 @@ def test_a_source_that_raises_an_unexpected_error_gets_its_batch_quarantined_and
     assert staged_and_quarantined(rapport_home)["quarantine"] == []
 
 
+def test_rows_that_do_not_take_the_column_types_are_typed_batch_by_batch_and_only_their_batch_suffers(
+    rapport_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Validation types the rows of many extractions at once. When one extraction's rows do not take
+    the column types, each is typed alone: a count given as text is converted and staged (as one
+    extraction's frame always was), a missing count quarantines its batch, and the others are staged."""
+    from rapport import pipeline
+    from rapport.sources import demo
+
+    for account_id in pipeline.list_account_ids():
+        pipeline.extract_account(account_id, DEMO_UNTIL)
+    real_normalize = demo.normalize
+
+    def normalize_with_bad_counts(pages, account, observed_at):
+        records = real_normalize(pages, account, observed_at)
+        post = records["posts"][0]
+        if account.handle == "@petit_theatre":
+            post["like_count"] = None
+        elif account.handle == "@riviere_transit":
+            post["like_count"] = str(post["like_count"])
+        return records
+
+    monkeypatch.setattr(demo, "normalize", normalize_with_bad_counts)
+    result = pipeline.validate_run(DEMO_UNTIL)
+    assert result["quarantined"] == ["demo:@petit_theatre"]
+    assert result["staged"] == 7
+    [report] = (rapport_home / "data" / "quarantine").glob("run_date=*/extraction=*/validation.json")
+    [failure] = json.loads(report.read_text())["failures"]
+    assert (failure["table"], failure["check"]) == ("payload", "normalizable")
+    assert "while making frames of its records" in failure["detail"], failure["detail"]
+    posts = staged_rows(rapport_home)["posts"]
+    assert posts["like_count"].dtype == "int64"
+    assert posts["account_id"].nunique() == 7
+    riviere = posts[posts["account_id"] == "demo:@riviere_transit"]
+    assert len(riviere) == len(real_normalize_posts(rapport_home, real_normalize, "@riviere_transit"))
+
+
+def real_normalize_posts(home: Path, normalize, handle: str) -> list[dict]:
+    """The posts the demo source gives for an account's landed extraction."""
+    from datetime import UTC
+
+    from rapport.accounts import load_registry
+    from rapport.landing import find_extractions, read_extraction
+
+    registry = load_registry(home / "config" / "accounts.yml")
+    [account] = [account for account in registry.accounts if account.handle == handle]
+    [path] = find_extractions(home / "data" / "landing", DEMO_UNTIL.date(), account)
+    extraction = read_extraction(path)
+    observed_at = extraction.fetched_at.astimezone(UTC).replace(tzinfo=None)
+    return normalize(extraction.read_pages(), account, observed_at)["posts"]
+
+
 def test_workers_start_under_a_parent_whose_main_script_cannot_be_imported_again(
     rapport_home: Path, tmp_path: Path
 ):

@@ -8,11 +8,14 @@ Each ``rapport.sources.<platform>`` package exports two functions:
     account, the URL (without secrets) and the cause when the account cannot
     be extracted; pages yielded before the error are still landed.
 
-``normalize(pages, account, observed_at) -> dict[str, pandas.DataFrame]``
-    Turns the landed pages of one extraction into the common record types of
-    :mod:`rapport.records` (keys ``account_snapshots``, ``posts``,
-    ``interactions``). It raises :class:`NormalizationError` naming the page
-    and field at fault when a payload cannot be read.
+``normalize(pages, account, observed_at) -> Records``
+    Turns the landed pages of one extraction into rows of the common record
+    types of :mod:`rapport.records` (keys ``account_snapshots``, ``posts``,
+    ``interactions``; each row a dict keyed by column). It raises
+    :class:`NormalizationError` naming the page and field at fault when a
+    payload cannot be read. Rows, not frames: validation types the rows of
+    many extractions at once (:func:`rapport.sources.payloads.records_frames`
+    makes frames of one).
 
 Platform packages are imported lazily, by name, so that a DAG file or a CLI
 call pays only for the platforms it uses.
@@ -30,9 +33,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rapport.records import PLATFORMS
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from rapport.accounts import Account
+
+Row = dict[str, Any]
+"""One record: its values keyed by column name."""
+Records = dict[str, list[Row]]
+"""An extraction's records: the rows of each record type, keyed by the type's name."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,7 @@ class Source(Protocol):
 
     def extract(self, account: Account, window: Window) -> Iterator[Page]: ...
 
-    def normalize(
-        self, pages: Sequence[Page], account: Account, observed_at: datetime
-    ) -> dict[str, pd.DataFrame]: ...
+    def normalize(self, pages: Sequence[Page], account: Account, observed_at: datetime) -> Records: ...
 
 
 def get_source(platform: str) -> Source:

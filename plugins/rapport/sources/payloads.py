@@ -8,7 +8,8 @@
   fields are ignored.
 - :func:`read_html` turns status HTML into plain text and its links.
 - :func:`records_frame` builds a DataFrame with exactly the columns and dtypes
-  of a :class:`~rapport.records.RecordType`.
+  of a :class:`~rapport.records.RecordType` (:func:`records_frames`, one per
+  record type of a source's records), :func:`records_table` an Arrow table.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from rapport.sources import NormalizationError, Page
+from rapport.sources import NormalizationError, Page, Records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -405,6 +406,33 @@ def frame_dtypes(record_type: RecordType) -> list[Any]:
     return _dtypes_by_record_type[record_type.name]
 
 
+def records_table(record_type: RecordType, rows: Sequence[Mapping[str, object]]) -> pa.Table | None:
+    """Build an Arrow table of a record type from rows keyed by column name.
+
+    Returns a table of :func:`arrow_schema`, or ``None`` when a value does not
+    take its column's type (a number for a text, a null in a count or a flag:
+    pandas could not hold it as :data:`PANDAS_DTYPES` says). Raises
+    ``KeyError`` when a row lacks a column.
+    """
+    import pyarrow as pa
+
+    columns = []
+    for column in record_type.columns:
+        values = [row[column.name] for row in rows]
+        try:
+            array = pa.array(values, _ARROW_TYPES[column.sql_type])
+        except (ValueError, TypeError, OverflowError):  # ArrowInvalid, ArrowTypeError, a NaT Arrow refuses
+            return None
+        if array.null_count and column.sql_type in _NOT_NULL_IN_PANDAS:
+            return None
+        columns.append(array)
+    return pa.Table.from_arrays(columns, schema=arrow_schema(record_type))
+
+
+_NOT_NULL_IN_PANDAS: Final = ("BIGINT", "INTEGER", "BOOLEAN")
+"""SQL types whose pandas dtype holds no null: pandas would turn such a column into floats or objects."""
+
+
 def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
     """Build a DataFrame of a record type from rows keyed by column name.
 
@@ -414,29 +442,31 @@ def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]])
     lacks a column.
     """
     import pandas as pd
-    import pyarrow as pa
 
-    values = {column.name: [row[column.name] for row in rows] for column in record_type.columns}
     # Through Arrow first: twice as fast on the few rows of a nightly batch. A value Arrow
     # would type otherwise (a null in a column without nulls, a number for a text) takes pandas'
     # route, which converts or raises as it always did.
-    try:
-        table = pa.table(
-            {
-                column.name: pa.array(values[column.name], _ARROW_TYPES[column.sql_type])
-                for column in record_type.columns
-            }
-        )
+    table = records_table(record_type, rows)
+    if table is not None:
         frame = table.to_pandas()
         if list(frame.dtypes) == frame_dtypes(record_type):
             return frame
-    except (ValueError, TypeError, OverflowError):  # ArrowInvalid, ArrowTypeError, a NaT Arrow refuses
-        pass
     columns = {
-        column.name: pd.Series(values[column.name], dtype=PANDAS_DTYPES[column.sql_type])
+        column.name: pd.Series([row[column.name] for row in rows], dtype=PANDAS_DTYPES[column.sql_type])
         for column in record_type.columns
     }
     return pd.DataFrame(columns, columns=record_type.column_names)
+
+
+def records_frames(records: Records) -> dict[str, pd.DataFrame]:
+    """The frames of a source's records (see :func:`records_frame`), one per record type it gives."""
+    from rapport.records import RECORD_TYPES
+
+    return {
+        record_type.name: records_frame(record_type, records[record_type.name])
+        for record_type in RECORD_TYPES
+        if record_type.name in records
+    }
 
 
 def count_alt_texts(media: list[JsonNode]) -> int:

@@ -31,8 +31,8 @@ from rapport.accounts import Registry
 from rapport.landing import Extraction, LandingError, find_extractions, read_extraction
 from rapport.records import RECORD_TYPES, RECORD_TYPES_BY_NAME, RecordType
 from rapport.settings import Settings
-from rapport.sources import NormalizationError, get_source
-from rapport.sources.payloads import arrow_schema
+from rapport.sources import NormalizationError, Records, get_source
+from rapport.sources.payloads import arrow_schema, records_frames, records_table
 from rapport.validation.suites import BATCH_COLUMN, build_suite, conforms
 
 if TYPE_CHECKING:
@@ -101,10 +101,49 @@ class ValidationReport:
 @dataclass(frozen=True)
 class Combined:
     """The batches whose tables have the record types' columns and types, their rows
-    concatenated per table, each row tagged with its batch in ``BATCH_COLUMN``."""
+    concatenated per table, each row tagged with its batch in ``BATCH_COLUMN``.
+
+    ``tables`` holds the same rows with the staged column types when the frames
+    were made from them (:func:`combine_tables`); otherwise they are converted
+    when staged.
+    """
 
     batch_ids: list[str]
     frames: dict[str, pd.DataFrame]
+    tables: dict[str, pa.Table] | None = None
+
+    def batch_frames(self) -> dict[str, dict[str, pd.DataFrame]]:
+        """Each batch's own frames, keyed by batch id: its rows of each table, untagged."""
+        import numpy as np
+
+        by_batch: dict[str, dict[str, pd.DataFrame]] = {batch_id: {} for batch_id in self.batch_ids}
+        for name, frame in self.frames.items():
+            rows = frame.drop(columns=BATCH_COLUMN)
+            positions = frame.groupby(BATCH_COLUMN, sort=False).indices
+            none = np.array([], dtype=np.intp)
+            for batch_id in self.batch_ids:
+                by_batch[batch_id][name] = rows.take(positions.get(batch_id, none)).reset_index(drop=True)
+        return by_batch
+
+    def staged_tables(self, batch_ids: set[str]) -> dict[str, pa.Table]:
+        """The rows of some of the batches with the staged column types; raises one of
+        ``_CONVERSION_ERRORS`` when a value cannot take its column's type."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        every = batch_ids >= set(self.batch_ids)
+        if self.tables is not None:
+            wanted = pa.array(sorted(batch_ids), pa.string())
+            return {
+                name: table if every else table.filter(pc.is_in(table[BATCH_COLUMN], value_set=wanted))
+                for name, table in self.tables.items()
+            }
+        return {
+            name: _staged_table(
+                frame if every else frame[frame[BATCH_COLUMN].isin(batch_ids)], RECORD_TYPES_BY_NAME[name]
+            )
+            for name, frame in self.frames.items()
+        }
 
 
 def combine(batches: dict[str, dict[str, pd.DataFrame]]) -> Combined:
@@ -128,6 +167,13 @@ def combine(batches: dict[str, dict[str, pd.DataFrame]]) -> Combined:
         frame[BATCH_COLUMN] = np.repeat(np.array(batch_ids, dtype=object), [len(part) for part in frames])
         combined[record_type.name] = frame
     return Combined(batch_ids, combined)
+
+
+def combine_tables(batch_ids: list[str], tables: dict[str, pa.Table]) -> Combined:
+    """Combine batches whose rows are already tagged and typed as staged, one table per record type."""
+    if not batch_ids:
+        return Combined([], {}, {})
+    return Combined(batch_ids, {name: table.to_pandas() for name, table in tables.items()}, tables)
 
 
 class BatchValidator:
@@ -175,14 +221,17 @@ class BatchValidator:
 
         Batches whose tables have the record types' columns and types are
         validated together (``combined``, made by :func:`combine` when not
-        given), one run per table with rows tagged by batch: GX's cost is per
-        run, not per row. The others, and any table whose failure cannot be
-        traced to its rows, are validated batch by batch.
+        given; its batches need not be in ``batches``), one run per table with
+        rows tagged by batch: GX's cost is per run, not per row. The others,
+        and any table whose failure cannot be traced to its rows, are
+        validated batch by batch.
         """
         combined = combine(batches) if combined is None else combined
-        failures: dict[str, list[Failure]] = {batch_id: [] for batch_id in batches}
-        for batch_id in batches.keys() - set(combined.batch_ids):
+        together = set(combined.batch_ids)
+        failures: dict[str, list[Failure]] = {batch_id: [] for batch_id in [*combined.batch_ids, *batches]}
+        for batch_id in batches.keys() - together:
             failures[batch_id] = self.validate(batches[batch_id], run_name=f"{run_name} {batch_id}")
+        alone: dict[str, dict[str, pd.DataFrame]] | None = None
         for name, frame in combined.frames.items():
             result = self._run(
                 f"{name}_combined",
@@ -201,8 +250,9 @@ class BatchValidator:
                 for batch_id, failure in _failures_by_batch(name, item, rows):
                     failures[batch_id].append(failure)
             if untraced:  # an expectation failed as a whole: find the batches it failed for, one by one
+                alone = combined.batch_frames() if alone is None else alone
                 for batch_id in combined.batch_ids:
-                    single = self._run(name, batches[batch_id][name], run_name, "SUMMARY")
+                    single = self._run(name, alone[batch_id][name], run_name, "SUMMARY")
                     failures[batch_id] = _failures(name, single) + [
                         failure for failure in failures[batch_id] if failure.table != name
                     ]
@@ -366,23 +416,27 @@ def validate_run(
     workers = settings.validation_workers if workers is None else workers
     for index, group in enumerate(_normalized_groups(registry, extractions, workers), start=1):
         validator = starting.result()
-        readable = {
-            extraction.extraction_id: frames
-            for extraction, outcome, frames in group
-            if outcome.status == "staged" and not outcome.failures
-        }
-        combined = combine(readable)
-        found = validator.validate_many(readable, run_date.isoformat(), combined) if readable else {}
+        combined, apart = group.combined, group.apart
+        found = (
+            validator.validate_many(apart, run_date.isoformat(), combined)
+            if apart or combined.batch_ids
+            else {}
+        )
         valid = []
-        for extraction, outcome, frames in group:
+        for extraction, outcome in group.batches:
             if outcome.status != "extraction_failed":
                 outcome.failures += found.get(extraction.extraction_id, [])
                 if not outcome.failures:
-                    valid.append((extraction, outcome, frames))
+                    valid.append((extraction, outcome, apart.get(extraction.extraction_id, {})))
         _stage_part(staging_partition / f"part={index:05d}", valid, combined)
-        for extraction, outcome, frames in group:
+        together: dict[str, dict[str, pd.DataFrame]] | None = None
+        for extraction, outcome in group.batches:
             if outcome.failures:
                 outcome.status = "quarantined"
+                frames = apart.get(extraction.extraction_id, {})
+                if extraction.extraction_id in combined.batch_ids:
+                    together = combined.batch_frames() if together is None else together
+                    frames = together[extraction.extraction_id]
                 _quarantine(settings.quarantine_dir, extraction, frames, outcome)
             report.outcomes.append(outcome)
     report.data_docs = str(starting.result().build_data_docs())
@@ -405,7 +459,30 @@ per run, not per row, so many of them go together."""
 _PARALLEL_FROM = 200
 """Fewer extractions than this are normalized in this process: a pool costs more than it saves."""
 
-NormalizedGroup = list[tuple[Extraction, "BatchOutcome", dict[str, "pd.DataFrame"]]]
+_CHUNKS_PER_WORKER = 4
+"""A group goes to the workers in this many chunks per worker: few enough that each returns its
+rows as one table per record type, enough that the workers stay busy to the group's end."""
+
+
+@dataclass(frozen=True)
+class NormalizedGroup:
+    """A group of extractions, normalized: each with its outcome so far, the batches whose records
+    take the tables' column types together (``combined``), and the other readable ones' frames."""
+
+    batches: list[tuple[Extraction, BatchOutcome]]
+    combined: Combined
+    apart: dict[str, dict[str, pd.DataFrame]]
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Extractions normalized together: their outcomes, the rows of those whose records take the
+    column types (one table per record type, each row tagged with its batch), the others' frames."""
+
+    outcomes: list[BatchOutcome]
+    typed: list[str]
+    tables: dict[str, pa.Table]
+    apart: dict[str, dict[str, pd.DataFrame]]
 
 
 def _normalized_groups(
@@ -415,10 +492,14 @@ def _normalized_groups(
     groups = _groups(extractions)
     if workers <= 1 or len(extractions) < _PARALLEL_FROM:
         for group in groups:
-            yield [(extraction, *_normalize(registry, extraction)) for extraction in group]
+            yield _assemble(group, [_normalize_chunk(registry, group)])
         return
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    def submit(group: list[Extraction]) -> list[Future[_Chunk]]:
+        size = -(-len(group) // (workers * _CHUNKS_PER_WORKER))
+        return [pool.submit(_normalize_in_worker, group[i : i + size]) for i in range(0, len(group), size)]
 
     # spawn, not fork: this process runs pyarrow's and Great Expectations' threads, which fork would copy.
     spawn = multiprocessing.get_context("spawn")
@@ -426,15 +507,27 @@ def _normalized_groups(
         workers, mp_context=spawn, initializer=_set_registry, initargs=(registry,)
     ) as pool:
         with _main_module_hidden():  # the first submit starts every worker
-            pending: list[Future[tuple[BatchOutcome, dict[str, pd.DataFrame]]]] = [
-                pool.submit(_normalize_in_worker, extraction) for extraction in groups[0]
-            ]
+            pending = submit(groups[0])
         for index, group in enumerate(groups):
             done = [future.result() for future in pending]
             # Submit the next group before yielding: it is normalized while this one is validated.
-            next_group = groups[index + 1] if index + 1 < len(groups) else []
-            pending = [pool.submit(_normalize_in_worker, extraction) for extraction in next_group]
-            yield [(extraction, *result) for extraction, result in zip(group, done, strict=True)]
+            pending = submit(groups[index + 1]) if index + 1 < len(groups) else []
+            yield _assemble(group, done)
+
+
+def _assemble(group: list[Extraction], chunks: list[_Chunk]) -> NormalizedGroup:
+    import pyarrow as pa
+
+    outcomes = [outcome for chunk in chunks for outcome in chunk.outcomes]
+    tables = {
+        record_type.name: pa.concat_tables([chunk.tables[record_type.name] for chunk in chunks])
+        for record_type in RECORD_TYPES
+    }
+    return NormalizedGroup(
+        batches=list(zip(group, outcomes, strict=True)),
+        combined=combine_tables([batch_id for chunk in chunks for batch_id in chunk.typed], tables),
+        apart={batch_id: frames for chunk in chunks for batch_id, frames in chunk.apart.items()},
+    )
 
 
 def _groups(extractions: list[Extraction]) -> list[list[Extraction]]:
@@ -479,12 +572,72 @@ def _set_registry(registry: Registry) -> None:
     _worker_registry = registry
 
 
-def _normalize_in_worker(extraction: Extraction) -> tuple[BatchOutcome, dict[str, pd.DataFrame]]:
+def _normalize_in_worker(extractions: list[Extraction]) -> _Chunk:
     assert _worker_registry is not None, "the pool's initializer sets the registry"
-    return _normalize(_worker_registry, extraction)
+    return _normalize_chunk(_worker_registry, extractions)
 
 
-def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome, dict[str, pd.DataFrame]]:
+def _normalize_chunk(registry: Registry, extractions: list[Extraction]) -> _Chunk:
+    """Normalize extractions and type their records: one table per record type for all those whose
+    values take the column types (found at once when all do), frames for the others."""
+    import pyarrow as pa
+
+    outcomes = []
+    records: dict[str, Records] = {}
+    for extraction in extractions:
+        outcome, found = _normalize(registry, extraction)
+        outcomes.append(outcome)
+        if found is not None:
+            records[extraction.extraction_id] = found
+    tables = _tagged_tables(records)
+    if tables is not None:
+        return _Chunk(outcomes, list(records), tables, {})
+    # Some batch's values do not take the column types: type each batch alone, the others as frames.
+    typed, parts, apart = [], [], {}
+    by_id = {outcome.extraction_id: outcome for outcome in outcomes}
+    for batch_id, batch_records in records.items():
+        batch_tables = _tagged_tables({batch_id: batch_records})
+        if batch_tables is not None:
+            typed.append(batch_id)
+            parts.append(batch_tables)
+            continue
+        try:
+            apart[batch_id] = records_frames(batch_records)
+        except Exception as error:  # a bug of the source's: this batch is quarantined, the others go on
+            log.exception("%s: the records of %s have no frame", by_id[batch_id].account_id, batch_id)
+            detail = f"{type(error).__name__} while making frames of its records: {error}"[:_DETAIL_LENGTH]
+            by_id[batch_id].failures.append(Failure("payload", "normalizable", None, detail))
+    tables = {
+        record_type.name: pa.concat_tables([part[record_type.name] for part in parts])
+        if parts
+        else _staged_schema(record_type).empty_table()
+        for record_type in RECORD_TYPES
+    }
+    return _Chunk(outcomes, typed, tables, apart)
+
+
+def _tagged_tables(records: dict[str, Records]) -> dict[str, pa.Table] | None:
+    """The rows of the batches (keyed by batch id) of each record type as one table of the staged
+    schema, or ``None`` when a batch lacks a table or a column, or a value does not take its type."""
+    import numpy as np
+    import pyarrow as pa
+
+    batch_ids = np.array(list(records), dtype=object)
+    tables = {}
+    for record_type in RECORD_TYPES:
+        try:
+            per_batch = [batch_records[record_type.name] for batch_records in records.values()]
+            table = records_table(record_type, [row for rows in per_batch for row in rows])
+        except KeyError:
+            return None
+        if table is None:
+            return None
+        batches = pa.array(np.repeat(batch_ids, [len(rows) for rows in per_batch]), pa.string())
+        tables[record_type.name] = table.append_column(pa.field(BATCH_COLUMN, pa.string()), batches)
+    return tables
+
+
+def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome, Records | None]:
     """An extraction's records, or the reason it has none (failed extraction, unreadable payload)."""
     outcome = BatchOutcome(
         account_id=extraction.account_id,
@@ -495,24 +648,29 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
     if not extraction.is_complete:
         outcome.status = "extraction_failed"
         outcome.error = extraction.error
-        return outcome, {}
-    frames: dict[str, pd.DataFrame] = {}
+        return outcome, None
     try:
         account = registry.account(extraction.account_id)
         pages = extraction.read_pages()
         observed_at = extraction.fetched_at.astimezone(UTC).replace(tzinfo=None)
-        frames = get_source(extraction.platform).normalize(pages, account, observed_at)
+        records = get_source(extraction.platform).normalize(pages, account, observed_at)
     except (KeyError, LandingError, NormalizationError) as error:
         outcome.failures.append(Failure("payload", "readable", None, str(error).strip("'\"")))
+        return outcome, None
     except Exception as error:  # a bug of the source's: this batch is quarantined, the others go on
         log.exception("%s: normalizing %s failed unexpectedly", extraction.account_id, extraction.path)
         detail = f"{type(error).__name__} while normalizing: {error}"[:_DETAIL_LENGTH]
         outcome.failures.append(Failure("payload", "normalizable", None, detail))
-    outcome.rows = {name: len(frame) for name, frame in frames.items()}
-    return outcome, frames
+        return outcome, None
+    outcome.rows = {name: len(rows) for name, rows in records.items()}
+    return outcome, records
 
 
-def _stage_part(directory: Path, valid: NormalizedGroup, combined: Combined) -> None:
+ValidBatches = list[tuple[Extraction, BatchOutcome, dict[str, "pd.DataFrame"]]]
+"""Batches that passed validation, with their frames (none for those in a group's ``combined``)."""
+
+
+def _stage_part(directory: Path, valid: ValidBatches, combined: Combined) -> None:
     """Stage the valid batches of a group together: one Parquet file per table, and ``batches.json``.
 
     One file per table and group, not per batch: a nightly run of 10,000 accounts
@@ -532,15 +690,8 @@ def _stage_part(directory: Path, valid: NormalizedGroup, combined: Combined) -> 
     together = [item for item in valid if item[0].extraction_id in in_combined]
     apart = [item for item in valid if item[0].extraction_id not in in_combined]
     if together:
-        ids = {extraction.extraction_id for extraction, _, _ in together}
         try:
-            converted = {
-                name: _staged_table(
-                    frame if len(ids) == len(in_combined) else frame[frame[BATCH_COLUMN].isin(ids)],
-                    RECORD_TYPES_BY_NAME[name],
-                )
-                for name, frame in combined.frames.items()
-            }
+            converted = combined.staged_tables({extraction.extraction_id for extraction, _, _ in together})
         except _CONVERSION_ERRORS:  # find the batch at fault: each on its own
             apart = valid
         else:

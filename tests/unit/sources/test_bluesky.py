@@ -37,6 +37,7 @@ from rapport.sources.bluesky.settings import (
     THREAD_BUDGET_VARIABLE,
 )
 from rapport.sources.http import ClientError, HttpError, HttpStats, NotFoundError, RetriesExhaustedError
+from rapport.sources.payloads import records_frames
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bluesky"
 ACCOUNT = Account(
@@ -203,7 +204,7 @@ def landed(appview: HTTPServer, clock: FakeClock) -> list[Page]:
 
 @pytest.fixture
 def records(landed: list[Page]) -> dict[str, Any]:
-    return bluesky.normalize(landed, ACCOUNT, OBSERVED_AT)
+    return records_frames(bluesky.normalize(landed, ACCOUNT, OBSERVED_AT))
 
 
 def row(frame: Any, key: str, value: str) -> dict[str, Any]:
@@ -329,7 +330,9 @@ def test_a_deleted_posts_thread_is_landed_and_the_extraction_goes_on(landed: lis
     assert deleted[0].endpoint == POST_THREAD_ENDPOINT
     assert deleted[0].params["uri"] == STORYTIME["uri"]
     assert json.loads(deleted[0].body)["error"] == "NotFound"
-    records = bluesky.normalize(landed, ACCOUNT, OBSERVED_AT)  # the 400 thread is skipped, not an error
+    records = records_frames(
+        bluesky.normalize(landed, ACCOUNT, OBSERVED_AT)
+    )  # the 400 thread is skipped, not an error
     assert STORYTIME["uri"] in set(records["posts"]["post_id"])
 
 
@@ -599,7 +602,7 @@ def test_a_repost_without_its_own_uri_gets_a_stable_id_from_the_reposted_post(la
     del body["feed"][2]["reason"]["uri"]
     del body["feed"][2]["reason"]["cid"]
     pages = [*landed[:2], Page(AUTHOR_FEED_ENDPOINT, json.dumps(body).encode(), 200, landed[2].params)]
-    posts = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)["posts"]
+    posts = records_frames(bluesky.normalize(pages, ACCOUNT, OBSERVED_AT))["posts"]
     assert f"{DID}/repost/{PARK_REPOST['post']['cid']}" in set(posts["post_id"])
 
 
@@ -722,7 +725,7 @@ def test_normalize_leaves_what_was_published_after_the_observation_for_the_next_
     landed: list[Page],
 ) -> None:
     observed = datetime(2026, 11, 22, 16, 0)
-    records = bluesky.normalize(landed, ACCOUNT, observed)
+    records = records_frames(bluesky.normalize(landed, ACCOUNT, observed))
     assert (records["posts"]["created_at"] <= observed).all()
     assert (records["interactions"]["created_at"] <= observed).all()
     assert GARDEN_ANSWER["uri"] in set(records["posts"]["post_id"])  # 15:32
@@ -798,7 +801,7 @@ def test_unknown_fields_are_ignored_and_missing_optional_fields_tolerated(landed
         Page(PROFILE_ENDPOINT, json.dumps(profile).encode(), 200, landed[1].params),
         Page(AUTHOR_FEED_ENDPOINT, json.dumps(feed).encode(), 200, landed[2].params),
     ]
-    records = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)
+    records = records_frames(bluesky.normalize(pages, ACCOUNT, OBSERVED_AT))
     snapshot = records["account_snapshots"].iloc[0]
     assert pd_isna(snapshot["display_name"]) and pd_isna(snapshot["account_created_at"])
     post = row(records["posts"], "post_id", GARDEN["uri"])  # the pinned copy is the same post, kept once

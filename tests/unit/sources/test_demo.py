@@ -18,7 +18,7 @@ from rapport.accounts import Account, load_registry
 from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, demo
 from rapport.sources.demo.settings import ARCHETYPES, DEMO_START, PAGE_SIZE
-from rapport.sources.payloads import contains_question, html_to_text, read_html
+from rapport.sources.payloads import contains_question, html_to_text, read_html, records_frames
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
@@ -85,7 +85,7 @@ def world() -> dict[str, tuple[list[Page], dict[str, pd.DataFrame]]]:
     result = {}
     for name in ARCHETYPES:
         pages = fetch(name, SINCE, UNTIL)
-        result[name] = (pages, demo.normalize(pages, account(name), OBSERVED_AT))
+        result[name] = (pages, records_frames(demo.normalize(pages, account(name), OBSERVED_AT)))
     return result
 
 
@@ -266,7 +266,7 @@ def test_followers_grow_along_each_archetypes_curve():
 @pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda record_type: record_type.name)
 def test_normalize_returns_exactly_the_record_columns_in_order_with_their_dtypes(world, record_type):
     empty = fetch("festival_lumiere", datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
-    empty_frames = demo.normalize(empty, account("festival_lumiere"), OBSERVED_AT)
+    empty_frames = records_frames(demo.normalize(empty, account("festival_lumiere"), OBSERVED_AT))
     for frames in (frames_of(world, "maison_quartiers"), empty_frames):
         frame = frames[record_type.name]
         assert list(frame.columns) == record_type.column_names
@@ -295,7 +295,9 @@ def test_frames_keep_the_record_contract_the_validation_checks(world):
 def test_normalize_stamps_every_row_with_the_account_id_and_naive_utc_observed_at():
     pages = fetch("riviere_transit", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 15, tzinfo=UTC))
     paris = timezone(timedelta(hours=2))
-    frames = demo.normalize(pages, account("riviere_transit"), datetime(2026, 6, 15, 2, 0, tzinfo=paris))
+    frames = records_frames(
+        demo.normalize(pages, account("riviere_transit"), datetime(2026, 6, 15, 2, 0, tzinfo=paris))
+    )
     for frame in frames.values():
         assert len(frame) > 0
         assert set(frame.account_id) == {"demo:@riviere_transit"}
@@ -398,7 +400,7 @@ def normalize_by_hand(statuses: list[dict[str, Any]] = (), notifications: list[d
         listing_page("accounts/statuses", list(statuses)),
         listing_page("notifications", list(notifications)),
     ]
-    return demo.normalize(pages, account("petit_theatre"), OBSERVED_AT)
+    return records_frames(demo.normalize(pages, account("petit_theatre"), OBSERVED_AT))
 
 
 def test_alt_text_counts_only_non_empty_descriptions():
@@ -510,7 +512,7 @@ def test_is_question_looks_for_a_question_mark_outside_urls(world):
 
 def test_normalize_keeps_one_row_per_id_when_pages_repeat(world):
     pages, frames = world["petit_theatre"]
-    twice = demo.normalize(pages + pages, account("petit_theatre"), OBSERVED_AT)
+    twice = records_frames(demo.normalize(pages + pages, account("petit_theatre"), OBSERVED_AT))
     for name, frame in frames.items():
         assert len(twice[name]) == len(frame)
         pd.testing.assert_frame_equal(twice[name], frame)

@@ -12,6 +12,7 @@ from rapport.accounts import load_registry
 from rapport.records import RECORD_TYPES
 from rapport.sources import Window, demo
 from rapport.sources.demo.scale import ScaleProfile, land_world, write_registry
+from rapport.sources.payloads import records_frames
 from rapport.validation.suites import conforms
 
 UNTIL = datetime(2026, 11, 16, tzinfo=UTC)
@@ -57,7 +58,7 @@ def test_a_narrower_window_sees_exactly_the_items_a_wider_one_has_in_it(registry
 def test_a_year_normalizes_into_valid_records_of_the_profile_s_size(registry):
     account = registry.accounts[0]
     pages = list(demo.extract(account, Window(UNTIL - timedelta(weeks=52), UNTIL)))
-    frames = demo.normalize(pages, account, UNTIL.replace(tzinfo=None))
+    frames = records_frames(demo.normalize(pages, account, UNTIL.replace(tzinfo=None)))
     for record_type in RECORD_TYPES:
         assert conforms(frames[record_type.name], record_type), record_type.name
     posts, interactions = frames["posts"], frames["interactions"]

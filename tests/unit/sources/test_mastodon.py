@@ -30,7 +30,7 @@ from rapport.records import INTERACTIONS, POSTS, RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, get_source, mastodon
 from rapport.sources.http import RESET_MARGIN, HttpStats, NotFoundError, RetriesExhaustedError
 from rapport.sources.mastodon import ExtractionStats, MalformedResponseError, MastodonClient
-from rapport.sources.payloads import records_frame
+from rapport.sources.payloads import records_frame, records_frames
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mastodon"
 ACCOUNT = Account(
@@ -233,7 +233,7 @@ def extract_until_error(client: MastodonClient, **kwargs: Any) -> tuple[list[Pag
 @pytest.fixture
 def frames(api: MastodonApi, make_client: Any) -> dict[str, pd.DataFrame]:
     """The recorded week, extracted by the real client and normalized."""
-    return mastodon.normalize(extract_all(make_client()), ACCOUNT, OBSERVED_AT)
+    return records_frames(mastodon.normalize(extract_all(make_client()), ACCOUNT, OBSERVED_AT))
 
 
 def post(frames: dict[str, pd.DataFrame], post_id: str) -> dict[str, Any]:
@@ -444,7 +444,7 @@ def test_a_thread_deleted_before_its_context_call_is_kept_as_a_page_and_skipped(
 
     pages, stats = mastodon.extract_with_stats(ACCOUNT, WINDOW, client=make_client())
     landed = list(pages)
-    frames = mastodon.normalize(landed, ACCOUNT, OBSERVED_AT)
+    frames = records_frames(mastodon.normalize(landed, ACCOUNT, OBSERVED_AT))
 
     assert [(page.endpoint, page.status) for page in landed[4:]] == [
         (f"statuses/{S1}/context", 200),
@@ -670,7 +670,7 @@ def test_a_reply_whose_parent_was_deleted_is_still_read(frames):
 def test_statuses_published_after_the_observation_are_left_for_the_next_run(api, make_client):
     pages = extract_all(make_client())
 
-    frames = mastodon.normalize(pages, ACCOUNT, datetime(2026, 11, 22, 18, 30, tzinfo=UTC))
+    frames = records_frames(mastodon.normalize(pages, ACCOUNT, datetime(2026, 11, 22, 18, 30, tzinfo=UTC)))
 
     assert A1 not in set(frames["posts"]["post_id"])  # 18:31:40
     assert S1 in set(frames["posts"]["post_id"])
@@ -687,7 +687,7 @@ def test_missing_optional_fields_and_unknown_fields_are_tolerated():
         Page(STATUSES, json.dumps(statuses).encode()),
     ]
 
-    posts = mastodon.normalize(pages, ACCOUNT, OBSERVED_AT)["posts"]
+    posts = records_frames(mastodon.normalize(pages, ACCOUNT, OBSERVED_AT))["posts"]
 
     row = posts[posts["post_id"] == statuses[2]["id"]].iloc[0]
     assert row["post_type"] == "original" and pd.isna(row["language"]) and pd.isna(row["edited_at"])
@@ -741,7 +741,7 @@ def test_normalize_reads_the_landed_pages_alone(api, make_client, tmp_path):
         mastodon.extract(ACCOUNT, WINDOW, client=make_client()),
     )
 
-    frames = mastodon.normalize(extraction.read_pages(), ACCOUNT, fetched_at)
+    frames = records_frames(mastodon.normalize(extraction.read_pages(), ACCOUNT, fetched_at))
 
     assert (len(frames["posts"]), len(frames["interactions"])) == (12, 8)
     assert frames["posts"]["observed_at"].iloc[0] == pd.Timestamp(fetched_at.replace(tzinfo=None))

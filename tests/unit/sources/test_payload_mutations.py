@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 
 from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, get_source
-from rapport.sources.payloads import PANDAS_DTYPES, JsonNode, load_json
+from rapport.sources.payloads import PANDAS_DTYPES, JsonNode, load_json, records_frames, records_table
 from rapport.validation.suites import conforms
 from tests.mutations import (
     COUNTS,
@@ -53,7 +53,7 @@ def normalize_or_refuse(sample: Sample, mutated: Mutated) -> dict[str, Any] | No
     """Normalize damaged pages; return the frames, or None when refused with a precise error."""
     source = get_source(sample.platform)
     try:
-        frames: dict[str, Any] = source.normalize(list(mutated.pages), sample.account, sample.observed_at)
+        records = source.normalize(list(mutated.pages), sample.account, sample.observed_at)
     except NormalizationError as error:
         message = str(error)
         assert any(endpoint in message for endpoint in mutated.damaged_endpoints), (
@@ -64,6 +64,9 @@ def normalize_or_refuse(sample: Sample, mutated: Mutated) -> dict[str, Any] | No
         )
         assert len(message) < 2000, f"the error carries the payload: {len(message)} characters"
         return None
+    for record_type in RECORD_TYPES:  # validation types many batches' rows at once
+        assert records_table(record_type, records[record_type.name]) is not None, record_type.name
+    frames: dict[str, Any] = records_frames(records)
     assert_record_frames(frames)
     return frames
 

@@ -17,10 +17,10 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, TypeVar, Unpack
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
-from rapport.sources import NormalizationError, Page, SourceError, Window
+from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
 from rapport.sources.bluesky.client import (
     BlueskyClient,
     HttpOptions,
@@ -52,18 +52,15 @@ from rapport.sources.bluesky.settings import (
     THREAD_VIEW_POST,
 )
 from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response
-from rapport.sources.payloads import JsonNode, contains_question, parse_json, records_frame, to_naive_utc
+from rapport.sources.payloads import JsonNode, contains_question, parse_json, to_naive_utc
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from rapport.accounts import Account
 
 __all__ = ["extract", "extract_with_stats", "normalize"]
 
 logger = logging.getLogger("rapport.sources.bluesky")
 
-Row = dict[str, Any]
 _Read = TypeVar("_Read")
 
 _ENDPOINTS = (RESOLVE_HANDLE_ENDPOINT, PROFILE_ENDPOINT, AUTHOR_FEED_ENDPOINT, POST_THREAD_ENDPOINT)
@@ -272,12 +269,12 @@ def _threads_to_fetch(entries: list[_FeedEntry], since: datetime, until: datetim
 # -- normalize --------------------------------------------------------------------------------------
 
 
-def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> dict[str, pd.DataFrame]:
-    """Turn the landed pages of one extraction into record frames.
+def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> Records:
+    """Turn the landed pages of one extraction into records.
 
-    Returns ``{"account_snapshots", "posts", "interactions"}``, each a frame
-    with exactly the columns and dtypes of :mod:`rapport.records`,
-    ``observed_at`` (naive UTC) on every row:
+    Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
+    of rows with exactly the columns of :mod:`rapport.records`, each value of
+    its column's type or ``None``, ``observed_at`` (naive UTC) on every row:
 
     - the snapshot comes from the last ``getProfile`` page (``account_native_id``
       is the DID);
@@ -334,11 +331,9 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
     for root in threads:
         _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions)
     return {
-        ACCOUNT_SNAPSHOTS.name: records_frame(ACCOUNT_SNAPSHOTS, [snapshot]),
-        POSTS.name: records_frame(POSTS, [row for row in posts.values() if row["created_at"] <= observed]),
-        INTERACTIONS.name: records_frame(
-            INTERACTIONS, [row for row in interactions.values() if row["created_at"] <= observed]
-        ),
+        ACCOUNT_SNAPSHOTS.name: [snapshot],
+        POSTS.name: [row for row in posts.values() if row["created_at"] <= observed],
+        INTERACTIONS.name: [row for row in interactions.values() if row["created_at"] <= observed],
     }
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
-from rapport.sources import NormalizationError, Page, SourceError, Window
+from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
 from rapport.sources.demo.client import DemoClient
 from rapport.sources.demo.scale import ScaleClient, is_scale_handle
 from rapport.sources.demo.settings import (
@@ -31,13 +31,10 @@ from rapport.sources.payloads import (
     describe_page,
     load_json,
     read_html,
-    records_frame,
     to_naive_utc,
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from rapport.accounts import Account
 
 __all__ = ["SIMULATED", "extract", "normalize"]
@@ -46,8 +43,6 @@ SIMULATED: Final = True
 """The platform is simulated: the pipeline observes it at the window's end, so replays are identical."""
 
 PLATFORM: Final = "demo"
-
-Row = dict[str, Any]
 
 
 def extract(account: Account, window: Window, *, seed: str | None = None) -> Iterator[Page]:
@@ -109,13 +104,12 @@ def _request(
     return Page(endpoint=endpoint, body=response.body, status=200, params=dict(params)), response.next_params
 
 
-def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> dict[str, pd.DataFrame]:
-    """Turn the landed pages of one extraction into record frames.
+def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> Records:
+    """Turn the landed pages of one extraction into records.
 
-    Returns ``{"account_snapshots", "posts", "interactions"}``, each a frame
-    with exactly the columns of :mod:`rapport.records` (see
-    :func:`~rapport.sources.payloads.records_frame` for the dtypes),
-    ``observed_at`` (naive UTC) on every row. Posts and interactions seen
+    Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
+    of rows with exactly the columns of :mod:`rapport.records`, each value of
+    its column's type or ``None``, ``observed_at`` (naive UTC) on every row. Posts and interactions seen
     twice are kept once (the first seen); the snapshot comes from the last
     lookup page. Notifications of a type other than ``mention`` are skipped.
 
@@ -156,9 +150,9 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
                 row = _read_mention(node.get_object("status"), account, own_id, observed)
                 interactions.setdefault(row["interaction_id"], row)
     return {
-        ACCOUNT_SNAPSHOTS.name: records_frame(ACCOUNT_SNAPSHOTS, snapshots[-1:]),
-        POSTS.name: records_frame(POSTS, list(posts.values())),
-        INTERACTIONS.name: records_frame(INTERACTIONS, list(interactions.values())),
+        ACCOUNT_SNAPSHOTS.name: snapshots[-1:],
+        POSTS.name: list(posts.values()),
+        INTERACTIONS.name: list(interactions.values()),
     }
 
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import unquote
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
-from rapport.sources import NormalizationError, Page, SourceError, Window
+from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
 from rapport.sources.http import HttpError, HttpStats, NotFoundError, Response
 from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient, path_id
 from rapport.sources.mastodon.settings import (
@@ -42,13 +42,10 @@ from rapport.sources.payloads import (
     count_alt_texts,
     parse_json,
     read_html,
-    records_frame,
     to_naive_utc,
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from rapport.accounts import Account
 
 __all__ = [
@@ -80,7 +77,6 @@ nightly run (from the watermark less the 14-day lookback, about 15 days) costs
 past that, the client waits for the reset instead of earning 429s.
 """
 
-Row = dict[str, Any]
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Response | None)
@@ -326,12 +322,12 @@ def _check_context(root: JsonNode) -> None:
 # -- normalize --------------------------------------------------------------------------------------
 
 
-def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> dict[str, pd.DataFrame]:
-    """Turn the landed pages of one extraction into record frames.
+def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> Records:
+    """Turn the landed pages of one extraction into records.
 
-    Returns ``{"account_snapshots", "posts", "interactions"}``, each a frame
-    with exactly the columns and dtypes of :mod:`rapport.records`,
-    ``observed_at`` (naive UTC) on every row:
+    Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
+    of rows with exactly the columns of :mod:`rapport.records`, each value of
+    its column's type or ``None``, ``observed_at`` (naive UTC) on every row:
 
     - the snapshot comes from the last lookup page;
     - posts are the account's own statuses, from the statuses pages and from
@@ -404,11 +400,9 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
         if interaction is not None:
             interactions[interaction["interaction_id"]] = interaction
     return {
-        ACCOUNT_SNAPSHOTS.name: records_frame(ACCOUNT_SNAPSHOTS, [snapshot]),
-        POSTS.name: records_frame(POSTS, [row for row in posts.values() if row["created_at"] <= observed]),
-        INTERACTIONS.name: records_frame(
-            INTERACTIONS, [row for row in interactions.values() if row["created_at"] <= observed]
-        ),
+        ACCOUNT_SNAPSHOTS.name: [snapshot],
+        POSTS.name: [row for row in posts.values() if row["created_at"] <= observed],
+        INTERACTIONS.name: [row for row in interactions.values() if row["created_at"] <= observed],
     }
 
 
