@@ -13,6 +13,7 @@ Great Expectations is imported once per process (it costs seconds) by
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import logging
@@ -414,34 +415,48 @@ def validate_run(
     starting = starter.submit(BatchValidator, settings.gx_docs_dir / f"run_date={run_date.isoformat()}")
     starter.shutdown(wait=False)
     workers = settings.validation_workers if workers is None else workers
-    for index, group in enumerate(_normalized_groups(registry, extractions, workers), start=1):
-        validator = starting.result()
-        combined, apart = group.combined, group.apart
-        found = (
-            validator.validate_many(apart, run_date.isoformat(), combined)
-            if apart or combined.batch_ids
-            else {}
-        )
-        valid = []
-        for extraction, outcome in group.batches:
-            if outcome.status != "extraction_failed":
-                outcome.failures += found.get(extraction.extraction_id, [])
-                if not outcome.failures:
-                    valid.append((extraction, outcome, apart.get(extraction.extraction_id, {})))
-        _stage_part(staging_partition / f"part={index:05d}", valid, combined)
-        together: dict[str, dict[str, pd.DataFrame]] | None = None
-        for extraction, outcome in group.batches:
-            if outcome.failures:
-                outcome.status = "quarantined"
-                frames = apart.get(extraction.extraction_id, {})
-                if extraction.extraction_id in combined.batch_ids:
-                    together = combined.batch_frames() if together is None else together
-                    frames = together[extraction.extraction_id]
-                _quarantine(settings.quarantine_dir, extraction, frames, outcome)
-            report.outcomes.append(outcome)
+    gc.freeze()  # what lives all along (the extractions, the registry): the collections below skip it
+    try:
+        for index, group in enumerate(_normalized_groups(registry, extractions, workers), start=1):
+            part = staging_partition / f"part={index:05d}"
+            report.outcomes += _validate_group(settings, starting.result(), group, part, run_date)
+            # Great Expectations leaves reference cycles (caught exceptions whose tracebacks hold its
+            # frames, and the group's DataFrames with them): collected now, memory holds two groups,
+            # not as many as the collector lets pile up (5.4 GB at 10,000 accounts instead of 2.1).
+            gc.collect()
+    finally:
+        gc.unfreeze()
     report.data_docs = str(starting.result().build_data_docs())
     _write_report(settings, report)
     return report
+
+
+def _validate_group(
+    settings: Settings, validator: BatchValidator, group: NormalizedGroup, part: Path, run_date: date
+) -> list[BatchOutcome]:
+    """Validate a group's batches, stage the valid ones in ``part`` and quarantine the others;
+    return their outcomes."""
+    combined, apart = group.combined, group.apart
+    found = (
+        validator.validate_many(apart, run_date.isoformat(), combined) if apart or combined.batch_ids else {}
+    )
+    valid = []
+    for extraction, outcome in group.batches:
+        if outcome.status != "extraction_failed":
+            outcome.failures += found.get(extraction.extraction_id, [])
+            if not outcome.failures:
+                valid.append((extraction, outcome, apart.get(extraction.extraction_id, {})))
+    _stage_part(part, valid, combined)
+    together: dict[str, dict[str, pd.DataFrame]] | None = None
+    for extraction, outcome in group.batches:
+        if outcome.failures:
+            outcome.status = "quarantined"
+            frames = apart.get(extraction.extraction_id, {})
+            if extraction.extraction_id in combined.batch_ids:
+                together = combined.batch_frames() if together is None else together
+                frames = together[extraction.extraction_id]
+            _quarantine(settings.quarantine_dir, extraction, frames, outcome)
+    return [outcome for _, outcome in group.batches]
 
 
 def _write_report(settings: Settings, report: ValidationReport) -> None:
