@@ -2,9 +2,10 @@
 
 Everything lands in the ``raw`` schema, one table per record type plus the
 registry (``organizations``, ``accounts``) and a ``load_batches`` log. Posts
-and interactions are upserted on (platform, native id): a newer observation
-updates the counts and keeps ``first_observed_at``; an older one changes
-nothing, so batches can be loaded again, in any order, with the same result.
+and interactions are upserted on their keys (:mod:`rapport.records`: platform,
+account and native id): a newer observation updates the counts and keeps
+``first_observed_at``; an older one changes nothing, so batches can be loaded
+again, in any order, with the same result.
 Account snapshots are kept whole, one row per observation.
 
 One load is one transaction: it commits entirely or not at all. The caller

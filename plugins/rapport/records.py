@@ -69,7 +69,9 @@ ACCOUNT_SNAPSHOTS = RecordType(
 POSTS = RecordType(
     name="posts",
     grain="one row per post published by a registered account",
-    key=("platform", "post_id"),
+    # The account is part of the key: a Mastodon status id is unique on its instance only, and two
+    # registered accounts on two instances can publish posts under the same id.
+    key=("platform", "account_id", "post_id"),
     columns=(
         Column("platform", "VARCHAR", False, "Platform the post lives on."),
         Column("post_id", "VARCHAR", False, "The platform's id for the post."),

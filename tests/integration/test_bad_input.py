@@ -200,7 +200,7 @@ def test_a_staged_extraction_is_loaded_into_the_warehouse(run: Run) -> None:
             "select extraction_id, posts_rows, interactions_rows, account_snapshots_rows from raw.load_batches",
         )
     }
-    posts = {row for row in query(warehouse, "select platform, post_id from raw.posts")}
+    posts = set(query(warehouse, "select platform, account_id, post_id from raw.posts"))
     interactions = set(query(warehouse, "select platform, account_id, interaction_id from raw.interactions"))
     snapshots = {row for row in query(warehouse, "select account_id, observed_at from raw.account_snapshots")}
     staged = [landed for landed in run.landed if run.outcome(landed).status == "staged"]
@@ -220,7 +220,9 @@ def test_a_staged_extraction_is_loaded_into_the_warehouse(run: Run) -> None:
             for name in TABLES
         }
         assert {name: len(frame) for name, frame in frames.items()} == rows, f"{landed}: rows staged"
-        staged_posts = set(zip(frames["posts"]["platform"], frames["posts"]["post_id"], strict=True))
+        staged_posts = set(
+            frames["posts"][["platform", "account_id", "post_id"]].itertuples(index=False, name=None)
+        )
         assert staged_posts <= posts, f"{landed}: posts missing from the warehouse"
         keys = frames["interactions"][["platform", "account_id", "interaction_id"]].itertuples(index=False)
         assert set(map(tuple, keys)) <= interactions, f"{landed}: interactions missing from the warehouse"

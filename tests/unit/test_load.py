@@ -88,6 +88,26 @@ def test_a_post_of_the_public_addressed_to_two_accounts_is_kept_for_each(tmp_pat
     ) == sorted([(ACCOUNT_ID, "110"), (other, "110")])
 
 
+def test_posts_of_two_accounts_under_the_same_id_are_both_kept(tmp_path: Path, warehouse: Path):
+    """A Mastodon status id is unique on its instance only: two accounts on two instances can
+    publish posts under the same id, and neither replaces the other."""
+    other = REGISTRY.accounts[1].account_id
+    assert other != ACCOUNT_ID
+    post = {"post_id": "110", "like_count": 3}
+    first = stage_batch(tmp_path / "b1", batch_frames(posts=[post]), OBSERVED_AT, "e1")
+    second = stage_batch(
+        tmp_path / "b2",
+        batch_frames(posts=[post | {"account_id": other, "like_count": 7}]),
+        OBSERVED_AT,
+        "e2",
+    )
+    load_batches(warehouse, REGISTRY, [first, second])
+    load_batches(warehouse, REGISTRY, [second])  # and again, alone: still one row each
+    assert query(
+        warehouse, "select account_id, post_id, like_count from raw.posts order by account_id"
+    ) == sorted([(ACCOUNT_ID, "110", 3), (other, "110", 7)])
+
+
 def test_an_older_observation_loaded_late_does_not_overwrite_a_newer_one(tmp_path: Path, warehouse: Path):
     later = OBSERVED_AT + timedelta(days=1)
     newer = stage_batch(

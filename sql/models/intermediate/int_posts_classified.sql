@@ -35,6 +35,7 @@ account_native_ids as (
 replies_to_public as (
     select
         posts.platform,
+        posts.account_id,
         posts.post_id
     from posts
     where
@@ -71,6 +72,7 @@ posts_with_context as (
     left join replies_to_public
         on
             posts.platform = replies_to_public.platform
+            and posts.account_id = replies_to_public.account_id
             and posts.post_id = replies_to_public.post_id
 ),
 
