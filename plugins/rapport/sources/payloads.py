@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
+from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, Records
 
 if TYPE_CHECKING:
@@ -460,8 +461,6 @@ def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]])
 
 def records_frames(records: Records) -> dict[str, pd.DataFrame]:
     """The frames of a source's records (see :func:`records_frame`), one per record type it gives."""
-    from rapport.records import RECORD_TYPES
-
     return {
         record_type.name: records_frame(record_type, records[record_type.name])
         for record_type in RECORD_TYPES

@@ -437,9 +437,7 @@ def _validate_group(
     """Validate a group's batches, stage the valid ones in ``part`` and quarantine the others;
     return their outcomes."""
     combined, apart = group.combined, group.apart
-    found = (
-        validator.validate_many(apart, run_date.isoformat(), combined) if apart or combined.batch_ids else {}
-    )
+    found = validator.validate_many(apart, run_date.isoformat(), combined)
     valid = []
     for extraction, outcome in group.batches:
         if outcome.status != "extraction_failed":
@@ -447,12 +445,13 @@ def _validate_group(
             if not outcome.failures:
                 valid.append((extraction, outcome, apart.get(extraction.extraction_id, {})))
     _stage_part(part, valid, combined)
+    in_combined = set(combined.batch_ids)
     together: dict[str, dict[str, pd.DataFrame]] | None = None
     for extraction, outcome in group.batches:
         if outcome.failures:
             outcome.status = "quarantined"
             frames = apart.get(extraction.extraction_id, {})
-            if extraction.extraction_id in combined.batch_ids:
+            if extraction.extraction_id in in_combined:
                 together = combined.batch_frames() if together is None else together
                 frames = together[extraction.extraction_id]
             _quarantine(settings.quarantine_dir, extraction, frames, outcome)
@@ -531,18 +530,27 @@ def _normalized_groups(
 
 
 def _assemble(group: list[Extraction], chunks: list[_Chunk]) -> NormalizedGroup:
-    import pyarrow as pa
-
     outcomes = [outcome for chunk in chunks for outcome in chunk.outcomes]
-    tables = {
-        record_type.name: pa.concat_tables([chunk.tables[record_type.name] for chunk in chunks])
-        for record_type in RECORD_TYPES
-    }
     return NormalizedGroup(
         batches=list(zip(group, outcomes, strict=True)),
-        combined=combine_tables([batch_id for chunk in chunks for batch_id in chunk.typed], tables),
+        combined=combine_tables(
+            [batch_id for chunk in chunks for batch_id in chunk.typed],
+            _concat_tables([chunk.tables for chunk in chunks]),
+        ),
         apart={batch_id: frames for chunk in chunks for batch_id, frames in chunk.apart.items()},
     )
+
+
+def _concat_tables(parts: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """Each record type's tables of ``parts`` (each a table per record type, as staged) as one."""
+    import pyarrow as pa
+
+    return {
+        record_type.name: pa.concat_tables([part[record_type.name] for part in parts])
+        if parts
+        else _staged_schema(record_type).empty_table()
+        for record_type in RECORD_TYPES
+    }
 
 
 def _groups(extractions: list[Extraction]) -> list[list[Extraction]]:
@@ -595,8 +603,6 @@ def _normalize_in_worker(extractions: list[Extraction]) -> _Chunk:
 def _normalize_chunk(registry: Registry, extractions: list[Extraction]) -> _Chunk:
     """Normalize extractions and type their records: one table per record type for all those whose
     values take the column types (found at once when all do), frames for the others."""
-    import pyarrow as pa
-
     outcomes = []
     records: dict[str, Records] = {}
     for extraction in extractions:
@@ -622,13 +628,7 @@ def _normalize_chunk(registry: Registry, extractions: list[Extraction]) -> _Chun
             log.exception("%s: the records of %s have no frame", by_id[batch_id].account_id, batch_id)
             detail = f"{type(error).__name__} while making frames of its records: {error}"[:_DETAIL_LENGTH]
             by_id[batch_id].failures.append(Failure("payload", "normalizable", None, detail))
-    tables = {
-        record_type.name: pa.concat_tables([part[record_type.name] for part in parts])
-        if parts
-        else _staged_schema(record_type).empty_table()
-        for record_type in RECORD_TYPES
-    }
-    return _Chunk(outcomes, typed, tables, apart)
+    return _Chunk(outcomes, typed, _concat_tables(parts), apart)
 
 
 def _tagged_tables(records: dict[str, Records]) -> dict[str, pa.Table] | None:
