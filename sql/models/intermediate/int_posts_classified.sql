@@ -7,7 +7,8 @@
 -- promotional). Deleted posts are kept here, flagged, and left out downstream.
 with
 
-posts as (
+-- Read twice below: not materialized, DuckDB would copy every post first.
+posts as not materialized (
     select posts.*
     from {{ ref('stg_social__posts') }} as posts
     {{ refreshed_only('posts', 'posts.published_at') }}
@@ -57,14 +58,19 @@ posts_with_context as (
         replies_to_public.post_id is not null as is_answer_to_public_post,
         -- Keywords are matched on the organization's own words: links (their
         -- paths often hold words) and @mentions (handles) are blanked first,
-        -- and accents stripped, once for both lists of keywords.
+        -- and accents stripped, once for both lists of keywords. The search
+        -- for links and handles runs only on the texts that may hold one.
         strip_accents(
-            regexp_replace(
-                regexp_replace(posts.post_text, '(https?://|www\.)[^[:space:]]+', ' ', 'g'),
-                '@[[:alnum:]_.@-]+',
-                ' ',
-                'g'
-            )
+            case
+                when
+                    contains(posts.post_text, '@')
+                    or contains(posts.post_text, '://')
+                    or contains(posts.post_text, 'www.')
+                    then regexp_replace(
+                        posts.post_text, '(https?://|www\.)[^[:space:]]+|@[[:alnum:]_.@-]+', ' ', 'g'
+                    )
+                else posts.post_text
+            end
         ) as keyword_text
     from posts
     left join account_native_ids
@@ -119,7 +125,6 @@ classified as (
         cast(date_trunc('week', published_at) as date) as week_start_date,
         post_type,
         action_kind,
-        post_text,
         in_reply_to_post_id,
         mention_count,
         is_deleted,

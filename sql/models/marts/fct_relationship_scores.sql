@@ -94,11 +94,7 @@ window_weeks_paired as (
         current_weeks.week_start_date,
         trailing_weeks.actions,
         trailing_weeks.is_active_week,
-        trailing_weeks.weekly_quality_value,
-        row_number() over (
-            partition by current_weeks.account_id, current_weeks.week_start_date
-            order by trailing_weeks.actions desc, trailing_weeks.week_start_date desc
-        ) as activity_rank
+        trailing_weeks.weekly_quality_value
     from weekly_qualities_scored as current_weeks
     inner join weekly_qualities_scored as trailing_weeks
         on
@@ -115,8 +111,8 @@ windows_aggregated as (
         count(*) as window_weeks,
         count(*) filter (where is_active_week) as active_weeks_in_window,
         cast(sum(actions) as bigint) as window_actions,
-        cast(sum(actions) filter (where activity_rank <= {{ busiest_weeks }}) as bigint)
-            as busiest_weeks_actions,
+        -- max(x, n): the window's n largest weekly action counts.
+        cast(list_sum(max(actions, {{ busiest_weeks }})) as bigint) as busiest_weeks_actions,
         -- avg() skips the weeks where no indicator was defined.
         avg(weekly_quality_value) as sustained_quality_value
     from window_weeks_paired
