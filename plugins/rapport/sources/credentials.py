@@ -4,6 +4,9 @@ Rapport reads public data and needs no credentials. A Mastodon access token
 or a Bluesky app password only raises rate limits or reaches more content.
 A credential is looked up when an extraction starts, handed to the HTTP
 client, and never written anywhere: not in logs, pages, XComs or the warehouse.
+A secret found (a token or a password) is also registered with Airflow's
+secrets masker, so that a line some library logs with it reads `***` in the
+task logs.
 """
 
 from __future__ import annotations
@@ -20,11 +23,16 @@ def get_credential(variable: str, connection_id: str, field: str = "password") -
     Looks at the environment variable ``variable`` first, then, inside an
     Airflow task, at the ``field`` (``login`` or ``password``) of the Airflow
     Connection ``connection_id`` (also settable as ``AIRFLOW_CONN_<ID>``).
-    Never raises for a missing credential and never logs its value.
+    Never raises for a missing credential and never logs its value. A
+    ``password`` is masked in Airflow's logs; a ``login`` (a handle) is not secret.
     """
-    value = os.environ.get(variable)
-    if value:
-        return value
+    value = os.environ.get(variable) or _from_connection(connection_id, field)
+    if value and field == "password":
+        _mask_in_airflow_logs(value, variable)
+    return value
+
+
+def _from_connection(connection_id: str, field: str) -> str | None:
     try:
         from airflow.sdk import BaseHook
 
@@ -34,3 +42,13 @@ def get_credential(variable: str, connection_id: str, field: str = "password") -
         return None
     found = getattr(connection, field, None)
     return str(found) if found else None
+
+
+def _mask_in_airflow_logs(secret: str, name: str) -> None:
+    """Have Airflow's log handlers print ``***`` for ``secret``: in the task's process, and in
+    its supervisor's when running inside a task. Outside Airflow (the CLI), nothing to do."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:
+        return
+    mask_secret(secret, name)

@@ -32,3 +32,14 @@ def test_an_airflow_connection_given_as_an_environment_variable_is_used(
         login = get_credential("RAPPORT_BLUESKY_HANDLE", "rapport_bluesky", field="login")
     assert (login, password) == ("org.bsky.social", "app-pass-1234")
     assert "app-pass-1234" not in caplog.text
+
+
+def test_a_secret_is_masked_in_airflow_logs_and_a_login_is_not(monkeypatch: pytest.MonkeyPatch):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    monkeypatch.setenv("RAPPORT_MASTODON_TOKEN", "token-from-env-5678")
+    monkeypatch.setenv("RAPPORT_BLUESKY_HANDLE", "org.bsky.social")
+    get_credential("RAPPORT_MASTODON_TOKEN", "rapport_mastodon")
+    get_credential("RAPPORT_BLUESKY_HANDLE", "rapport_bluesky", field="login")
+    line = "GET /api/v1/timelines with Bearer token-from-env-5678 for org.bsky.social"
+    assert redact(line) == "GET /api/v1/timelines with Bearer *** for org.bsky.social"
