@@ -291,11 +291,13 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
 
     Raises ``NormalizationError`` naming the page (``app.bsky.feed.getAuthorFeed
     page 2``) and the field (``$.feed[3].post.uri``) when a body is not valid
-    JSON or lacks a required field, when no ``getProfile`` page is present, or
+    JSON or lacks a required field, when no ``getProfile`` page is present,
+    when the profile is of another DID than the one the handle resolved to, or
     when a page is another error response or comes from an unknown endpoint.
     """
     observed = to_naive_utc(observed_at)
     labelled = _label_pages(pages)
+    resolved: list[JsonNode] = []
     profiles: list[JsonNode] = []
     feeds: list[JsonNode] = []
     threads: list[JsonNode] = []
@@ -307,7 +309,9 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
                 continue
             raise NormalizationError(f"{label}: HTTP status {page.status}, expected 200")
         root = parse_json(page.body, label)
-        if page.endpoint == PROFILE_ENDPOINT:
+        if page.endpoint == RESOLVE_HANDLE_ENDPOINT:
+            resolved.append(root)
+        elif page.endpoint == PROFILE_ENDPOINT:
             profiles.append(root)
         elif page.endpoint == AUTHOR_FEED_ENDPOINT:
             feeds.append(root)
@@ -320,6 +324,13 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
         )
     snapshot = _read_profile(profiles[-1], account, observed)
     own_did = str(snapshot["account_native_id"])
+    if resolved and (handle_did := resolved[-1].get_str("did")) != own_did:
+        # The feed and threads were asked for the DID the handle resolved to.
+        profiles[-1].fail(
+            f"the profile is of {own_did[:60]!r}, not of {handle_did[:60]!r}, "
+            f"the DID {account.handle!r} resolved to",
+            "did",
+        )
 
     posts: dict[str, Row] = {}
     interactions: dict[str, Row] = {}
