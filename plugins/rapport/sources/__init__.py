@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from rapport.records import PLATFORMS
 
@@ -39,6 +39,20 @@ Row = dict[str, Any]
 """One record: its values keyed by column name."""
 Records = dict[str, list[Row]]
 """An extraction's records: the rows of each record type, keyed by the type's name."""
+
+
+IN_FLIGHT: Final = timedelta(days=1)
+"""How long after an extraction started a post can have been published while it ran."""
+
+
+def without_in_flight(rows: Iterable[Row], observed: datetime) -> list[Row]:
+    """``rows`` less those published while their extraction ran: after ``observed`` (when it
+    started), by at most ``IN_FLIGHT``. The next run fetches them again (its window starts
+    earlier: the lookback). A row dated later than that is no race but a wrong date: it is
+    kept, and validation quarantines its batch, naming ``created_at``, instead of the row
+    vanishing on every run."""
+    latest = observed + IN_FLIGHT
+    return [row for row in rows if not observed < row["created_at"] <= latest]
 
 
 @dataclass(frozen=True)

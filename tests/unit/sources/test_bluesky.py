@@ -733,6 +733,17 @@ def test_normalize_leaves_what_was_published_after_the_observation_for_the_next_
     assert "مبروك! 🌷 نراكم يوم السبت" not in set(records["interactions"]["text"])  # 17:45
 
 
+def test_normalize_keeps_a_post_dated_long_after_the_observation_for_validation_to_quarantine(
+    landed: list[Page],
+) -> None:
+    feed = copy.deepcopy(FEED_PAGES[0])
+    post = feed["feed"][1]["post"]
+    post["indexedAt"] = post["record"]["createdAt"] = "2099-01-01T00:00:00.000Z"  # no race: a wrong date
+    pages = [*landed[:2], Page(AUTHOR_FEED_ENDPOINT, json.dumps(feed).encode(), 200, landed[2].params)]
+    posts = records_frames(bluesky.normalize(pages, ACCOUNT, OBSERVED_AT))["posts"]
+    assert posts.loc[posts["post_id"] == post["uri"], "created_at"].tolist() == [datetime(2099, 1, 1)]
+
+
 def test_normalize_output_columns_and_dtypes_equal_the_record_types(records: dict[str, Any]) -> None:
     assert set(records) == {record_type.name for record_type in RECORD_TYPES}
     for record_type in RECORD_TYPES:

@@ -677,6 +677,20 @@ def test_statuses_published_after_the_observation_are_left_for_the_next_run(api,
     assert not {P1B, P1C} & set(frames["interactions"]["interaction_id"])
 
 
+def test_a_status_dated_long_after_the_observation_is_kept_for_validation_to_quarantine():
+    statuses = json.loads(fixture("account_statuses_page_1.json"))
+    assert statuses[0]["id"] == A1
+    statuses[0]["created_at"] = "2099-11-22T18:31:40.512Z"  # no race: a wrong date
+    pages = [
+        Page("accounts/lookup", fixture("accounts_lookup.json")),
+        Page(STATUSES, json.dumps(statuses).encode()),
+    ]
+
+    posts = records_frames(mastodon.normalize(pages, ACCOUNT, OBSERVED_AT))["posts"]
+
+    assert posts.loc[posts["post_id"] == A1, "created_at"].tolist() == [pd.Timestamp("2099-11-22 18:31:40.512")]
+
+
 def test_missing_optional_fields_and_unknown_fields_are_tolerated():
     statuses = json.loads(fixture("account_statuses_page_3.json"))
     for field in ("language", "edited_at", "quote", "spoiler_text", "visibility", "card", "application"):

@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar, Unpack
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
-from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
+from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
 from rapport.sources.bluesky.client import (
     BlueskyClient,
     HttpOptions,
@@ -286,8 +286,9 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
     Thread nodes that are ``notFoundPost`` or ``blockedPost`` are skipped, as
     are threads landed with a 400 ``NotFound`` (deleted posts), unknown
     ``$type`` members of a union, labels and unknown fields. A post or
-    interaction published after ``observed_at`` (during the extraction) is
-    left for the next run, which sees it again thanks to the lookback window.
+    interaction published while the extraction ran (after ``observed_at``, by
+    at most a day) is left for the next run, which sees it again thanks to the
+    lookback window; one dated later is kept, for validation to quarantine.
 
     Raises ``NormalizationError`` naming the page (``app.bsky.feed.getAuthorFeed
     page 2``) and the field (``$.feed[3].post.uri``) when a body is not valid
@@ -343,8 +344,8 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
         _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions)
     return {
         ACCOUNT_SNAPSHOTS.name: [snapshot],
-        POSTS.name: [row for row in posts.values() if row["created_at"] <= observed],
-        INTERACTIONS.name: [row for row in interactions.values() if row["created_at"] <= observed],
+        POSTS.name: without_in_flight(posts.values(), observed),
+        INTERACTIONS.name: without_in_flight(interactions.values(), observed),
     }
 
 

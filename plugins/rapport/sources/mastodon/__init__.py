@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import unquote
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
-from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
+from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
 from rapport.sources.http import HttpError, HttpStats, NotFoundError, Response
 from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient, path_id
 from rapport.sources.mastodon.settings import (
@@ -339,8 +339,9 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
 
     A status seen twice is kept once, as last seen (threads are fetched after
     the listing, so they hold the newer counts). Statuses with visibility
-    ``direct`` and statuses published after ``observed_at`` (during a long
-    extraction; the next run's lookback reads them) are left out. Thread pages
+    ``direct`` and statuses published while the extraction ran (after
+    ``observed_at``, by at most a day: the next run's lookback reads them) are
+    left out; one dated later is kept, for validation to quarantine. Thread pages
     that answered 404 or 410 (deleted meanwhile) are skipped.
 
     Raises ``NormalizationError`` naming the page (``accounts/109/statuses
@@ -401,8 +402,8 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
             interactions[interaction["interaction_id"]] = interaction
     return {
         ACCOUNT_SNAPSHOTS.name: [snapshot],
-        POSTS.name: [row for row in posts.values() if row["created_at"] <= observed],
-        INTERACTIONS.name: [row for row in interactions.values() if row["created_at"] <= observed],
+        POSTS.name: without_in_flight(posts.values(), observed),
+        INTERACTIONS.name: without_in_flight(interactions.values(), observed),
     }
 
 
