@@ -6,8 +6,11 @@ Layout::
         extraction=<id>/manifest.json     what was asked, when, and how it ended
         extraction=<id>/0001.json.gz ...  each response body, byte for byte
 
-An extraction directory is written aside and renamed into place in one step,
-so a reader never sees half of one. Its id is a hash of its content: landing
+An extraction directory is written aside (``.landing-<pid>@<host>-…``, with a
+journal of the pages written so far) and renamed into place in one step, so a
+reader never sees half of one. If the process is killed meanwhile, the next
+landing for the same account and date lands what it had received as a failed
+extraction (:func:`salvage_interrupted`). Its id is a hash of its content: landing
 the same responses twice (re-running a date on a deterministic source) keeps
 one copy. Files are made read-only; nothing downstream edits them, and the
 warehouse can be rebuilt from this directory alone.
@@ -19,12 +22,14 @@ import errno
 import gzip
 import hashlib
 import json
+import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +37,15 @@ from rapport.accounts import Account
 from rapport.sources import Page, Window
 
 MANIFEST = "manifest.json"
+_STAGING_PREFIX = ".landing-"
+# In a folder being landed only: the manifest's fields known at the start, then one line per page written.
+_JOURNAL = "journal.jsonl"
+# A folder being landed by a process of another machine, left this long untouched, was abandoned.
+_ABANDONED_AFTER = timedelta(days=1)
 # zlib's fast strategy: on API JSON, 10x the speed of level 9 for a file some 25% larger.
 _COMPRESSION_LEVEL = 3
+
+log = logging.getLogger(__name__)
 
 
 class LandingError(RuntimeError):
@@ -103,12 +115,23 @@ def land_extraction(
     parent = account_dir(landing_dir, account) / f"run_date={run_date.isoformat()}"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".landing-", dir=parent))
+        salvage_interrupted(parent)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}@{socket.gethostname()}-", dir=parent)
+        )
     except OSError as error:
         raise LandingError(f"{parent}: cannot create the landing directory ({error})") from error
+    header = {
+        "platform": account.platform,
+        "account_id": account.account_id,
+        "run_date": run_date.isoformat(),
+        "window": {"since": window.since.isoformat(), "until": window.until.isoformat()},
+        "fetched_at": fetched_at.isoformat(),
+    }
     entries: list[dict[str, Any]] = []
     failure: BaseException | None = None
     try:
+        _journal(staging, header)
         responses = iter(pages)
         while True:
             try:
@@ -119,27 +142,17 @@ def land_extraction(
                 failure = error
                 break
             entries.append(_write_page(staging, len(entries) + 1, page))
-        manifest = {
-            "platform": account.platform,
-            "account_id": account.account_id,
-            "run_date": run_date.isoformat(),
-            "window": {"since": window.since.isoformat(), "until": window.until.isoformat()},
-            "fetched_at": fetched_at.isoformat(),
-            "status": "failed" if failure else "complete",
-            "error": f"{type(failure).__name__}: {failure}" if failure else None,
-            "pages": entries,
-            "cost": cost() if cost else None,
-        }
-        manifest["extraction_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[
-            :16
-        ]
-        _write_bytes(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
-        final = parent / f"extraction={manifest['extraction_id']}"
-        if _move_into_place(staging, final):
-            for file in final.iterdir():
-                file.chmod(0o444)
-        else:
-            shutil.rmtree(staging)  # the same content is already landed
+            _journal(staging, entries[-1])
+        final = _finish(
+            staging,
+            {
+                **header,
+                "status": "failed" if failure else "complete",
+                "error": f"{type(failure).__name__}: {failure}" if failure else None,
+                "pages": entries,
+                "cost": cost() if cost else None,
+            },
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -147,6 +160,109 @@ def land_extraction(
     if failure is not None:
         raise failure
     return extraction
+
+
+def _finish(staging: Path, manifest: dict[str, Any]) -> Path:
+    """Write the manifest of a folder being landed and move it into place; return where it is."""
+    manifest["extraction_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+    _write_bytes(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    try:
+        (staging / _JOURNAL).unlink()
+    except OSError as error:
+        raise LandingError(f"{staging}: cannot write to the landing zone ({error})") from error
+    final = staging.parent / f"extraction={manifest['extraction_id']}"
+    if _move_into_place(staging, final):
+        for file in final.iterdir():
+            file.chmod(0o444)
+    else:
+        shutil.rmtree(staging)  # the same content is already landed
+    return final
+
+
+def _journal(staging: Path, line: dict[str, Any]) -> None:
+    """Append a line to the journal of a folder being landed. Not synced: it is read only after
+    a killed process, whose writes the system still has; a power cut loses the folder's last pages."""
+    try:
+        with (staging / _JOURNAL).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+    except OSError as error:
+        raise LandingError(f"{staging}: cannot write to the landing zone ({error})") from error
+
+
+def salvage_interrupted(parent: Path) -> list[Path]:
+    """Land, as failed extractions, the folders of ``parent`` whose landing process died.
+
+    A process killed while landing (SIGKILL, out of memory, a lost machine)
+    leaves its folder aside, with the pages received and their journal. A
+    folder is abandoned when its process, on this machine, is gone; from
+    another machine, when it has been left untouched for a day. Its pages
+    whose journal line and checksum are whole are landed with status
+    ``failed`` and the error ``interrupted``, like those of a source that
+    failed: nothing received is lost, and the run's summary names the
+    account. A folder that cannot be read is left as it is, with a warning.
+    Returns the salvaged extractions' paths.
+    """
+    salvaged = []
+    for staging in sorted(parent.glob(f"{_STAGING_PREFIX}*")):
+        try:
+            if not staging.is_dir() or not _is_abandoned(staging):
+                continue
+            final = _salvage(staging)
+        except FileNotFoundError:
+            continue  # moved into place, or salvaged, by another process meanwhile
+        except (OSError, ValueError, KeyError, TypeError, LandingError) as error:
+            log.warning(
+                "%s: an interrupted landing could not be salvaged, left as it is (%s)", staging, error
+            )
+            continue
+        log.warning("%s: an interrupted landing was landed as failed extraction %s", staging, final.name)
+        salvaged.append(final)
+    return salvaged
+
+
+def _is_abandoned(staging: Path) -> bool:
+    """Its process, on this machine, is gone; or nothing was written in it for a day."""
+    untouched = datetime.now(UTC) - datetime.fromtimestamp(staging.stat().st_mtime, UTC)
+    if untouched > _ABANDONED_AFTER:
+        return True
+    owner, _, rest = staging.name.removeprefix(_STAGING_PREFIX).partition("@")
+    if not owner.isdigit() or rest.rpartition("-")[0] != socket.gethostname() or int(owner) == os.getpid():
+        return False
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def _salvage(staging: Path) -> Path:
+    if (staging / MANIFEST).exists():  # killed between writing its manifest and moving it into place
+        manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
+        (staging / _JOURNAL).unlink(missing_ok=True)
+        final = staging.parent / f"extraction={manifest['extraction_id']}"
+        if not _move_into_place(staging, final):
+            shutil.rmtree(staging)
+        return final
+    lines = (staging / _JOURNAL).read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    entries: list[dict[str, Any]] = []
+    for line in lines[1:]:
+        try:
+            entry = json.loads(line)
+            body = gzip.decompress((staging / entry["file"]).read_bytes())
+        except (ValueError, KeyError, OSError, EOFError):
+            break  # the page being written when the process died
+        if hashlib.sha256(body).hexdigest() != entry["sha256"]:
+            break
+        entries.append(entry)
+    kept = {entry["file"] for entry in entries} | {_JOURNAL}
+    for file in staging.iterdir():
+        if file.name not in kept:
+            file.unlink()
+    error = "interrupted: the process landing it was killed before it finished"
+    return _finish(staging, {**header, "status": "failed", "error": error, "pages": entries, "cost": None})
 
 
 def _move_into_place(staging: Path, final: Path) -> bool:

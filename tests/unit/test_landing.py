@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import gzip
+import json
+import multiprocessing
 import os
+import signal
+import socket
 import stat
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +21,7 @@ from rapport.landing import (
     land_extraction,
     latest_until,
     read_extraction,
+    salvage_interrupted,
 )
 from rapport.sources import Page, SourceError, Window
 
@@ -163,3 +169,87 @@ def test_a_failing_rename_into_place_names_the_extraction_and_leaves_nothing_hal
     with pytest.raises(LandingError, match=r"extraction=[0-9a-f]{16}: cannot move the extraction into place"):
         land(tmp_path, PAGES)
     assert not list((tmp_path / "platform=demo" / "account=city" / "run_date=2026-11-23").iterdir())
+
+
+RUN_DIR = Path("platform=demo") / "account=city" / "run_date=2026-11-23"
+
+
+def land_then_get_killed(landing_dir: Path) -> None:
+    """In a child process: land two pages, then die by SIGKILL while waiting for the third."""
+
+    def killed_mid_way() -> Iterator[Page]:
+        yield from PAGES
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    land(landing_dir, killed_mid_way())
+
+
+def killed_landing(landing_dir: Path) -> Path:
+    child = multiprocessing.get_context("fork").Process(target=land_then_get_killed, args=(landing_dir,))
+    child.start()
+    child.join()
+    assert child.exitcode == -signal.SIGKILL
+    [staging] = (landing_dir / RUN_DIR).glob(".landing-*")
+    return staging
+
+
+def test_an_extraction_killed_mid_way_is_landed_as_failed_by_the_next_landing_of_its_account(tmp_path: Path):
+    killed_landing(tmp_path)
+    assert list(find_extractions(tmp_path)) == []  # a reader never sees half an extraction
+
+    retried = land(tmp_path, [*PAGES, Page("accounts/statuses", b"[]", params={"page": "2"})])
+
+    extractions = [read_extraction(path) for path in find_extractions(tmp_path)]
+    [interrupted] = [extraction for extraction in extractions if extraction.path != retried.path]
+    assert interrupted.status == "failed" and "interrupted" in (interrupted.error or "")
+    assert [page.body for page in interrupted.read_pages()] == [page.body for page in PAGES]
+    assert (interrupted.window, interrupted.fetched_at) == (WINDOW, UNTIL)
+    assert not list((tmp_path / RUN_DIR).glob(".landing-*"))
+
+
+def test_the_page_being_written_when_the_process_died_is_left_out_and_the_others_are_kept(tmp_path: Path):
+    staging = killed_landing(tmp_path)
+    (staging / "0003.json.gz").write_bytes(gzip.compress(b'[{"id": "3"}]')[:20])
+    with (staging / "journal.jsonl").open("a") as journal:
+        journal.write('{"file": "0003.json.gz", "endpo')
+
+    [salvaged] = salvage_interrupted(tmp_path / RUN_DIR)
+
+    interrupted = read_extraction(salvaged)
+    assert [page.body for page in interrupted.read_pages()] == [page.body for page in PAGES]
+    assert sorted(path.name for path in salvaged.iterdir()) == [
+        "0001.json.gz",
+        "0002.json.gz",
+        "manifest.json",
+    ]
+
+
+def test_a_folder_still_being_landed_is_left_alone_until_its_process_is_gone(tmp_path: Path):
+    (tmp_path / RUN_DIR).mkdir(parents=True)
+    header = {
+        "platform": "demo",
+        "account_id": ACCOUNT.account_id,
+        "run_date": "2026-11-23",
+        "window": {"since": WINDOW.since.isoformat(), "until": WINDOW.until.isoformat()},
+        "fetched_at": UNTIL.isoformat(),
+    }
+    with subprocess.Popen(["sleep", "60"]) as landing_process:
+        staging = tmp_path / RUN_DIR / f".landing-{landing_process.pid}@{socket.gethostname()}-x1"
+        staging.mkdir()
+        (staging / "journal.jsonl").write_text(json.dumps(header) + "\n")
+        assert salvage_interrupted(tmp_path / RUN_DIR) == []
+        assert staging.exists()
+        landing_process.kill()
+    [salvaged] = salvage_interrupted(tmp_path / RUN_DIR)
+    assert read_extraction(salvaged).pages == ()
+
+
+def test_a_folder_of_another_machine_is_salvaged_once_it_has_been_left_untouched_for_a_day(tmp_path: Path):
+    staging = killed_landing(tmp_path)
+    elsewhere = staging.with_name(".landing-12345@another-machine-x2")
+    staging.rename(elsewhere)
+    assert salvage_interrupted(tmp_path / RUN_DIR) == []
+    a_day_ago = (datetime.now(UTC) - timedelta(days=1, minutes=1)).timestamp()
+    os.utime(elsewhere, (a_day_ago, a_day_ago))
+    [salvaged] = salvage_interrupted(tmp_path / RUN_DIR)
+    assert len(read_extraction(salvaged).pages) == 2
