@@ -166,11 +166,16 @@ def _finish(staging: Path, manifest: dict[str, Any]) -> Path:
     """Write the manifest of a folder being landed and move it into place; return where it is."""
     manifest["extraction_id"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
     _write_bytes(staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    return _place(staging, manifest["extraction_id"])
+
+
+def _place(staging: Path, extraction_id: str) -> Path:
+    """Move a folder whose manifest is written into place, its journal dropped; return where it is."""
     try:
-        (staging / _JOURNAL).unlink()
+        (staging / _JOURNAL).unlink(missing_ok=True)
     except OSError as error:
         raise LandingError(f"{staging}: cannot write to the landing zone ({error})") from error
-    final = staging.parent / f"extraction={manifest['extraction_id']}"
+    final = staging.parent / f"extraction={extraction_id}"
     if _move_into_place(staging, final):
         for file in final.iterdir():
             file.chmod(0o444)
@@ -239,12 +244,7 @@ def _is_abandoned(staging: Path) -> bool:
 
 def _salvage(staging: Path) -> Path:
     if (staging / MANIFEST).exists():  # killed between writing its manifest and moving it into place
-        manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
-        (staging / _JOURNAL).unlink(missing_ok=True)
-        final = staging.parent / f"extraction={manifest['extraction_id']}"
-        if not _move_into_place(staging, final):
-            shutil.rmtree(staging)
-        return final
+        return _place(staging, json.loads((staging / MANIFEST).read_text(encoding="utf-8"))["extraction_id"])
     lines = (staging / _JOURNAL).read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0])
     entries: list[dict[str, Any]] = []
