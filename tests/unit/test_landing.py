@@ -4,6 +4,7 @@ import gzip
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -253,3 +254,19 @@ def test_a_folder_of_another_machine_is_salvaged_once_it_has_been_left_untouched
     os.utime(elsewhere, (a_day_ago, a_day_ago))
     [salvaged] = salvage_interrupted(tmp_path / RUN_DIR)
     assert len(read_extraction(salvaged).pages) == 2
+
+
+def test_a_landing_killed_after_its_manifest_was_written_is_moved_into_place_as_it_was(tmp_path: Path):
+    finished = land(tmp_path / "elsewhere", PAGES)
+    (tmp_path / "landing" / RUN_DIR).mkdir(parents=True)
+    staging = (
+        tmp_path / "landing" / RUN_DIR / f".landing-{2**22 + 1}@{socket.gethostname()}-x3"
+    )  # no such pid
+    shutil.copytree(finished.path, staging)
+    for file in staging.iterdir():
+        file.chmod(0o644)
+
+    [salvaged] = salvage_interrupted(tmp_path / "landing" / RUN_DIR)
+
+    assert salvaged.name == finished.path.name and read_extraction(salvaged).is_complete
+    assert [page.body for page in read_extraction(salvaged).read_pages()] == [page.body for page in PAGES]
