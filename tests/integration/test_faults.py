@@ -411,8 +411,9 @@ class Disk:
     def fill_after(self, files: int, sizes: list[int]) -> None:
         """Let ``files`` more files of these ``sizes`` be written, then refuse with ENOSPC."""
         if self.mounted:
-            # tmpfs counts whole pages per file; leave room for exactly ``files`` of them.
-            room = sum(-(-size // 4096) * 4096 for size in sizes[:files])
+            # tmpfs counts whole pages per file; leave room for exactly ``files`` of them, and for
+            # the landing's journal (a line per file: one page).
+            room = sum(-(-size // 4096) * 4096 for size in sizes[:files]) + 4096
             stats = os.statvfs(self.landing_dir)
             (self.landing_dir / "ballast").write_bytes(b"\0" * (stats.f_bavail * stats.f_frsize - room))
             return

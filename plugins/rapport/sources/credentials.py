@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 log = logging.getLogger(__name__)
+
+# Loaded in every process that runs an Airflow task (and by `airflow dags test`).
+_AIRFLOW_TASK_RUNNER = "airflow.sdk.execution_time.task_runner"
 
 
 def get_credential(variable: str, connection_id: str, field: str = "password") -> str | None:
@@ -45,10 +49,11 @@ def _from_connection(connection_id: str, field: str) -> str | None:
 
 
 def _mask_in_airflow_logs(secret: str, name: str) -> None:
-    """Have Airflow's log handlers print ``***`` for ``secret``: in the task's process, and in
-    its supervisor's when running inside a task. Outside Airflow (the CLI), nothing to do."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:
+    """Inside an Airflow task, have its log handlers, and its supervisor's, print ``***`` for
+    ``secret``. Elsewhere (the CLI, tests) nothing: Airflow's masker would first load Airflow's
+    settings, which configures logging anew."""
+    if _AIRFLOW_TASK_RUNNER not in sys.modules:
         return
+    from airflow.sdk.log import mask_secret
+
     mask_secret(secret, name)

@@ -829,10 +829,15 @@ def test_normalize_needs_the_profile_page(landed: list[Page]) -> None:
 def test_normalize_refuses_a_profile_of_another_did_than_the_handle_resolved_to(landed: list[Page]) -> None:
     profile = json.loads(landed[1].body)
     profile["did"] = "did:plc:someoneelse0000000000000"
-    pages = [landed[0], Page(PROFILE_ENDPOINT, json.dumps(profile).encode(), 200, landed[1].params), *landed[2:]]
+    pages = [
+        landed[0],
+        Page(PROFILE_ENDPOINT, json.dumps(profile).encode(), 200, landed[1].params),
+        *landed[2:],
+    ]
     with pytest.raises(
         NormalizationError,
-        match=r"app\.bsky\.actor\.getProfile page 1: field \$\.did: the profile is of 'did:plc:someoneelse",
+        match=r"app\.bsky\.actor\.getProfile page 1: field \$\.did: the profile is of 'did:plc:someoneelse.*"
+        r"com\.atproto\.identity\.resolveHandle page 1 resolved",
     ):
         bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)
 

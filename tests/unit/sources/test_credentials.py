@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from rapport.sources.credentials import get_credential
+from tests.conftest import PROJECT_ROOT
 
 
 def test_a_credential_comes_from_its_environment_variable_first(monkeypatch: pytest.MonkeyPatch):
@@ -34,12 +37,30 @@ def test_an_airflow_connection_given_as_an_environment_variable_is_used(
     assert "app-pass-1234" not in caplog.text
 
 
-def test_a_secret_is_masked_in_airflow_logs_and_a_login_is_not(monkeypatch: pytest.MonkeyPatch):
-    from airflow.sdk._shared.secrets_masker import redact
+MASKING = """
+import os, sys
+if sys.argv[1] == "task":
+    import airflow.sdk.execution_time.task_runner  # as in a process running an Airflow task
+from rapport.sources.credentials import get_credential
+from tests.conftest import PROJECT_ROOT
+os.environ.update(RAPPORT_MASTODON_TOKEN="token-from-env-5678", RAPPORT_BLUESKY_HANDLE="org.bsky.social")
+get_credential("RAPPORT_MASTODON_TOKEN", "rapport_mastodon")
+get_credential("RAPPORT_BLUESKY_HANDLE", "rapport_bluesky", field="login")
+print("airflow.sdk.log" in sys.modules)
+from airflow.sdk._shared.secrets_masker import redact
+print(redact("GET /api/v1/timelines with Bearer token-from-env-5678 for org.bsky.social"))
+"""
 
-    monkeypatch.setenv("RAPPORT_MASTODON_TOKEN", "token-from-env-5678")
-    monkeypatch.setenv("RAPPORT_BLUESKY_HANDLE", "org.bsky.social")
-    get_credential("RAPPORT_MASTODON_TOKEN", "rapport_mastodon")
-    get_credential("RAPPORT_BLUESKY_HANDLE", "rapport_bluesky", field="login")
-    line = "GET /api/v1/timelines with Bearer token-from-env-5678 for org.bsky.social"
-    assert redact(line) == "GET /api/v1/timelines with Bearer *** for org.bsky.social"
+
+@pytest.mark.parametrize("process", ["task", "cli"])
+def test_inside_an_airflow_task_a_secret_is_masked_in_its_logs_and_a_login_is_not(process: str):
+    """In a process of its own: Airflow's masker, once loaded, configures logging for the whole process."""
+    completed = subprocess.run(
+        [sys.executable, "-c", MASKING, process], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    airflow_logging_loaded, line = completed.stdout.splitlines()[-2:]
+    if process == "task":
+        assert line == "GET /api/v1/timelines with Bearer *** for org.bsky.social"
+    else:  # the CLI: Airflow's logging is left alone, and nothing is masked (nothing logs secrets)
+        assert airflow_logging_loaded == "False"
+        assert line.endswith("Bearer token-from-env-5678 for org.bsky.social")

@@ -688,7 +688,9 @@ def test_a_status_dated_long_after_the_observation_is_kept_for_validation_to_qua
 
     posts = records_frames(mastodon.normalize(pages, ACCOUNT, OBSERVED_AT))["posts"]
 
-    assert posts.loc[posts["post_id"] == A1, "created_at"].tolist() == [pd.Timestamp("2099-11-22 18:31:40.512")]
+    assert posts.loc[posts["post_id"] == A1, "created_at"].tolist() == [
+        pd.Timestamp("2099-11-22 18:31:40.512")
+    ]
 
 
 def test_missing_optional_fields_and_unknown_fields_are_tolerated():

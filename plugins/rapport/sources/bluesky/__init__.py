@@ -329,7 +329,7 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
         # The feed and threads were asked for the DID the handle resolved to.
         profiles[-1].fail(
             f"the profile is of {own_did[:60]!r}, not of {handle_did[:60]!r}, "
-            f"the DID {account.handle!r} resolved to",
+            f"the DID {resolved[-1].page} resolved {account.handle!r} to",
             "did",
         )
 
