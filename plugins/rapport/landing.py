@@ -28,6 +28,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -131,18 +132,19 @@ def land_extraction(
     entries: list[dict[str, Any]] = []
     failure: BaseException | None = None
     try:
-        _journal(staging, header)
-        responses = iter(pages)
-        while True:
-            try:
-                page = next(responses)
-            except StopIteration:
-                break
-            except Exception as error:  # the source failed: land what came, then re-raise
-                failure = error
-                break
-            entries.append(_write_page(staging, len(entries) + 1, page))
-            _journal(staging, entries[-1])
+        with _journal(staging) as journal:
+            journal(header)
+            responses = iter(pages)
+            while True:
+                try:
+                    page = next(responses)
+                except StopIteration:
+                    break
+                except Exception as error:  # the source failed: land what came, then re-raise
+                    failure = error
+                    break
+                entries.append(_write_page(staging, len(entries) + 1, page))
+                journal(entries[-1])
         final = _finish(
             staging,
             {
@@ -184,14 +186,26 @@ def _place(staging: Path, extraction_id: str) -> Path:
     return final
 
 
-def _journal(staging: Path, line: dict[str, Any]) -> None:
-    """Append a line to the journal of a folder being landed. Not synced: it is read only after
-    a killed process, whose writes the system still has; a power cut loses the folder's last pages."""
+@contextmanager
+def _journal(staging: Path) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """The journal of a folder being landed, open while it is: a function appending a line.
+
+    Line-buffered, each line reaches the system as it is written, and a killed process's lines
+    are kept; not synced, a power cut may lose the last ones (and their pages are then left out).
+    """
     try:
-        with (staging / _JOURNAL).open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line, sort_keys=True) + "\n")
+        handle = (staging / _JOURNAL).open("a", encoding="utf-8", buffering=1)
     except OSError as error:
         raise LandingError(f"{staging}: cannot write to the landing zone ({error})") from error
+
+    def append(line: dict[str, Any]) -> None:
+        try:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+        except OSError as error:
+            raise LandingError(f"{staging / _JOURNAL}: cannot write to the landing zone ({error})") from error
+
+    with handle:
+        yield append
 
 
 def salvage_interrupted(parent: Path) -> list[Path]:
