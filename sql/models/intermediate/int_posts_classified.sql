@@ -57,21 +57,18 @@ posts_with_context as (
         account_native_ids.account_native_id,
         replies_to_public.post_id is not null as is_answer_to_public_post,
         -- Keywords are matched on the organization's own words: links (their
-        -- paths often hold words) and @mentions (handles) are blanked first,
-        -- and accents stripped, once for both lists of keywords. The search
-        -- for links and handles runs only on the texts that may hold one.
-        strip_accents(
-            case
-                when
-                    contains(posts.post_text, '@')
-                    or contains(posts.post_text, '://')
-                    or contains(posts.post_text, 'www.')
-                    then regexp_replace(
-                        posts.post_text, '(https?://|www\.)[^[:space:]]+|@[[:alnum:]_.@-]+', ' ', 'g'
-                    )
-                else posts.post_text
-            end
-        ) as keyword_text
+        -- paths often hold words) and @mentions (handles) are blanked first.
+        -- The search for links and handles runs only on the texts that may hold one.
+        case
+            when
+                contains(posts.post_text, '@')
+                or contains(posts.post_text, '://')
+                or contains(posts.post_text, 'www.')
+                then regexp_replace(
+                    posts.post_text, '(https?://|www\.)[^[:space:]]+|@[[:alnum:]_.@-]+', ' ', 'g'
+                )
+            else posts.post_text
+        end as own_words
     from posts
     left join account_native_ids
         on posts.account_id = account_native_ids.account_id
@@ -80,6 +77,19 @@ posts_with_context as (
             posts.platform = replies_to_public.platform
             and posts.account_id = replies_to_public.account_id
             and posts.post_id = replies_to_public.post_id
+),
+
+-- Accents stripped once for both lists of keywords, and only from the texts
+-- that have any: a text of as many bytes as characters is plain ASCII.
+-- Stripping every text cost more than both searches.
+keywords_prepared as (
+    select
+        *,
+        case
+            when strlen(own_words) = length(own_words) then own_words
+            else strip_accents(own_words)
+        end as keyword_text
+    from posts_with_context
 ),
 
 kinds_assigned as (
@@ -111,7 +121,7 @@ kinds_assigned as (
                 then coalesce({{ matches_keywords('keyword_text', promotional_keywords) }}, false)
             else false
         end as is_matching_promotional_keywords
-    from posts_with_context
+    from keywords_prepared
 ),
 
 classified as (

@@ -9,10 +9,13 @@ interactions as (
     {{ refreshed_only('interactions', 'interactions.published_at') }}
 ),
 
-posts_classified as (
-    select posts_classified.*
-    from {{ ref('int_posts_classified') }} as posts_classified
-    {{ refreshed_only('posts_classified', 'posts_classified.published_at') }}
+-- Read from staging, not from int_posts_classified: a reply to a question is
+-- a reply to the public by definition, and this model builds alongside the
+-- classification instead of after it.
+posts as (
+    select posts.*
+    from {{ ref('stg_social__posts') }} as posts
+    {{ refreshed_only('posts', 'posts.published_at') }}
 ),
 
 account_snapshots as (
@@ -36,8 +39,8 @@ answers as (
         account_id,
         in_reply_to_post_id,
         published_at
-    from posts_classified
-    where is_reply_to_public and not is_deleted
+    from posts
+    where post_type = 'reply' and not is_deleted
 ),
 
 first_answers as (
