@@ -199,11 +199,13 @@ def test_a_first_load_in_slices_equals_one_batch_at_a_time(
     monkeypatch.setattr(load, "connect", lambda *arguments: Recording(real_connect(*arguments)))
     result = load_batches(sliced, REGISTRY, batches)
     posts_statements = [statement for statement in statements if "into raw.posts" in statement]
+    deletes = [statement for statement in statements if statement.startswith("delete from raw.posts")]
     if repeated:
-        assert len(posts_statements) == 3  # a merge per slice
-        assert posts_statements[0].startswith("merge") and posts_statements[1].startswith("merge")
+        # Each slice replaces the stored rows of its keys with the newest observation of each.
+        assert len(posts_statements) == 3 and len(deletes) == 3
+        assert all(statement.endswith("from observed") for statement in posts_statements)
     else:
-        assert len(posts_statements) == 1 and posts_statements[0].startswith("insert")
+        assert len(posts_statements) == 1 and posts_statements[0].startswith("insert") and not deletes
     assert result.rows["posts"] == (5 if repeated else 3)
     for table in ("posts", "interactions", "account_snapshots"):
         assert query(sliced, f"select * from raw.{table} order by all") == query(
