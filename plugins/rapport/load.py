@@ -244,12 +244,15 @@ def _upsert(
     The newest observation of each key wins, and the earliest first
     observation is kept, whichever side it comes from. Keyed joins, not a
     primary-key index: the index would cost memory for every row ever loaded.
-    The files are read once into a temporary table; one join with the stored
-    rows of its keys gives each key's row, which replaces the stored one (a
-    delete, then an insert: DuckDB rewrites an updated row column by column,
-    and a MERGE updating the rows of a nightly load took twice as long).
-    ``into_empty`` (an empty table, no key repeated among the files: the
-    caller checked) streams them straight in instead.
+    The files are read once into a temporary table; a join with the keys and
+    observation times of the stored rows tells which incoming rows replace a
+    stored one (a delete, then an insert). DuckDB rewrites an updated row
+    column by column: at 10,000 accounts a MERGE updating the rows of a nightly
+    load took 13.9 s and 2.6 GB, this 8.5 s and 1.7 GB. Loading a whole year
+    again into a warehouse that holds it is slower this way (70 s against
+    55 s): a rare run, traded for the nightly one. ``into_empty`` (an empty
+    table, no key repeated among the files: the caller checked) streams them
+    straight in instead.
     """
     columns = ", ".join(record_type.column_names)
     key = ", ".join(record_type.key)
@@ -293,33 +296,37 @@ def _replace_observed(connection: duckdb.DuckDBPyConnection, record_type: Record
 
     A newer (or the same) observation replaces the stored row; an older one
     loaded late changes nothing but the first observation, the earliest of both.
+    Only the keys and observation times of the stored rows are read.
     """
     table = f"raw.{record_type.name}"
-    matching = " and ".join(f"{table}.{column} = incoming.{column}" for column in record_type.key)
+    key = ", ".join(record_type.key)
     stored_matching = " and ".join(f"stored.{column} = incoming.{column}" for column in record_type.key)
-    kept = ",\n".join(
-        [f"incoming.{column}" for column in record_type.key]
-        + [
-            f"case when is_newer then incoming.{column} else stored.{column} end as {column}"
-            for column in record_type.column_names
-            if column not in record_type.key
-        ]
-    )
+    matching = " and ".join(f"{table}.{column} = observed.{column}" for column in record_type.key)
     connection.execute(
         f"""
         create or replace temporary table observed as
         select
-            {kept},
-            least(stored.first_observed_at, incoming.first_observed_at) as first_observed_at
+            incoming.* replace (
+                least(stored.first_observed_at, incoming.first_observed_at) as first_observed_at
+            ),
+            stored.is_stored is not null as is_stored,
+            stored.is_stored is null
+            or coalesce(incoming.observed_at >= stored.observed_at, false) as is_newer
         from incoming
-        left join (select *, true as is_stored from {table}) as stored on {stored_matching}
-        cross join lateral (
-            select stored.is_stored is null or incoming.observed_at >= stored.observed_at as is_newer
-        )
+        left join (
+            select {key}, observed_at, first_observed_at, true as is_stored from {table}
+        ) as stored on {stored_matching}
         """
     )
-    connection.execute(f"delete from {table} using incoming where {matching}")
-    connection.execute(f"insert into {table} by name select * from observed")
+    connection.execute(f"delete from {table} using observed where {matching} and is_stored and is_newer")
+    connection.execute(
+        f"insert into {table} by name select * exclude (is_stored, is_newer) from observed where is_newer"
+    )
+    connection.execute(
+        f"update {table} set first_observed_at = observed.first_observed_at from observed "
+        f"where {matching} and not is_newer "
+        f"and observed.first_observed_at is distinct from {table}.first_observed_at"
+    )
     connection.execute("drop table observed")
 
 
