@@ -9,11 +9,12 @@ Layout::
 An extraction directory is written aside (``.landing-<pid>@<host>-…``, with a
 journal of the pages written so far) and renamed into place in one step, so a
 reader never sees half of one. If the process is killed meanwhile, the next
-landing for the same account and date lands what it had received as a failed
-extraction (:func:`salvage_interrupted`). Its id is a hash of its content: landing
-the same responses twice (re-running a date on a deterministic source) keeps
-one copy. Files are made read-only; nothing downstream edits them, and the
-warehouse can be rebuilt from this directory alone.
+landing of the same account, for that date or one of the week after, lands
+what it had received as a failed extraction (:func:`salvage_interrupted`).
+Its id is a hash of its content: landing the same responses twice
+(re-running a date on a deterministic source) keeps one copy. Files are made
+read-only; nothing downstream edits them, and the warehouse can be rebuilt
+from this directory alone.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ _STAGING_PREFIX = ".landing-"
 _JOURNAL = "journal.jsonl"
 # A folder being landed by a process of another machine, left this long untouched, was abandoned.
 _ABANDONED_AFTER = timedelta(days=1)
+# A landing of an account salvages the abandoned folders of its run dates this recent.
+_SALVAGED_DAYS = timedelta(days=7)
 # zlib's fast strategy: on API JSON, 10x the speed of level 9 for a file some 25% larger.
 _COMPRESSION_LEVEL = 3
 
@@ -116,7 +119,8 @@ def land_extraction(
     parent = account_dir(landing_dir, account) / f"run_date={run_date.isoformat()}"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        salvage_interrupted(parent)
+        for recent in _recent_run_dirs(parent.parent, run_date):
+            salvage_interrupted(recent)
         staging = Path(
             tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{os.getpid()}@{socket.gethostname()}-", dir=parent)
         )
@@ -221,8 +225,12 @@ def salvage_interrupted(parent: Path) -> list[Path]:
     account. A folder that cannot be read is left as it is, with a warning.
     Returns the salvaged extractions' paths.
     """
-    salvaged = []
-    for staging in sorted(parent.glob(f"{_STAGING_PREFIX}*")):
+    salvaged: list[Path] = []
+    try:
+        folders = sorted(path for path in parent.iterdir() if path.name.startswith(_STAGING_PREFIX))
+    except FileNotFoundError:
+        return salvaged
+    for staging in folders:
         try:
             if not staging.is_dir() or not _is_abandoned(staging):
                 continue
@@ -237,6 +245,15 @@ def salvage_interrupted(parent: Path) -> list[Path]:
         log.warning("%s: an interrupted landing was landed as failed extraction %s", staging, final.name)
         salvaged.append(final)
     return salvaged
+
+
+def _recent_run_dirs(account_path: Path, run_date: date) -> Iterator[Path]:
+    """The account's run-date folders of the week up to ``run_date``: where a landing killed by a
+    recent run may lie, even when the account is not landed again for that date."""
+    for days in range(_SALVAGED_DAYS.days + 1):
+        folder = account_path / f"run_date={(run_date - timedelta(days=days)).isoformat()}"
+        if folder.is_dir():
+            yield folder
 
 
 def _is_abandoned(staging: Path) -> bool:

@@ -208,6 +208,30 @@ def test_an_extraction_killed_mid_way_is_landed_as_failed_by_the_next_landing_of
     assert not list((tmp_path / RUN_DIR).glob(".landing-*"))
 
 
+def test_a_landing_killed_on_one_date_is_salvaged_by_the_landing_of_its_account_on_a_later_date(
+    tmp_path: Path,
+):
+    """The run that was killed is not always run again: the next night's landing salvages it,
+    within a week. Another account's landing leaves it alone."""
+    staging = killed_landing(tmp_path)
+    week_before = staging.parent.with_name("run_date=2026-11-15")
+    week_before.mkdir()
+    older = week_before / staging.name
+    shutil.copytree(staging, older)
+
+    other = Account(organization_id="museum", platform="demo", handle="@museum")
+    land_extraction(tmp_path, other, date(2026, 11, 24), WINDOW, UNTIL, PAGES)
+    assert staging.exists()
+
+    land(tmp_path, PAGES, run_date=date(2026, 11, 24))
+
+    [interrupted] = [read_extraction(path) for path in find_extractions(tmp_path, date(2026, 11, 23))]
+    assert interrupted.status == "failed" and "interrupted" in (interrupted.error or "")
+    assert [page.body for page in interrupted.read_pages()] == [page.body for page in PAGES]
+    assert not staging.exists()
+    assert older.exists()  # eight days before: left for a landing of its own date
+
+
 def test_the_page_being_written_when_the_process_died_is_left_out_and_the_others_are_kept(tmp_path: Path):
     staging = killed_landing(tmp_path)
     (staging / "0003.json.gz").write_bytes(gzip.compress(b'[{"id": "3"}]')[:20])
