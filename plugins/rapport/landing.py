@@ -116,7 +116,7 @@ def land_extraction(
     the exception is re-raised: nothing fetched is lost. Returns the landed
     extraction; raises ``LandingError`` when the disk refuses a write.
     """
-    parent = account_dir(landing_dir, account) / f"run_date={run_date.isoformat()}"
+    parent = _run_dir(account_dir(landing_dir, account), run_date)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         for recent in _recent_run_dirs(parent.parent, run_date):
@@ -251,9 +251,13 @@ def _recent_run_dirs(account_path: Path, run_date: date) -> Iterator[Path]:
     """The account's run-date folders of the week up to ``run_date``: where a landing killed by a
     recent run may lie, even when the account is not landed again for that date."""
     for days in range(_SALVAGED_DAYS.days + 1):
-        folder = account_path / f"run_date={(run_date - timedelta(days=days)).isoformat()}"
+        folder = _run_dir(account_path, run_date - timedelta(days=days))
         if folder.is_dir():
             yield folder
+
+
+def _run_dir(account_path: Path, run_date: date) -> Path:
+    return account_path / f"run_date={run_date.isoformat()}"
 
 
 def _is_abandoned(staging: Path) -> bool:

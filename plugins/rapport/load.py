@@ -309,7 +309,6 @@ def _replace_observed(connection: duckdb.DuckDBPyConnection, record_type: Record
             incoming.* replace (
                 least(stored.first_observed_at, incoming.first_observed_at) as first_observed_at
             ),
-            stored.is_stored is not null as is_stored,
             stored.is_stored is null
             or coalesce(incoming.observed_at >= stored.observed_at, false) as is_newer
         from incoming
@@ -318,9 +317,10 @@ def _replace_observed(connection: duckdb.DuckDBPyConnection, record_type: Record
         ) as stored on {stored_matching}
         """
     )
-    connection.execute(f"delete from {table} using observed where {matching} and is_stored and is_newer")
+    # A key not stored matches no row to delete; one whose stored row is newer has no row to insert.
+    connection.execute(f"delete from {table} using observed where {matching} and is_newer")
     connection.execute(
-        f"insert into {table} by name select * exclude (is_stored, is_newer) from observed where is_newer"
+        f"insert into {table} by name select * exclude (is_newer) from observed where is_newer"
     )
     connection.execute(
         f"update {table} set first_observed_at = observed.first_observed_at from observed "
