@@ -34,6 +34,12 @@ class Settings:
     validation_workers: int
     accounts_per_task: int
     duckdb_memory_limit: str
+    max_pages_per_extraction: int
+    request_deadline_seconds: float
+    extraction_deadline_seconds: float
+    max_body_bytes: int
+    task_timeout_minutes: int
+    allow_private_instances: bool
 
 
 def get_settings() -> Settings:
@@ -59,6 +65,12 @@ def get_settings() -> Settings:
         validation_workers=int(os.environ.get("RAPPORT_VALIDATION_WORKERS") or os.cpu_count() or 1),
         accounts_per_task=int(os.environ.get("RAPPORT_ACCOUNTS_PER_TASK", "25")),
         duckdb_memory_limit=os.environ.get("RAPPORT_DUCKDB_MEMORY_LIMIT", "3GB"),
+        max_pages_per_extraction=int(os.environ.get("RAPPORT_MAX_PAGES_PER_EXTRACTION", "2000")),
+        request_deadline_seconds=float(os.environ.get("RAPPORT_REQUEST_DEADLINE_SECONDS", "120")),
+        extraction_deadline_seconds=float(os.environ.get("RAPPORT_EXTRACTION_DEADLINE_SECONDS", "3600")),
+        max_body_bytes=int(os.environ.get("RAPPORT_MAX_BODY_BYTES", str(32 * 1024 * 1024))),
+        task_timeout_minutes=int(os.environ.get("RAPPORT_TASK_TIMEOUT_MINUTES", "240")),
+        allow_private_instances=os.environ.get("RAPPORT_ALLOW_PRIVATE_INSTANCES", "false").lower() == "true",
     )
 
 
