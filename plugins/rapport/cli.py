@@ -116,6 +116,7 @@ def fetch(
     end = (until.replace(tzinfo=UTC) if until else datetime.now(UTC)).astimezone(UTC)
     start = since.replace(tzinfo=UTC) if since else end - timedelta(weeks=get_settings().history_weeks)
     window = Window(start, end)
+    fetched_at = datetime.now(UTC)  # bounds what is left for later dates; the rows are observed at `end`
     pages_iterator, cost = extract_with_cost(source, account, window)
     pages = []
     with Progress(
@@ -133,7 +134,9 @@ def fetch(
         except SourceError as error:
             raise _fail(str(error)) from None
     try:
-        frames = records_frames(source.normalize(pages, account, end.replace(tzinfo=None)))
+        frames = records_frames(
+            source.normalize(pages, account, end.replace(tzinfo=None), fetched_at.replace(tzinfo=None))
+        )
     except NormalizationError as error:
         raise _fail(str(error)) from None
     posts, interactions = frames["posts"], frames["interactions"]

@@ -74,10 +74,10 @@ def test_a_source_that_raises_an_unexpected_error_gets_its_batch_quarantined_and
         pipeline.extract_account(account_id, DEMO_UNTIL)
     real_normalize = demo.normalize
 
-    def normalize_with_a_bug(pages, account, observed_at):
+    def normalize_with_a_bug(pages, account, observed_at, fetched_at=None):
         if account.handle == "@petit_theatre":
             raise ZeroDivisionError("a bug in the source")
-        return real_normalize(pages, account, observed_at)
+        return real_normalize(pages, account, observed_at, fetched_at)
 
     monkeypatch.setattr(demo, "normalize", normalize_with_a_bug)
     result = pipeline.validate_run(DEMO_UNTIL)
@@ -110,8 +110,8 @@ def test_rows_that_do_not_take_the_column_types_are_typed_batch_by_batch_and_onl
     clean = staged_rows(rapport_home)["posts"]
     real_normalize = demo.normalize
 
-    def normalize_with_bad_counts(pages, account, observed_at):
-        records = real_normalize(pages, account, observed_at)
+    def normalize_with_bad_counts(pages, account, observed_at, fetched_at=None):
+        records = real_normalize(pages, account, observed_at, fetched_at)
         post = records["posts"][0]
         if account.handle == "@petit_theatre":
             post["like_count"] = None

@@ -8,10 +8,14 @@ Each ``rapport.sources.<platform>`` package exports two functions:
     account, the URL (without secrets) and the cause when the account cannot
     be extracted; pages yielded before the error are still landed.
 
-``normalize(pages, account, observed_at) -> Records``
+``normalize(pages, account, observed_at, fetched_at=None) -> Records``
     Turns the landed pages of one extraction into rows of the common record
     types of :mod:`rapport.records` (keys ``account_snapshots``, ``posts``,
-    ``interactions``; each row a dict keyed by column). It raises
+    ``interactions``; each row a dict keyed by column). ``observed_at`` is the
+    end of the extraction's window (the run's logical date), never the wall
+    clock: it stamps every row, and what was published after it is left for
+    the run dates that follow (``without_in_flight``); ``fetched_at``, when the
+    extraction started on the wall clock, only bounds that. It raises
     :class:`NormalizationError` naming the page and field at fault when a
     payload cannot be read. Rows, not frames: validation types the rows of
     many extractions at once (:func:`rapport.sources.payloads.records_frames`
@@ -45,13 +49,17 @@ IN_FLIGHT: Final = timedelta(days=1)
 """How long after an extraction started a post can have been published while it ran."""
 
 
-def without_in_flight(rows: Iterable[Row], observed: datetime) -> list[Row]:
-    """``rows`` less those published while their extraction ran: after ``observed`` (when it
-    started), by at most ``IN_FLIGHT``. The next run fetches them again (its window starts
-    earlier: the lookback). A row dated later than that is no race but a wrong date: it is
-    kept, and validation quarantines its batch, naming ``created_at``, instead of the row
+def without_in_flight(rows: Iterable[Row], observed: datetime, fetched: datetime | None = None) -> list[Row]:
+    """``rows`` less those dated after ``observed``, the end of their extraction's window (the
+    run's logical date), that the extraction could have seen: up to ``fetched`` (when it
+    started, on the wall clock; ``observed`` when not given) plus ``IN_FLIGHT``.
+
+    They belong to a later run date, whose window covers them: a run for a past date, executed
+    today, must not score what was published after that date, so that a run gives the same
+    rows whatever day it executes. A row dated later than that is no race but a wrong date: it
+    is kept, and validation quarantines its batch, naming ``created_at``, instead of the row
     vanishing on every run."""
-    latest = observed + IN_FLIGHT
+    latest = max(observed, fetched or observed) + IN_FLIGHT
     return [row for row in rows if not observed < row["created_at"] <= latest]
 
 
@@ -86,7 +94,13 @@ class Source(Protocol):
 
     def extract(self, account: Account, window: Window) -> Iterator[Page]: ...
 
-    def normalize(self, pages: Sequence[Page], account: Account, observed_at: datetime) -> Records: ...
+    def normalize(
+        self,
+        pages: Sequence[Page],
+        account: Account,
+        observed_at: datetime,
+        fetched_at: datetime | None = None,
+    ) -> Records: ...
 
 
 def get_source(platform: str) -> Source:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,7 +33,7 @@ from rapport.landing import Extraction, LandingError, find_extractions, read_ext
 from rapport.records import RECORD_TYPES, RECORD_TYPES_BY_NAME, RecordType
 from rapport.settings import Settings
 from rapport.sources import NormalizationError, Records, get_source
-from rapport.sources.payloads import arrow_schema, records_frames, records_table
+from rapport.sources.payloads import arrow_schema, records_frames, records_table, to_naive_utc
 from rapport.validation.suites import BATCH_COLUMN, build_suite, conforms
 
 if TYPE_CHECKING:
@@ -667,8 +667,11 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
     try:
         account = registry.account(extraction.account_id)
         pages = extraction.read_pages()
-        observed_at = extraction.fetched_at.astimezone(UTC).replace(tzinfo=None)
-        records = get_source(extraction.platform).normalize(pages, account, observed_at)
+        # Observed at the end of the window (the run's logical date), not when it ran: a run
+        # gives the same rows whatever day it executes; the wall clock only bounds what it saw.
+        records = get_source(extraction.platform).normalize(
+            pages, account, to_naive_utc(extraction.window.until), to_naive_utc(extraction.fetched_at)
+        )
     except (KeyError, LandingError, NormalizationError) as error:
         outcome.failures.append(Failure("payload", "readable", None, str(error).strip("'\"")))
         return outcome, None

@@ -269,7 +269,9 @@ def _threads_to_fetch(entries: list[_FeedEntry], since: datetime, until: datetim
 # -- normalize --------------------------------------------------------------------------------------
 
 
-def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> Records:
+def normalize(
+    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
+) -> Records:
     """Turn the landed pages of one extraction into records.
 
     Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
@@ -286,9 +288,10 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
     Thread nodes that are ``notFoundPost`` or ``blockedPost`` are skipped, as
     are threads landed with a 400 ``NotFound`` (deleted posts), unknown
     ``$type`` members of a union, labels and unknown fields. A post or
-    interaction published while the extraction ran (after ``observed_at``, by
-    at most a day) is left for the next run, which sees it again thanks to the
-    lookback window; one dated later is kept, for validation to quarantine.
+    interaction published after ``observed_at`` (the end of the window) that
+    the extraction could have seen (until ``fetched_at`` plus a day) is left
+    for the run dates that follow, whose windows cover it; one dated later is
+    kept, for validation to quarantine.
 
     Raises ``NormalizationError`` naming the page (``app.bsky.feed.getAuthorFeed
     page 2``) and the field (``$.feed[3].post.uri``) when a body is not valid
@@ -297,6 +300,7 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
     when a page is another error response or comes from an unknown endpoint.
     """
     observed = to_naive_utc(observed_at)
+    fetched = to_naive_utc(fetched_at) if fetched_at is not None else None
     labelled = _label_pages(pages)
     resolved: list[JsonNode] = []
     profiles: list[JsonNode] = []
@@ -344,8 +348,8 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
         _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions)
     return {
         ACCOUNT_SNAPSHOTS.name: [snapshot],
-        POSTS.name: without_in_flight(posts.values(), observed),
-        INTERACTIONS.name: without_in_flight(interactions.values(), observed),
+        POSTS.name: without_in_flight(posts.values(), observed, fetched),
+        INTERACTIONS.name: without_in_flight(interactions.values(), observed, fetched),
     }
 
 

@@ -104,7 +104,9 @@ def _request(
     return Page(endpoint=endpoint, body=response.body, status=200, params=dict(params)), response.next_params
 
 
-def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> Records:
+def normalize(
+    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
+) -> Records:
     """Turn the landed pages of one extraction into records.
 
     Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
@@ -112,6 +114,8 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
     its column's type or ``None``, ``observed_at`` (naive UTC) on every row. Posts and interactions seen
     twice are kept once (the first seen); the snapshot comes from the last
     lookup page. Notifications of a type other than ``mention`` are skipped.
+    ``fetched_at`` is accepted for the common signature: a simulated platform
+    serves nothing after the window, so there is nothing to leave out.
 
     Raises ``NormalizationError`` naming the page (endpoint and page number)
     and the field when a body is not valid JSON, is not of the expected shape

@@ -322,7 +322,9 @@ def _check_context(root: JsonNode) -> None:
 # -- normalize --------------------------------------------------------------------------------------
 
 
-def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) -> Records:
+def normalize(
+    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
+) -> Records:
     """Turn the landed pages of one extraction into records.
 
     Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
@@ -339,9 +341,10 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
 
     A status seen twice is kept once, as last seen (threads are fetched after
     the listing, so they hold the newer counts). Statuses with visibility
-    ``direct`` and statuses published while the extraction ran (after
-    ``observed_at``, by at most a day: the next run's lookback reads them) are
-    left out; one dated later is kept, for validation to quarantine. Thread pages
+    ``direct`` and statuses published after ``observed_at`` (the end of the
+    window) that the extraction could have seen (until ``fetched_at`` plus a
+    day: the run dates that follow read them) are left out; one dated later
+    is kept, for validation to quarantine. Thread pages
     that answered 404 or 410 (deleted meanwhile) are skipped.
 
     Raises ``NormalizationError`` naming the page (``accounts/109/statuses
@@ -353,6 +356,7 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
     endpoint this source does not know. Unknown fields are ignored.
     """
     observed = to_naive_utc(observed_at)
+    fetched = to_naive_utc(fetched_at) if fetched_at is not None else None
     lookups: list[JsonNode] = []
     listings: list[JsonNode] = []
     threads: list[tuple[str, JsonNode]] = []
@@ -402,8 +406,8 @@ def normalize(pages: Sequence[Page], account: Account, observed_at: datetime) ->
             interactions[interaction["interaction_id"]] = interaction
     return {
         ACCOUNT_SNAPSHOTS.name: [snapshot],
-        POSTS.name: without_in_flight(posts.values(), observed),
-        INTERACTIONS.name: without_in_flight(interactions.values(), observed),
+        POSTS.name: without_in_flight(posts.values(), observed, fetched),
+        INTERACTIONS.name: without_in_flight(interactions.values(), observed, fetched),
     }
 
 
