@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import yaml
 
+from rapport.errors import ConfigurationError
 from rapport.records import PLATFORMS
 
 SIZE_BANDS: Final = ("small", "medium", "large")
@@ -31,7 +32,7 @@ _HANDLES: Final = {
 _NEEDS_INSTANCE: Final = frozenset({"mastodon"})
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigurationError, ValueError):
     """The account registry cannot be used; the message names file, line and entry."""
 
 
