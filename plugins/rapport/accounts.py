@@ -45,6 +45,7 @@ from typing import Any, Final
 
 import yaml
 
+from rapport.errors import ConfigurationError
 from rapport.records import PLATFORMS
 
 SIZE_BANDS: Final = ("small", "medium", "large")
@@ -95,7 +96,7 @@ _ADDRESS_IN_NAME_SUFFIXES: Final = (
 _PRIVATE_INSTANCES_SETTING: Final = "RAPPORT_ALLOW_PRIVATE_INSTANCES=true"
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigurationError, ValueError):
     """The account registry cannot be used; the message names file, line and entry."""
 
 

@@ -2,7 +2,9 @@
 
 Every command works without Airflow, on the same paths as the DAG
 (``rapport.settings``). Errors are printed as one clear message, never a
-traceback.
+traceback: exit code 2 for a mistake of the user's (a setting, the registry,
+an argument), 1 for a step that failed (a platform, the landing zone, dbt).
+Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,13 +14,35 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
+from typer.core import TyperGroup
 
+from rapport.errors import ConfigurationError, RapportError
 from rapport.settings import get_settings
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+if TYPE_CHECKING:
+    import pandas as pd
+
+USER_MISTAKE: Final = 2
+"""Exit code of a mistake the user can fix (click's own for a bad argument)."""
+FAILED: Final = 1
+"""Exit code of a step that failed."""
+
+
+class _Commands(TyperGroup):
+    """The command group: a ``RapportError`` from any command becomes one message and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click.Context (typer vendors click)
+        try:
+            return super().invoke(ctx)
+        except RapportError as error:
+            _echo(f"error: {error}", err=True)
+            raise typer.Exit(USER_MISTAKE if isinstance(error, ConfigurationError) else FAILED) from None
+
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Commands)
 accounts_app = typer.Typer(help="The account registry.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 
@@ -40,7 +64,7 @@ def _echo(text: str, err: bool = False) -> None:
 
 def _fail(message: str) -> typer.Exit:
     _echo(f"error: {message}", err=True)
-    return typer.Exit(code=1)
+    return typer.Exit(code=FAILED)
 
 
 @accounts_app.command("check")
@@ -48,13 +72,10 @@ def check_accounts(
     file: Annotated[Path | None, typer.Option(help="Registry file (default: RAPPORT_ACCOUNTS).")] = None,
 ) -> None:
     """Validate the account registry and list its accounts."""
-    from rapport.accounts import RegistryError, load_registry
+    from rapport.accounts import load_registry
 
     path = file or get_settings().accounts_file
-    try:
-        registry = load_registry(path)
-    except RegistryError as error:
-        raise _fail(str(error)) from None
+    registry = load_registry(path)
     for organization in registry.organizations:
         accounts = ", ".join(account.account_id for account in organization.accounts)
         _echo(
@@ -74,15 +95,15 @@ def extract(
     ] = None,
 ) -> None:
     """Extract one account into the landing zone, as the nightly run would."""
-    from rapport.accounts import RegistryError
-    from rapport.landing import LandingError
+    from rapport.accounts import load_registry
     from rapport.pipeline import extract_account
-    from rapport.sources import SourceError
 
+    registry = load_registry(get_settings().accounts_file)
     try:
-        summary = extract_account(account_id, until=until.replace(tzinfo=UTC) if until else None)
-    except (KeyError, RegistryError, SourceError, LandingError) as error:
-        raise _fail(str(error).strip("'\"")) from None
+        registry.account(account_id)
+    except KeyError as error:
+        raise typer.BadParameter(str(error).strip("'\""), param_hint="ACCOUNT_ID") from None
+    summary = extract_account(account_id, until.replace(tzinfo=UTC) if until else None, registry)
     typer.echo(json.dumps(summary, indent=2))
 
 
@@ -104,15 +125,12 @@ def fetch(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from rapport.accounts import RegistryError, parse_account
-    from rapport.sources import NormalizationError, SourceError, Window, extract_with_cost, get_source
+    from rapport.accounts import parse_account
+    from rapport.sources import Window, extract_with_cost, get_source
     from rapport.sources.payloads import records_frames
 
-    try:
-        account = parse_account(platform, address)
-        source = get_source(platform)
-    except (RegistryError, KeyError) as error:
-        raise _fail(str(error).strip("'\"")) from None
+    account = parse_account(platform, address)  # refuses an unknown platform
+    source = get_source(platform)
     end = (until.replace(tzinfo=UTC) if until else datetime.now(UTC)).astimezone(UTC)
     start = since.replace(tzinfo=UTC) if since else end - timedelta(weeks=get_settings().history_weeks)
     window = Window(start, end)
@@ -127,18 +145,12 @@ def fetch(
         console=Console(stderr=True),
     ) as progress:
         task = progress.add_task(f"fetching {account.account_id}", total=None)
-        try:
-            for page in pages_iterator:
-                pages.append(page)
-                progress.update(task, description=f"fetching {account.account_id}: {len(pages)} pages")
-        except SourceError as error:
-            raise _fail(str(error)) from None
-    try:
-        frames = records_frames(
-            source.normalize(pages, account, end.replace(tzinfo=None), fetched_at.replace(tzinfo=None))
-        )
-    except NormalizationError as error:
-        raise _fail(str(error)) from None
+        for page in pages_iterator:
+            pages.append(page)
+            progress.update(task, description=f"fetching {account.account_id}: {len(pages)} pages")
+    frames = records_frames(
+        source.normalize(pages, account, end.replace(tzinfo=None), fetched_at.replace(tzinfo=None))
+    )
     posts, interactions = frames["posts"], frames["interactions"]
     typer.echo(f"{account.account_id}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
     for snapshot in frames["account_snapshots"].itertuples():
@@ -188,12 +200,14 @@ WAREHOUSE_OPTION = typer.Option(
 @app.command()
 def scores(use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False) -> None:
     """Print the latest complete week's scores per account (from the published copy)."""
+    import duckdb
+
     from rapport.summary import latest_scores_table
 
     database = _readable_database(use_warehouse)
     try:
         _echo(latest_scores_table(database))
-    except Exception as error:  # a missing mart, a locked file: say it plainly
+    except duckdb.Error as error:  # a missing mart, a locked file: say it plainly
         raise _fail(f"{database}: {error}") from None
 
 
@@ -204,14 +218,29 @@ def query(
     ],
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="With --format csv, write text cells exactly as stored, formula-leading ones included.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a read-only SQL query on the published marts and print the result."""
+    """Run a read-only SQL query on the published marts and print the result.
+
+    With --format csv, a text cell that starts with =, +, -, @, a tab or a
+    carriage return is written with a leading single quote (') so that a
+    spreadsheet shows it as text instead of running it as a formula (OWASP's
+    advice against CSV injection): display names and posts come from the
+    public. Numbers, dates and empty cells are written as they are. --raw-csv
+    turns this off.
+    """
     import duckdb
 
     from rapport.load import connect
 
     if output not in ("table", "csv", "json"):
-        raise _fail(f"--format must be table, csv or json, not {output!r}")
+        raise typer.BadParameter(f"must be table, csv or json, not {output!r}", param_hint="--format")
     database = _readable_database(use_warehouse)
     try:
         connection = connect(database, read_only=True)
@@ -226,8 +255,32 @@ def query(
     if frame is None:
         return
     if output == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        # CRLF line ends (RFC 4180) make the writer quote a cell holding a carriage return on every Python.
+        (frame if raw_csv else neutralize_formulas(frame)).to_csv(
+            sys.stdout, index=False, lineterminator="\r\n"
+        )
     elif output == "json":
         typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
     else:
         _echo(frame.to_string(index=False, max_rows=200))
+
+
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may read as the start of a formula (OWASP, CSV injection)."""
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells starting with a formula character begin with ``'``.
+
+    Only text cells change: a number (``-3.5``), a date or a missing value is left as it is.
+    """
+    neutralized = frame.copy()
+    for column in neutralized.columns:
+        values = neutralized[column]
+        if values.dtype == object or str(values.dtype) in ("str", "string"):
+            neutralized[column] = values.map(_neutralized_cell)
+    return neutralized
+
+
+def _neutralized_cell(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value

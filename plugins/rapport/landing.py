@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from rapport.accounts import Account
+from rapport.errors import RapportError
 from rapport.sources import Page, Window
 
 MANIFEST = "manifest.json"
@@ -52,7 +53,7 @@ _COMPRESSION_LEVEL = 3
 log = logging.getLogger(__name__)
 
 
-class LandingError(RuntimeError):
+class LandingError(RapportError, RuntimeError):
     """The landing zone could not be written or read; the message names the path."""
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rapport.accounts import Account, Registry, load_registry
+from rapport.errors import RapportError
 from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
 from rapport.settings import Settings, get_settings
 from rapport.sources import Window, extract_with_cost, get_source
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class RunFailedError(RuntimeError):
+class RunFailedError(RapportError, RuntimeError):
     """The run finished, but some accounts failed extraction or validation."""
 
 
@@ -116,7 +117,7 @@ def extract_account(
     return summary
 
 
-class ExtractionFailedError(RuntimeError):
+class ExtractionFailedError(RapportError, RuntimeError):
     """Some accounts of a batch could not be extracted; the others were landed."""
 
 

@@ -12,10 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rapport.errors import RapportError
 from rapport.settings import Settings
 
 
-class TransformError(RuntimeError):
+class TransformError(RapportError, RuntimeError):
     """``dbt`` failed; the message carries the tail of its output."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import json
@@ -117,7 +116,7 @@ def test_changing_a_weight_in_the_dbt_vars_changes_the_scores_accordingly(demo_h
 
     warehouse = tmp_path / "warehouse.duckdb"  # same file name: dbt's views refer to it by name
     shutil.copy(demo_home / "data" / "warehouse.duckdb", warehouse)
-    settings = dataclasses.replace(get_settings(), warehouse=warehouse, data_dir=tmp_path)
+    settings = get_settings().model_copy(update={"warehouse": warehouse, "data_dir": tmp_path})
     only_trust = {
         "overall_weight_trust": 1,
         "overall_weight_openness": 0,

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from rapport.errors import RapportError
+
 INDICATORS: Final = ("trust", "openness", "involvement", "investment", "commitment")
 SCORES: Final = (*INDICATORS, "overall")
 
@@ -72,7 +74,7 @@ class Alert:
     message: str
 
 
-class ReportError(RuntimeError):
+class ReportError(RapportError, RuntimeError):
     """The warehouse has nothing to report on."""
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from rapport.errors import RapportError
 from rapport.records import PLATFORMS
 
 if TYPE_CHECKING:
@@ -81,11 +82,11 @@ class Page:
     params: dict[str, str] = field(default_factory=dict)
 
 
-class SourceError(RuntimeError):
+class SourceError(RapportError, RuntimeError):
     """An account could not be extracted; the message names account, URL and cause."""
 
 
-class NormalizationError(ValueError):
+class NormalizationError(RapportError, ValueError):
     """A landed payload could not be turned into records; the message names page and field."""
 
 

@@ -1,12 +1,17 @@
 """Constants of the Bluesky source: hosts, XRPC methods, page size, budget, and the variables that set them.
 
 Every value an operator may change is read from the environment when an
-extraction starts (never at import), by :func:`rapport.sources.bluesky.client.read_connection`.
+extraction starts (never at import), by :func:`rapport.sources.bluesky.client.read_connection`;
+a malformed one raises ``SettingsError`` naming the variable, its value and what it must hold.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import Field
+
+from rapport.settings import read_setting
 
 PLATFORM: Final = "bluesky"
 
@@ -25,6 +30,22 @@ CONNECTION_ID: Final = "rapport_bluesky"
 DEFAULT_THREAD_BUDGET: Final = 40
 """At most this many getPostThread calls per account extraction (the newest posts with replies first)."""
 THREAD_BUDGET_VARIABLE: Final = "RAPPORT_BLUESKY_THREAD_BUDGET"
+MAX_THREAD_BUDGET: Final = 10_000
+
+
+def read_thread_budget() -> int:
+    """``RAPPORT_BLUESKY_THREAD_BUDGET``, or :data:`DEFAULT_THREAD_BUDGET` when unset.
+
+    Raises ``SettingsError`` naming the variable and its value when it is not a
+    whole number from 0 to :data:`MAX_THREAD_BUDGET`.
+    """
+    return read_setting(
+        THREAD_BUDGET_VARIABLE,
+        Annotated[int, Field(ge=0, le=MAX_THREAD_BUDGET)],
+        DEFAULT_THREAD_BUDGET,
+        f"a whole number of getPostThread calls from 0 to {MAX_THREAD_BUDGET}",
+    )
+
 
 XRPC_PREFIX: Final = "/xrpc/"
 

@@ -32,8 +32,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
+from pydantic import Field
+
+from rapport.settings import read_setting
 from rapport.sources.demo.client import (
     DemoApiError,
     DemoResponse,
@@ -110,13 +113,20 @@ class ScaleProfile:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ScaleProfile:
-        """The profile with each field overridden by ``RAPPORT_DEMO_SCALE_<FIELD>`` when set."""
-        environ = os.environ if environ is None else environ
-        values = {
-            field.name: float(environ[variable])
-            for field in fields(cls)
-            if (variable := f"RAPPORT_DEMO_SCALE_{field.name.upper()}") in environ
-        }
+        """The profile with each field overridden by ``RAPPORT_DEMO_SCALE_<FIELD>`` when set.
+
+        Raises ``SettingsError`` naming the variable when a value is not a number in range.
+        """
+        defaults, values = cls(), {}
+        for field in fields(cls):
+            share = field.name.endswith("_share")
+            values[field.name] = read_setting(
+                f"RAPPORT_DEMO_SCALE_{field.name.upper()}",
+                Annotated[float, Field(ge=0, le=1 if share else None, allow_inf_nan=False)],
+                float(getattr(defaults, field.name)),
+                "a share from 0 to 1" if share else "a number, 0 or more",
+                environ,
+            )
         return cls(**values)
 
 

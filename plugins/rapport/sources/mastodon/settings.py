@@ -6,7 +6,11 @@ methods/accounts, methods/statuses, api/guidelines#pagination, api/rate-limits).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
+
+from pydantic import Field
+
+from rapport.settings import read_setting
 
 PLATFORM: Final = "mastodon"
 
@@ -49,6 +53,22 @@ per account instead of per IP address.
 
 CONTEXT_BUDGET_VARIABLE: Final = "RAPPORT_MASTODON_CONTEXT_BUDGET"
 """Environment variable that overrides :data:`DEFAULT_CONTEXT_BUDGET` (a non-negative integer)."""
+MAX_CONTEXT_BUDGET: Final = 10_000
+
+
+def read_context_budget() -> int:
+    """``RAPPORT_MASTODON_CONTEXT_BUDGET``, or :data:`DEFAULT_CONTEXT_BUDGET` when unset.
+
+    Raises ``SettingsError`` (a ``ValueError``) naming the variable and its value when it is
+    not a whole number from 0 to :data:`MAX_CONTEXT_BUDGET`.
+    """
+    return read_setting(
+        CONTEXT_BUDGET_VARIABLE,
+        Annotated[int, Field(ge=0, le=MAX_CONTEXT_BUDGET)],
+        DEFAULT_CONTEXT_BUDGET,
+        f"a whole number of thread calls from 0 to {MAX_CONTEXT_BUDGET}",
+    )
+
 
 QUOTE_FALLBACK_CLASS: Final = "quote-inline"
 """Class of the ``RE: <link>`` paragraph a server prepends to a quote post for older clients.

@@ -1,0 +1,169 @@
+"""The ``rapport`` command: Rapport's errors as one message and an exit code, CSV safe for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from rapport import errors
+from rapport.cli import FORMULA_PREFIXES, app
+
+runner = CliRunner()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_a_registry_mistake_is_one_message_and_exit_code_2(tmp_path: Path):
+    registry = tmp_path / "accounts.yml"
+    registry.write_text("organizations: []\n", encoding="utf-8")
+    result = runner.invoke(app, ["accounts", "check", "--file", str(registry)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {registry}")
+    assert isinstance(result.exception, SystemExit)  # not the RegistryError: it was handled
+
+
+def test_a_bad_setting_is_one_line_and_exit_code_2(rapport_home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RAPPORT_LOOKBACK_DAYS", "-5")
+    result = runner.invoke(app, ["accounts", "check"])
+    assert result.exit_code == 2
+    assert (
+        result.output == "error: RAPPORT_LOOKBACK_DAYS='-5': expected a whole number of days from 0 to 365\n"
+    )
+
+
+def test_an_unknown_account_is_a_usage_error_naming_it(rapport_home: Path):
+    result = runner.invoke(app, ["extract", "demo:@nobody_here"])
+    assert result.exit_code == 2
+    assert "demo:@nobody_here" in result.output and "Traceback" not in result.output
+
+
+def test_a_failed_extraction_is_one_message_and_exit_code_1(rapport_home: Path):
+    # The demo platform is offline and real: an account it does not know answers 404.
+    result = runner.invoke(
+        app, ["fetch", "demo", "@nobody_here", "--since", "2026-11-01", "--until", "2026-11-08"]
+    )
+    assert result.exit_code == 1
+    message = result.output.strip()  # the progress display leaves an empty line
+    assert message.startswith("error: demo:@nobody_here: GET ") and "\n" not in message
+    assert "404" in message
+
+
+def test_every_error_class_of_rapport_derives_from_rapport_error_and_keeps_its_other_base():
+    from rapport.accounts import RegistryError
+    from rapport.landing import LandingError
+    from rapport.pipeline import ExtractionFailedError, RunFailedError
+    from rapport.publish.report import ReportError
+    from rapport.settings import SettingsError
+    from rapport.sources import NormalizationError, SourceError
+    from rapport.sources.http import HttpError
+    from rapport.transform import TransformError
+
+    expected = {
+        RegistryError: ValueError,
+        SettingsError: ValueError,
+        NormalizationError: ValueError,
+        LandingError: RuntimeError,
+        SourceError: RuntimeError,
+        HttpError: RuntimeError,
+        RunFailedError: RuntimeError,
+        ExtractionFailedError: RuntimeError,
+        ReportError: RuntimeError,
+        TransformError: RuntimeError,
+    }
+    for error, other_base in expected.items():
+        assert issubclass(error, errors.RapportError), error
+        assert issubclass(error, other_base), error
+    assert {error for error in expected if issubclass(error, errors.ConfigurationError)} == {
+        RegistryError,
+        SettingsError,
+    }
+
+
+def test_any_other_exception_is_a_bug_and_keeps_its_traceback(
+    rapport_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import rapport.accounts
+
+    def broken(path: Path) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(rapport.accounts, "load_registry", broken)
+    result = runner.invoke(app, ["accounts", "check"])
+    assert isinstance(result.exception, ZeroDivisionError)
+    assert result.exit_code == 1
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+HOSTILE_NAMES = [
+    '=HYPERLINK("https://evil.example","click")',
+    "+1+2",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    "Le Petit Théâtre",
+    "O'Brien = the best",
+    "-3.5",
+]
+
+
+@pytest.fixture
+def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A published copy with a text column of formula-leading names and a numeric column."""
+    published_dir = tmp_path / "published"
+    published_dir.mkdir()
+    connection = duckdb.connect(str(published_dir / "rapport.duckdb"))
+    try:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.dim_accounts (account_id integer, display_name varchar, score double)"
+        )
+        for number, name in enumerate(HOSTILE_NAMES):
+            connection.execute(
+                "insert into marts.dim_accounts values (?, ?, ?)", [number, name, -3.5 if number else None]
+            )
+    finally:
+        connection.close()
+    monkeypatch.setenv("RAPPORT_PUBLISHED_DIR", str(published_dir))
+    return published_dir
+
+
+def query_csv(*options: str) -> list[dict[str, str]]:
+    sql = "select account_id, display_name, score from marts.dim_accounts order by account_id"
+    result = runner.invoke(app, ["query", sql, "--format", "csv", *options])
+    assert result.exit_code == 0, result.output
+    return list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+
+
+def test_csv_cells_that_start_like_a_formula_are_written_as_text(published: Path):
+    rows = query_csv()
+    names = [row["display_name"] for row in rows]
+    assert names == [f"'{name}" if name.startswith(FORMULA_PREFIXES) else name for name in HOSTILE_NAMES]
+    assert names[:6] == [f"'{name}" for name in HOSTILE_NAMES[:6]]
+    assert names[6:8] == ["Le Petit Théâtre", "O'Brien = the best"]
+    assert names[8] == "'-3.5"  # a text cell, even one that reads as a number
+
+
+def test_csv_numbers_and_empty_cells_are_left_as_they_are(published: Path):
+    rows = query_csv()
+    assert [row["score"] for row in rows] == [""] + ["-3.5"] * (len(HOSTILE_NAMES) - 1)
+    assert [row["account_id"] for row in rows] == [str(number) for number in range(len(HOSTILE_NAMES))]
+
+
+def test_raw_csv_writes_text_cells_exactly_as_stored(published: Path):
+    rows = query_csv("--raw-csv")
+    assert [row["display_name"] for row in rows] == HOSTILE_NAMES
+
+
+def test_the_query_help_says_what_csv_output_neutralizes():
+    result = runner.invoke(app, ["query", "--help"], terminal_width=200)
+    assert "--raw-csv" in result.output
+    assert "single quote" in result.output and "formula" in result.output
