@@ -455,7 +455,7 @@ def test_accounts_check_prints_every_problem_on_one_line_without_a_traceback(tmp
     )
     path = write_registry(tmp_path / "accounts.yml", text)
     result = CliRunner().invoke(app, ["accounts", "check", "--file", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a mistake in the configuration
     lines = result.output.splitlines()
     assert lines == [
         f"error: {path}:7: organizations[0] (city-library): unknown key 'acounts' (did you mean 'accounts'?)",
