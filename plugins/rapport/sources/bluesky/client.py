@@ -173,7 +173,7 @@ def create_session(
         pds_url,
         platform=PLATFORM,
         account=account_id,
-        secrets=(credentials.password, credentials.identifier),
+        secrets=(credentials.password,),
         bounds=bounds,
         connect_timeout=timeout[0],
         read_timeout=timeout[1],
