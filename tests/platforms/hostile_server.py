@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.platforms.world import BackgroundServer
+
 MODES = ("endless", "stuck", "rising", "slowloris", "huge", "rate_headers", "redirect", "echo")
 CHUNK = 64 * 1024
 ACCOUNT_ID = "109000000000000001"
@@ -41,7 +43,7 @@ DID = "did:plc:hostilehostilehostile"
 FIRST_MAX_ID = 117_000_000_000_000_000
 
 
-class HostileServer:
+class HostileServer(BackgroundServer):
     """See the module docstring. Use as a context manager; ``url`` once started; ``requests`` logs paths."""
 
     def __init__(
@@ -69,8 +71,6 @@ class HostileServer:
         self.requests: list[str] = []
         self.bytes_sent = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -100,20 +100,6 @@ class HostileServer:
         self._thread.daemon = True
         self._thread.start()
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- answers ------------------------------------------------------------------------------------
 

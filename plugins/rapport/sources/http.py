@@ -82,7 +82,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -606,36 +606,30 @@ class _Guard:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+class _GuardedConnection:
+    """Mixed into urllib3's connection classes: connect through ``_guard``, watch each response."""
+
+    _guard: _Guard
+
+    def _new_conn(self) -> socket.socket:
+        conn = cast(HTTPConnection, self)
+        return self._guard.open(
+            conn._dns_host, conn.port, conn.timeout, conn.source_address, conn.socket_options, conn
+        )
+
+    def getresponse(self) -> Any:
+        self._guard.arm(cast(HTTPConnection, self).sock)
+        return super().getresponse()  # type: ignore[misc]
+
+
 def _guarded_pool_classes(guard: _Guard) -> dict[str, type[HTTPConnectionPool]]:
     """Connection pool classes whose connections go through ``guard`` (one set per client)."""
-
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            return guard.open(
-                self._dns_host, self.port, self.timeout, self.source_address, self.socket_options, self
-            )
-
-        def getresponse(self) -> Any:
-            guard.arm(self.sock)
-            return super().getresponse()
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            return guard.open(
-                self._dns_host, self.port, self.timeout, self.source_address, self.socket_options, self
-            )
-
-        def getresponse(self) -> Any:
-            guard.arm(self.sock)
-            return super().getresponse()
-
-    class GuardedHTTPConnectionPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-
-    class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-
-    return {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
+    plain = type("GuardedHTTPConnection", (_GuardedConnection, HTTPConnection), {"_guard": guard})
+    tls = type("GuardedHTTPSConnection", (_GuardedConnection, HTTPSConnection), {"_guard": guard})
+    return {
+        "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+        "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
+    }
 
 
 class _GuardedAdapter(HTTPAdapter):
