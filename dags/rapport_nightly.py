@@ -28,7 +28,8 @@ relationship indicators, each night.
 
 Settings (environment variables): `RAPPORT_SCHEDULE` (cron, default `0 2 * * *`),
 `RAPPORT_TIMEZONE` (default `UTC`), `RAPPORT_CATCHUP` (default `false`),
-`RAPPORT_RETRIES` (default `3`), and the paths of `rapport.settings`.
+`RAPPORT_RETRIES` (default `3`), `RAPPORT_TASK_TIMEOUT_MINUTES` (every task's
+`execution_timeout`, default 240), and the paths of `rapport.settings`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_cont
 
 from rapport.pipeline import on_task_failure
 from rapport.records import PLATFORMS
+from rapport.settings import get_settings
 
 SCHEDULE = os.environ.get("RAPPORT_SCHEDULE", "0 2 * * *")
 TIMEZONE = os.environ.get("RAPPORT_TIMEZONE", "UTC")
@@ -62,6 +64,8 @@ WAREHOUSE_POOL = "rapport_warehouse"
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": on_task_failure,
+        # Read at parse time: the settings only read environment variables.
+        "execution_timeout": timedelta(minutes=get_settings().task_timeout_minutes),
     },
 )
 def rapport_nightly() -> None:

@@ -4,7 +4,9 @@ Layout::
 
     <landing_dir>/platform=<platform>/account=<slug>/run_date=<YYYY-MM-DD>/
         extraction=<id>/manifest.json     what was asked, when, and how it ended
-        extraction=<id>/0001.json.gz ...  each response body, byte for byte
+        extraction=<id>/0001.json.gz ...  each response body, byte for byte (known secrets a
+                                          server echoed read ``***``; the page's entry says
+                                          ``"redacted": true``)
 
 An extraction directory is written aside (``.landing-<pid>@<host>-…``, with a
 journal of the pages written so far) and renamed into place in one step, so a
@@ -89,7 +91,13 @@ class Extraction:
             if hashlib.sha256(body).hexdigest() != entry["sha256"]:
                 raise LandingError(f"{file}: payload does not match the checksum in {MANIFEST}")
             pages.append(
-                Page(endpoint=entry["endpoint"], body=body, status=entry["status"], params=entry["params"])
+                Page(
+                    endpoint=entry["endpoint"],
+                    body=body,
+                    status=entry["status"],
+                    params=entry["params"],
+                    redacted=bool(entry.get("redacted", False)),
+                )
             )
         return pages
 
@@ -335,7 +343,7 @@ def _sync_directory(directory: Path) -> None:
 def _write_page(directory: Path, number: int, page: Page) -> dict[str, Any]:
     file = f"{number:04d}.json.gz"
     _write_bytes(directory / file, gzip.compress(page.body, compresslevel=_COMPRESSION_LEVEL, mtime=0))
-    return {
+    entry = {
         "file": file,
         "endpoint": page.endpoint,
         "params": page.params,
@@ -343,6 +351,10 @@ def _write_page(directory: Path, number: int, page: Page) -> dict[str, Any]:
         "bytes": len(page.body),
         "sha256": hashlib.sha256(page.body).hexdigest(),
     }
+    # Only when true: the manifests (and ids) of pages that were not redacted stay as they were.
+    if page.redacted:
+        entry["redacted"] = True
+    return entry
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

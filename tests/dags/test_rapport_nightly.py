@@ -106,3 +106,28 @@ def test_parsing_the_dag_file_imports_no_heavy_module():
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert output.strip().splitlines()[-1] == "[]"
+
+
+def test_every_task_has_an_execution_timeout_so_a_hung_call_cannot_hold_a_slot_forever(dag):
+    from rapport.settings import get_settings
+
+    expected = timedelta(minutes=get_settings().task_timeout_minutes)
+    assert {task.task_id: task.execution_timeout for task in dag.tasks} == {
+        task.task_id: expected for task in dag.tasks
+    }
+
+
+def test_the_task_timeout_comes_from_rapport_task_timeout_minutes():
+    script = (
+        "from airflow.dag_processing.dagbag import DagBag;"
+        f"dag = DagBag(dag_folder={str(DAG_FILE)!r}).dags['rapport_nightly'];"
+        "print(sorted({str(task.execution_timeout) for task in dag.tasks}))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "RAPPORT_TASK_TIMEOUT_MINUTES": "7"},
+    ).stdout
+    assert output.strip().splitlines()[-1] == "['0:07:00']"

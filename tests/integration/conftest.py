@@ -39,7 +39,13 @@ def rapport_environment(home: Path, **extra: str) -> Iterator[Path]:
     for variable in [name for name in os.environ if name.startswith("RAPPORT_")]:
         del os.environ[variable]
     os.environ.update(
-        {"RAPPORT_HOME": str(home), "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql")} | extra
+        {
+            "RAPPORT_HOME": str(home),
+            "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql"),
+            # The local platform servers listen on 127.0.0.1.
+            "RAPPORT_ALLOW_PRIVATE_INSTANCES": "true",
+        }
+        | extra
     )
     try:
         yield home
@@ -85,6 +91,7 @@ def airflow_environment(root: Path, **extra: str) -> dict[str, str]:
             "RAPPORT_HOME": str(root / "rapport"),
             "RAPPORT_DBT_PROJECT_DIR": str(PROJECT_ROOT / "sql"),
             "RAPPORT_RETRIES": "0",
+            "RAPPORT_ALLOW_PRIVATE_INSTANCES": "true",
         }
         | extra
     )

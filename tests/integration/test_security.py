@@ -230,6 +230,7 @@ def platform_settings(mastodon: MastodonServer, bluesky: BlueskyServer, app_pass
         "RAPPORT_HISTORY_WEEKS": str(WEEKS),
         "RAPPORT_MASTODON_BASE_URL": mastodon.url,
         "RAPPORT_MASTODON_TOKEN": MASTODON_TOKEN,
+        "RAPPORT_MASTODON_INSTANCE": "social.example",  # the instance the token belongs to
         "RAPPORT_BLUESKY_BASE_URL": bluesky.url,
         "RAPPORT_BLUESKY_PDS_URL": bluesky.url,
         "RAPPORT_BLUESKY_HANDLE": BLUESKY_LOGIN,

@@ -825,7 +825,32 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class LocalPlatformServer:
+class BackgroundServer:
+    """A server serving in a daemon thread (``_server``, ``_thread``); a context manager around
+    :meth:`start` and :meth:`stop`."""
+
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class LocalPlatformServer(BackgroundServer):
     """A platform API on 127.0.0.1, in a background thread, recording every request.
 
     Subclasses say what a request is about (:meth:`identify`), answer it
@@ -986,14 +1011,6 @@ class LocalPlatformServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (the command line)."""
         if self._server is None:
@@ -1005,12 +1022,6 @@ class LocalPlatformServer:
             pass
         finally:
             self.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 _REASONS = {

@@ -80,6 +80,8 @@ class Page:
     body: bytes
     status: int = 200
     params: dict[str, str] = field(default_factory=dict)
+    redacted: bool = False
+    """Known secret values (a token the server echoed) were replaced by ``***`` in ``body``."""
 
 
 class SourceError(RapportError, RuntimeError):

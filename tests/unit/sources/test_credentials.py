@@ -64,3 +64,56 @@ def test_inside_an_airflow_task_a_secret_is_masked_in_its_logs_and_a_login_is_no
     else:  # the CLI: Airflow's logging is left alone, and nothing is masked (nothing logs secrets)
         assert airflow_logging_loaded == "False"
         assert line.endswith("Bearer token-from-env-5678 for org.bsky.social")
+
+
+def test_a_mastodon_token_goes_only_to_the_instance_it_is_mapped_to(monkeypatch):
+    import json
+
+    from rapport.sources.mastodon.client import instance_token
+
+    monkeypatch.delenv("RAPPORT_MASTODON_TOKEN", raising=False)
+    monkeypatch.setenv("RAPPORT_MASTODON_TOKENS", json.dumps({"Mastodon.Social": "token-of-social"}))
+
+    assert instance_token("mastodon.social") == "token-of-social"
+    assert instance_token("evil.example") is None
+
+
+def test_a_single_mastodon_token_without_its_instance_is_refused_naming_the_variables(monkeypatch):
+    from rapport.sources.credentials import CredentialError
+    from rapport.sources.mastodon.client import instance_token
+
+    monkeypatch.delenv("RAPPORT_MASTODON_TOKENS", raising=False)
+    monkeypatch.delenv("RAPPORT_MASTODON_INSTANCE", raising=False)
+    monkeypatch.setenv("RAPPORT_MASTODON_TOKEN", "single-token-1234")
+    with pytest.raises(CredentialError, match="RAPPORT_MASTODON_INSTANCE") as raised:
+        instance_token("mastodon.social")
+    assert "single-token-1234" not in str(raised.value)
+
+    monkeypatch.setenv("RAPPORT_MASTODON_INSTANCE", "mastodon.social")
+    assert instance_token("mastodon.social") == "single-token-1234"
+    assert instance_token("other.example") is None
+
+
+def test_a_malformed_token_mapping_is_refused_without_showing_it(monkeypatch):
+    from rapport.sources.credentials import CredentialError
+    from rapport.sources.mastodon.client import instance_token
+
+    monkeypatch.setenv("RAPPORT_MASTODON_TOKENS", "mastodon.social=secret-5678")
+    with pytest.raises(CredentialError, match="RAPPORT_MASTODON_TOKENS") as raised:
+        instance_token("mastodon.social")
+    assert "secret-5678" not in str(raised.value)
+
+
+def test_a_per_instance_airflow_connection_holds_that_instances_token(monkeypatch):
+    import json
+
+    from rapport.sources.mastodon.client import instance_token
+
+    for variable in ("RAPPORT_MASTODON_TOKENS", "RAPPORT_MASTODON_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RAPPORT_MASTODON_MASTODON_SOCIAL",
+        json.dumps({"conn_type": "http", "password": "conn-token"}),
+    )
+    assert instance_token("mastodon.social") == "conn-token"
+    assert instance_token("other.example") is None

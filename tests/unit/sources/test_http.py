@@ -588,3 +588,65 @@ def test_counters_add_up_requests_retries_429s_and_seconds_slept(httpserver, mak
     assert client.stats.rate_limited == 1
     assert client.stats.slept_seconds == pytest.approx(sum(clock.sleeps))
     assert clock.sleeps[1] >= 1
+
+
+# -- bounds, redirects, addresses, headers ------------------------------------------------------------
+
+
+def test_a_redirect_within_the_origin_is_followed(httpserver, make_client):
+    httpserver.expect_request("/old").respond_with_response(
+        ServerResponse(status=301, headers={"Location": "/new"})
+    )
+    httpserver.expect_request("/new").respond_with_json({"id": "1"})
+
+    assert make_client().get("/old").json() == {"id": "1"}
+
+
+def test_a_local_instance_is_refused_naming_the_setting_unless_private_instances_are_allowed(
+    httpserver, make_client, monkeypatch
+):
+    from rapport.sources.http import PrivateAddressError
+
+    monkeypatch.setenv("RAPPORT_ALLOW_PRIVATE_INSTANCES", "false")
+    httpserver.expect_request(LOOKUP).respond_with_json({"id": "1"})
+    with pytest.raises(PrivateAddressError, match="RAPPORT_ALLOW_PRIVATE_INSTANCES") as raised:
+        make_client(base_url=f"http://localhost:{httpserver.port}").get(LOOKUP)
+    assert "localhost is at 127.0.0.1" in str(raised.value)
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-5", "1e300", "garbage"])
+def test_unusable_rate_limit_values_are_ignored_and_never_raise_overflow(value):
+    now = 1_795_000_000.0
+    headers = {"X-RateLimit-Limit": value, "X-RateLimit-Remaining": value, "X-RateLimit-Reset": value}
+
+    announced = parse_rate_limit(headers, now)
+
+    assert announced is not None
+    assert (announced.limit, announced.remaining, announced.reset_at) == (None, None, None)
+    assert [name for name, _ in announced.unusable] == [
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    ]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e300", "soon"])
+def test_a_429_with_an_unusable_retry_after_raises_a_header_error_naming_it(httpserver, make_client, value):
+    from rapport.sources.http import HeaderError
+
+    httpserver.expect_request(LOOKUP).respond_with_json(
+        {"error": "Too many requests"}, status=429, headers={"Retry-After": value}
+    )
+    with pytest.raises(HeaderError, match="Retry-After") as raised:
+        make_client().get(LOOKUP)
+    assert raised.value.page("accounts/lookup").status == 429  # landable
+
+
+def test_an_echoed_token_is_redacted_from_the_body_and_the_message(httpserver, make_client):
+    httpserver.expect_request(LOOKUP).respond_with_json({"error": f"bad token {TOKEN}"}, status=401)
+    with pytest.raises(ClientError) as raised:
+        make_client(bearer_token=TOKEN).get(LOOKUP)
+    page = raised.value.page("accounts/lookup")
+    assert TOKEN not in str(raised.value) and "bad token ***" in str(raised.value)
+    assert TOKEN.encode() not in page.body and page.redacted

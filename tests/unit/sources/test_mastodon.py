@@ -472,7 +472,7 @@ def test_a_malformed_statuses_body_fails_extraction_and_normalize_names_the_page
 
 def test_the_token_travels_only_in_the_authorization_header(api, make_client, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("RAPPORT_MASTODON_TOKEN", TOKEN)
+    monkeypatch.setenv("RAPPORT_MASTODON_TOKENS", json.dumps({"Mastodon.Example": TOKEN}))
     api.fail_once(STATUSES_PATH, 503, b'{"error":"Service Unavailable"}', query=page_query(1))
     client = make_client(from_environment=True)
 

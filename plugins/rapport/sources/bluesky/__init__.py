@@ -23,7 +23,9 @@ from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
 from rapport.sources.bluesky.client import (
     BlueskyClient,
+    Connection,
     HttpOptions,
+    Session,
     create_session,
     read_connection,
 )
@@ -51,7 +53,7 @@ from rapport.sources.bluesky.settings import (
     RESOLVE_HANDLE_ENDPOINT,
     THREAD_VIEW_POST,
 )
-from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response
+from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response, StalledCursorError
 from rapport.sources.payloads import JsonNode, contains_question, parse_json, to_naive_utc
 
 if TYPE_CHECKING:
@@ -143,28 +145,35 @@ def _extract(
         )
     connection = read_connection(account.account_id, thread_budget)
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
-    token: str | None = None
+    session: Session | None = None
     if connection.credentials is not None:
         timeout = (options.get("connect_timeout", 5.0), options.get("read_timeout", 30.0))
-        token = create_session(
-            connection.pds_url,
-            connection.credentials,
-            account_id=account.account_id,
-            stats=stats,
-            timeout=timeout,
-        )
-    base_url = connection.pds_url if token is not None else connection.base_url
+        try:
+            session = create_session(
+                connection.pds_url,
+                connection.credentials,
+                account_id=account.account_id,
+                stats=stats,
+                timeout=timeout,
+                bounds=options.get("bounds"),
+            )
+        except ValueError as error:
+            raise SourceError(
+                f"{account.account_id}: cannot sign in on {PDS_URL_VARIABLE}: {error}"
+            ) from None
+    base_url = connection.pds_url if session is not None else connection.base_url
     try:
         http = HttpClient(
             base_url,
             platform=PLATFORM,
             account=account.account_id,
-            bearer_token=token,
+            bearer_token=session.access_jwt if session is not None else None,
+            secrets=_secrets(connection, session),
             not_found_errors=NOT_FOUND_ERRORS,
             **options,
         )
     except ValueError as error:
-        variable = PDS_URL_VARIABLE if token is not None else BASE_URL_VARIABLE
+        variable = PDS_URL_VARIABLE if session is not None else BASE_URL_VARIABLE
         raise SourceError(f"{account.account_id}: cannot read from {variable}: {error}") from None
     with http:
         http.stats = stats
@@ -176,6 +185,7 @@ def _extract(
 
         entries: list[_FeedEntry] = []
         cursor: str | None = None
+        seen_cursors: set[str] = set()
         while True:
             response = yield from _fetch(AUTHOR_FEED_ENDPOINT, partial(client.get_author_feed, did, cursor))
             page_entries, cursor = _read_response(response, account, partial(_read_feed_page, did=did))
@@ -183,6 +193,18 @@ def _extract(
             sorted_at = [entry.sort_at for entry in page_entries if entry.sort_at is not None]
             if not sorted_at or cursor is None or min(sorted_at) < since:
                 break
+            if cursor in seen_cursors:
+                raise StalledCursorError(
+                    http.redact(
+                        f"{PLATFORM} account {account.account_id}: GET {response.url} answered a cursor "
+                        f"it had already given ({cursor[:40]!r}): the feed would never end; stopped"
+                    ),
+                    platform=PLATFORM,
+                    account=account.account_id,
+                    url=response.url,
+                    attempts=1,
+                )
+            seen_cursors.add(cursor)
 
         for uri in _threads_to_fetch(entries, since, until, connection.thread_budget):
             try:
@@ -191,6 +213,13 @@ def _extract(
                 if error.response is None or error.response.error != DELETED_POST_ERROR:
                     raise
                 logger.info("%s: post %s was deleted before its thread was fetched", account.account_id, uri)
+
+
+def _secrets(connection: Connection, session: Session | None) -> list[str | None]:
+    """The values never to land or show: the app password and the session's tokens."""
+    password = connection.credentials.password if connection.credentials is not None else None
+    refresh = session.refresh_jwt if session is not None else None
+    return [password, refresh]
 
 
 def _fetch(endpoint: str, call: Callable[[], Response]) -> Generator[Page, None, Response]:

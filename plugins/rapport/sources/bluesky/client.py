@@ -18,9 +18,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-import requests
-from requests.structures import CaseInsensitiveDict
-
 from rapport.sources import SourceError
 from rapport.sources.bluesky.settings import (
     APP_PASSWORD_VARIABLE,
@@ -47,6 +44,7 @@ from rapport.sources.bluesky.settings import (
 )
 from rapport.sources.credentials import get_credential
 from rapport.sources.http import (
+    Bounds,
     ClientError,
     HttpClient,
     HttpError,
@@ -54,8 +52,6 @@ from rapport.sources.http import (
     NotFoundError,
     Response,
     UnexpectedStatusError,
-    redact_url,
-    user_agent,
 )
 
 logger = logging.getLogger("rapport.sources.bluesky")
@@ -71,6 +67,7 @@ class HttpOptions(TypedDict, total=False):
     backoff_cap: float
     max_wait: float
     min_remaining: int
+    bounds: Bounds
     sleep: Callable[[float], None]
     clock: Callable[[], float]
     rng: random.Random
@@ -139,6 +136,15 @@ def xrpc_path(method: str) -> str:
     return f"{XRPC_PREFIX}{method}"
 
 
+@dataclass(frozen=True)
+class Session:
+    """The tokens a sign-in returned; they never show in a repr."""
+
+    access_jwt: str = field(repr=False)
+    refresh_jwt: str | None = field(repr=False, default=None)
+    """Never used, but known, so that a server echoing it has it redacted."""
+
+
 def create_session(
     pds_url: str,
     credentials: Credentials,
@@ -146,69 +152,62 @@ def create_session(
     account_id: str,
     stats: HttpStats,
     timeout: tuple[float, float] = (5.0, 30.0),
-) -> str:
+    bounds: Bounds | None = None,
+) -> Session:
     """Sign in on the PDS with an app password (``com.atproto.server.createSession``).
 
-    Returns the session's ``accessJwt``; the rest of the response (the refresh
-    token among it) is dropped at once and never landed. One attempt only: the
-    PDS allows 30 sign-ins per 5 minutes per account, and a refused password
-    does not improve with retries. Counts the request in ``stats``. Raises
-    :class:`~rapport.sources.http.ClientError` (4xx),
-    :class:`~rapport.sources.http.UnexpectedStatusError` (other statuses) or
-    :class:`~rapport.sources.http.HttpError` (no answer, or no token in it),
-    naming the account and the URL but never the identifier, the password or
-    a token.
+    Returns the session's tokens; the rest of the response is dropped at once
+    and never landed. One attempt only, and no redirect (it would re-send the
+    password): the PDS allows 30 sign-ins per 5 minutes per account, and a
+    refused password does not improve with retries. The request is held to the
+    ``bounds`` (deadline, body size, public addresses) like every other. Counts
+    the request in ``stats``. Raises :class:`~rapport.sources.http.ClientError`
+    (4xx), :class:`~rapport.sources.http.UnexpectedStatusError` (other
+    statuses) or another :class:`~rapport.sources.http.HttpError` (no answer,
+    no token in it, a bound), naming the account and the URL but never the
+    identifier, the password or a token (a body echoing them reads ``***``).
+    Raises ``ValueError`` when ``pds_url`` is not an http(s) URL.
     """
-    url = redact_url(f"{pds_url.rstrip('/')}{xrpc_path(CREATE_SESSION_ENDPOINT)}")
-    who = f"{PLATFORM} account {account_id}: POST {url}"
-    stats.requests += 1
-    try:
-        raw = requests.post(
-            url,
-            json={"identifier": credentials.identifier, "password": credentials.password},
-            headers={"User-Agent": user_agent(), "Accept": "application/json"},
-            timeout=timeout,
-            # A redirect would re-send the password to wherever it points: a 3xx fails instead.
-            allow_redirects=False,
+    path = xrpc_path(CREATE_SESSION_ENDPOINT)
+    with HttpClient(
+        pds_url,
+        platform=PLATFORM,
+        account=account_id,
+        secrets=(credentials.password,),
+        bounds=bounds,
+        connect_timeout=timeout[0],
+        read_timeout=timeout[1],
+        max_attempts=1,
+    ) as http:
+        http.stats = stats
+        response = http.post_json(
+            path, {"identifier": credentials.identifier, "password": credentials.password}
         )
-    except requests.RequestException as error:
-        # Not chained: the exception holds the prepared request, whose body is the password.
-        raise HttpError(
-            f"{who} could not be sent ({type(error).__name__})",
-            platform=PLATFORM,
-            account=account_id,
-            url=url,
-            attempts=1,
-        ) from None
-    if 200 <= raw.status_code < 300:
+    who = f"{PLATFORM} account {account_id}: POST {response.url}"
+    if 200 <= response.status < 300:
         try:
-            token = raw.json().get("accessJwt")
+            payload = response.json()
+            token, refresh = payload.get("accessJwt"), payload.get("refreshJwt")
         except (ValueError, AttributeError):
-            token = None
+            token, refresh = None, None
         if not isinstance(token, str) or not token:
             raise HttpError(
-                f"{who} answered {raw.status_code} without an accessJwt",
+                f"{who} answered {response.status} without an accessJwt",
                 platform=PLATFORM,
                 account=account_id,
-                url=url,
+                url=response.url,
                 attempts=1,
             )
-        logger.info("%s: signed in on %s", account_id, url)
-        return token
-    response = Response(
-        status=raw.status_code,
-        headers=CaseInsensitiveDict(raw.headers),
-        body=raw.content,
-        url=url,
-    )
+        logger.info("%s: signed in on %s", account_id, response.url)
+        return Session(token, refresh if isinstance(refresh, str) else None)
     cause = ": ".join(part for part in (response.error, response.error_message) if part) or "no error name"
-    error_type = ClientError if 400 <= raw.status_code < 500 else UnexpectedStatusError
+    error_type = ClientError if 400 <= response.status < 500 else UnexpectedStatusError
     raise error_type(
-        f"{who} answered HTTP {raw.status_code} ({cause}); check {LOGIN_HANDLE_VARIABLE} and "
+        f"{who} answered HTTP {response.status} ({cause}); check {LOGIN_HANDLE_VARIABLE} and "
         f"{APP_PASSWORD_VARIABLE}",
         platform=PLATFORM,
         account=account_id,
-        url=url,
+        url=response.url,
         response=response,
         attempts=1,
     )

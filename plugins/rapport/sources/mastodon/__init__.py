@@ -168,11 +168,8 @@ def extract_with_stats(
             f"{account.account_id}: not a {PLATFORM} account, the {PLATFORM} source cannot fetch it"
         )
     budget = _resolve_budget(context_budget)
-    owned = client is None
-    active = client if client is not None else MastodonClient.for_account(account)
     stats = ExtractionStats()
-    active.stats = stats  # the client counts into it from here on
-    return _extract(active, account, window, budget, stats, close=owned), stats
+    return _extract(client, account, window, budget, stats), stats
 
 
 def _resolve_budget(context_budget: int | None) -> int:
@@ -190,15 +187,16 @@ def _resolve_budget(context_budget: int | None) -> int:
 
 
 def _extract(
-    client: MastodonClient,
+    given: MastodonClient | None,
     account: Account,
     window: Window,
     budget: int,
     stats: ExtractionStats,
-    *,
-    close: bool,
 ) -> Iterator[Page]:
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
+    # Built on the first page asked for, so a credential error is the iteration's, landed with it.
+    client = given if given is not None else MastodonClient.for_account(account)
+    client.stats = stats  # the client counts into it from here on
     try:
         username = account.handle.lstrip("@")
         lookup = yield from _fetch(partial(client.lookup_account, username), LOOKUP_ENDPOINT)
@@ -208,10 +206,8 @@ def _extract(
         candidates: list[tuple[datetime, str]] = []
         first = partial(client.fetch_statuses, own_id)
         response: Response | None = yield from _fetch(first, statuses_endpoint)
-        seen_urls: set[str] = set()
         while response is not None:
             stats.statuses_pages += 1
-            seen_urls.add(response.url)
             listed = _read_or_fail(client, response, statuses_endpoint, _read_listing)
             candidates += [
                 (status.created_at, status.status_id)
@@ -224,11 +220,7 @@ def _extract(
             ]
             if not listed or min(status.created_at for status in listed) < since:
                 break
-            next_response = yield from _fetch(partial(client.fetch_next, response), statuses_endpoint)
-            if next_response is not None and next_response.url in seen_urls:
-                log.warning("%s: the next page repeats %s; stopping", account.account_id, next_response.url)
-                break
-            response = next_response
+            response = yield from _fetch(partial(client.fetch_next, response), statuses_endpoint)
 
         # Newest first: a spent budget leaves out the oldest threads, read by earlier runs while new.
         targets = [status_id for _, status_id in sorted(candidates, key=lambda item: item[0], reverse=True)]
@@ -261,7 +253,7 @@ def _extract(
             stats.retries,
         )
     finally:
-        if close:
+        if given is None:
             client.close()
 
 

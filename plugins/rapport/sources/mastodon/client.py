@@ -18,18 +18,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote, urlsplit
 
-from rapport.sources.credentials import get_credential
-from rapport.sources.http import HttpClient, HttpError, HttpStats, Response
+from rapport.sources.credentials import get_instance_credential
+from rapport.sources.http import HttpClient, HttpError, HttpStats, Response, StalledCursorError
 from rapport.sources.mastodon.settings import (
     BASE_URL_PATTERN,
     BASE_URL_VARIABLE,
     CONNECTION_ID,
     CONTEXT_PATH,
+    INSTANCE_VARIABLE,
     LOOKUP_PATH,
     PAGE_SIZE,
     PLATFORM,
     STATUSES_PATH,
     TOKEN_VARIABLE,
+    TOKENS_VARIABLE,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +40,29 @@ if TYPE_CHECKING:
 
 class MalformedResponseError(HttpError):
     """The server answered 2xx with a body that is not what the API documents (not JSON, a field missing)."""
+
+
+def instance_token(instance: str) -> str | None:
+    """The access token of one instance, or ``None``: ``RAPPORT_MASTODON_TOKENS`` (a JSON object of
+    instance to token), else the Airflow Connection ``rapport_mastodon_<instance slug>``, else
+    ``RAPPORT_MASTODON_TOKEN`` when ``RAPPORT_MASTODON_INSTANCE`` names this instance (see
+    :func:`~rapport.sources.credentials.get_instance_credential`)."""
+    return get_instance_credential(
+        instance,
+        mapping_variable=TOKENS_VARIABLE,
+        variable=TOKEN_VARIABLE,
+        instance_variable=INSTANCE_VARIABLE,
+        connection_id=CONNECTION_ID,
+    )
+
+
+def _id_order(native_id: str) -> tuple[int, str]:
+    """Mastodon ids are numeric strings that sort by length, then text (as the server sorts them)."""
+    return len(native_id), native_id
+
+
+def _shorten(value: str | None) -> str:
+    return "none" if value is None else repr(value[:40])
 
 
 def path_id(native_id: str) -> str:
@@ -77,16 +102,19 @@ class MastodonClient:
     def for_account(
         cls, account: Account, *, base_url: str | None = None, token: str | None = None, **http_options: Any
     ) -> MastodonClient:
-        """Build the client of an account: its instance's URL, the token from ``RAPPORT_MASTODON_TOKEN``.
+        """Build the client of an account: its instance's URL, and that instance's token, if any.
 
-        ``base_url`` and ``token`` override the instance and the environment
-        (an empty variable means no token). Raises ``ValueError`` when the
-        account has no instance.
+        The token is the instance's own (see :func:`instance_token`); it is sent
+        to that instance only. ``base_url`` and ``token`` override the instance
+        and the environment (an empty variable means no token). Raises
+        ``ValueError`` when the account has no instance, and
+        :class:`~rapport.sources.credentials.CredentialError` when a token's
+        instance is not said.
         """
         if not account.instance:
             raise ValueError(f"{account.account_id}: a Mastodon account needs an instance")
         if token is None:
-            token = get_credential(TOKEN_VARIABLE, CONNECTION_ID)
+            token = instance_token(account.instance)
         return cls(
             base_url
             or (os.environ.get(BASE_URL_VARIABLE) or BASE_URL_PATTERN).format(instance=account.instance),
@@ -139,10 +167,27 @@ class MastodonClient:
         )
 
     def fetch_next(self, response: Response) -> Response | None:
-        """The page the ``Link`` header's ``rel="next"`` points to, or ``None`` on the last page."""
+        """The page the ``Link`` header's ``rel="next"`` points to, or ``None`` on the last page.
+
+        Raises :class:`~rapport.sources.http.StalledCursorError`, without
+        sending anything, when the link's ``max_id`` is missing or not strictly
+        below the one of ``response``: pages that do not move back in time
+        would never end.
+        """
         link = response.links.get("next")
         if link is None:
             return None
+        previous, following = response.params.get("max_id"), link.params.get("max_id")
+        if not following or (previous is not None and _id_order(following) >= _id_order(previous)):
+            raise StalledCursorError(
+                f"{PLATFORM} account {self._http.account}: GET {response.url} links to a next page whose "
+                f"max_id ({_shorten(following)}) is not below this page's ({_shorten(previous)}): "
+                "the pages would never end; stopped",
+                platform=PLATFORM,
+                account=self._http.account,
+                url=response.url,
+                attempts=1,
+            )
         # Path and query only: behind a proxy, a server may write its links with another
         # scheme or host than the one it is reached at, which the shared client would refuse.
         return self._http.get(urlsplit(link.url).path, link.params)

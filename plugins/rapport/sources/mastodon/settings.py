@@ -41,15 +41,19 @@ Mastodon allows 300 calls per 5 minutes per IP address or per token: forty
 threads for each of a few accounts stays well inside one window.
 """
 
-TOKEN_VARIABLE: Final = "RAPPORT_MASTODON_TOKEN"
-CONNECTION_ID: Final = "rapport_mastodon"
-"""The Airflow Connection whose password is the token, when the variable is not set."""
-"""Environment variable holding an optional access token (read when an extraction starts).
+TOKENS_VARIABLE: Final = "RAPPORT_MASTODON_TOKENS"
+"""Optional access tokens, one per instance, as a JSON object: ``{"mastodon.social": "<token>"}``.
 
 Public data needs none. With a user token, ``/context`` returns up to 4,096
 ancestors and descendants instead of 40 and 60, and the rate limit is counted
-per account instead of per IP address.
+per account instead of per IP address. A token is sent to its instance only.
 """
+CONNECTION_ID: Final = "rapport_mastodon"
+"""Airflow Connections ``rapport_mastodon_<instance slug>`` (password = token) hold per-instance tokens;
+``rapport_mastodon`` itself, a single token for the instance named by its host."""
+TOKEN_VARIABLE: Final = "RAPPORT_MASTODON_TOKEN"
+INSTANCE_VARIABLE: Final = "RAPPORT_MASTODON_INSTANCE"
+"""A single token (the older setting) and the one instance it belongs to: both, or the token is refused."""
 
 CONTEXT_BUDGET_VARIABLE: Final = "RAPPORT_MASTODON_CONTEXT_BUDGET"
 """Environment variable that overrides :data:`DEFAULT_CONTEXT_BUDGET` (a non-negative integer)."""
