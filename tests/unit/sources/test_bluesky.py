@@ -291,14 +291,15 @@ def test_extract_fetches_no_more_threads_than_the_budget(
     assert fetched == newest_first[:expected]
 
 
-def test_a_thread_budget_that_is_not_a_number_is_a_source_error(
+def test_a_thread_budget_that_is_not_a_number_is_a_settings_error_naming_the_variable(
     appview: HTTPServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from rapport.settings import SettingsError
+
     monkeypatch.setenv(THREAD_BUDGET_VARIABLE, "forty")
-    pages, error = extract_until_error(clock, SourceError)
+    pages, error = extract_until_error(clock, SettingsError)
     assert pages == []
-    assert THREAD_BUDGET_VARIABLE in str(error)
-    assert ACCOUNT.account_id in str(error)
+    assert str(error).startswith(f"{THREAD_BUDGET_VARIABLE}='forty': expected a whole number")
 
 
 def test_a_window_with_nothing_new_costs_resolve_handle_profile_and_one_feed_page(

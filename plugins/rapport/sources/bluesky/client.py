@@ -27,7 +27,6 @@ from rapport.sources.bluesky.settings import (
     CREATE_SESSION_ENDPOINT,
     DEFAULT_BASE_URL,
     DEFAULT_PDS_URL,
-    DEFAULT_THREAD_BUDGET,
     FEED_FILTER,
     LOGIN_HANDLE_VARIABLE,
     PAGE_SIZE,
@@ -36,11 +35,11 @@ from rapport.sources.bluesky.settings import (
     POST_THREAD_ENDPOINT,
     PROFILE_ENDPOINT,
     RESOLVE_HANDLE_ENDPOINT,
-    THREAD_BUDGET_VARIABLE,
     THREAD_DEPTH,
     THREAD_PARENT_HEIGHT,
     UNKNOWN_ACCOUNT_MESSAGES,
     XRPC_PREFIX,
+    read_thread_budget,
 )
 from rapport.sources.credentials import get_credential
 from rapport.sources.http import (
@@ -114,13 +113,7 @@ def read_connection(account_id: str, thread_budget: int | None = None) -> Connec
         )
     budget = thread_budget
     if budget is None:
-        text = os.environ.get(THREAD_BUDGET_VARIABLE, "").strip()
-        try:
-            budget = int(text) if text else DEFAULT_THREAD_BUDGET
-        except ValueError:
-            raise SourceError(
-                f"{account_id}: {THREAD_BUDGET_VARIABLE} must be a whole number, got {text[:20]!r}"
-            ) from None
+        budget = read_thread_budget()
     if budget < 0:
         raise SourceError(f"{account_id}: the thread budget must not be negative, got {budget}")
     return Connection(

@@ -11,7 +11,6 @@ run costs is :data:`API_COST`; what the source can and cannot see is in README.m
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,15 +25,14 @@ from rapport.sources import NormalizationError, Page, Records, Row, SourceError,
 from rapport.sources.http import HttpError, HttpStats, NotFoundError, Response
 from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient, path_id
 from rapport.sources.mastodon.settings import (
-    CONTEXT_BUDGET_VARIABLE,
     CONTEXT_ENDPOINT,
     CONTEXT_ENDPOINT_PATTERN,
-    DEFAULT_CONTEXT_BUDGET,
     LOOKUP_ENDPOINT,
     PLATFORM,
     QUOTE_FALLBACK_CLASS,
     STATUSES_ENDPOINT,
     STATUSES_ENDPOINT_PATTERN,
+    read_context_budget,
 )
 from rapport.sources.payloads import (
     JsonNode,
@@ -174,13 +172,7 @@ def extract_with_stats(
 
 def _resolve_budget(context_budget: int | None) -> int:
     if context_budget is None:
-        text = os.environ.get(CONTEXT_BUDGET_VARIABLE, "").strip()
-        if not text:
-            return DEFAULT_CONTEXT_BUDGET
-        try:
-            context_budget = int(text)
-        except ValueError:
-            raise ValueError(f"{CONTEXT_BUDGET_VARIABLE} must be a whole number, got {text!r}") from None
+        return read_context_budget()
     if context_budget < 0:
         raise ValueError(f"the context budget must not be negative, got {context_budget}")
     return context_budget
