@@ -159,11 +159,32 @@ def fetch(
 
 
 @app.command()
-def rebuild() -> None:
-    """Rebuild the warehouse from the landing zone alone (re-validate, re-load, dbt build)."""
-    from rapport.pipeline import rebuild as rebuild_warehouse
+def rebuild(
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rebuild even if extractions are quarantined, dropping their history."),
+    ] = False,
+) -> None:
+    """Rebuild the warehouse from the landing zone alone (re-validate, re-load, dbt build), aside, then
+    replace it; refused while another process writes it, or while extractions are quarantined."""
+    import duckdb
 
-    typer.echo(json.dumps(rebuild_warehouse(), indent=2))
+    from rapport.accounts import RegistryError
+    from rapport.landing import LandingError
+    from rapport.load import WarehouseBusyError
+    from rapport.pipeline import RebuildRefusedError
+    from rapport.pipeline import rebuild as rebuild_warehouse
+    from rapport.transform import TransformError
+
+    try:
+        result = rebuild_warehouse(force=force)
+    except (RebuildRefusedError, WarehouseBusyError, RegistryError, LandingError, TransformError) as error:
+        raise _fail(str(error)) from None
+    except (duckdb.Error, OSError) as error:
+        raise _fail(
+            f"{get_settings().warehouse}: rebuild failed, the warehouse is kept as it was: {error}"
+        ) from None
+    typer.echo(json.dumps(result, indent=2))
 
 
 def _readable_database(use_warehouse: bool) -> Path:
