@@ -168,3 +168,162 @@ def test_workers_start_under_a_parent_whose_main_script_cannot_be_imported_again
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip().splitlines()[-1] == str(["staged"] * 8)
+
+
+def truncate(file: Path) -> Path:
+    """Cut a landed file in half, as a disk or a copy gone wrong would."""
+    file.chmod(0o644)
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    return file
+
+
+def landed_path(home: Path, extraction_id: str) -> Path:
+    return next((home / "data" / "landing").rglob(f"extraction={extraction_id}"))
+
+
+def test_a_damaged_manifest_quarantines_its_extraction_naming_the_file_and_the_other_accounts_go_on(
+    rapport_home: Path,
+):
+    from rapport import pipeline
+    from rapport.accounts import load_registry
+    from rapport.settings import get_settings
+    from rapport.summary import run_problems
+
+    extracted = {
+        account_id: pipeline.extract_account(account_id, DEMO_UNTIL)["extraction_id"]
+        for account_id in pipeline.list_account_ids()
+    }
+    damaged = landed_path(rapport_home, extracted["demo:@petit_theatre"])
+    manifest = truncate(damaged / "manifest.json")
+
+    result = pipeline.validate_run(DEMO_UNTIL)
+
+    assert (result["quarantined"], result["staged"]) == (["demo:@petit_theatre"], 7)
+    [record] = (rapport_home / "data" / "quarantine").glob("run_date=2026-11-23/extraction=*/validation.json")
+    quarantined = json.loads(record.read_text())
+    assert record.parent.name == damaged.name
+    assert quarantined["account_id"] == "demo:@petit_theatre"
+    assert quarantined["landing_path"] == str(damaged)
+    [failure] = quarantined["failures"]
+    assert failure["detail"].startswith(f"{manifest}: unreadable manifest (")
+    settings = get_settings()
+    problems = run_problems(settings, load_registry(settings.accounts_file), DEMO_UNTIL.date())
+    assert problems == [
+        f"demo:@petit_theatre: landed extraction unreadable, quarantined: {failure['detail']}"
+    ]
+
+
+def test_a_quarantined_backfill_is_fetched_again_by_the_next_night(rapport_home: Path):
+    """A backfill whose page was truncated on disk is quarantined: the next night must not take its
+    window as fetched (it would keep 2 of its 26 weeks for good), but backfill the history again."""
+    from datetime import timedelta
+
+    from rapport import pipeline
+    from rapport.accounts import load_registry
+    from rapport.settings import get_settings
+
+    account_id = "demo:@petit_theatre"
+    night_before = DEMO_UNTIL - timedelta(days=1)
+    first = pipeline.extract_account(account_id, night_before)
+    assert first["backfill"] is True
+    truncate(sorted(landed_path(rapport_home, first["extraction_id"]).glob("*.json.gz"))[-1])
+    assert pipeline.validate_run(night_before)["quarantined"] == [account_id]
+
+    settings = get_settings()
+    plan = pipeline.plan_extraction(
+        settings, load_registry(settings.accounts_file).account(account_id), DEMO_UNTIL
+    )
+    assert plan.is_backfill is True
+    assert plan.window.since == DEMO_UNTIL - timedelta(weeks=settings.history_weeks)
+    again = pipeline.extract_account(account_id, DEMO_UNTIL)
+    assert (again["backfill"], again["since"]) == (True, plan.window.since.isoformat())
+    assert pipeline.validate_run(DEMO_UNTIL)["staged"] == 1
+
+
+VALIDATE = r"""
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(name)s: %(message)s")
+ready, release, run_date = sys.argv[1:]
+from rapport import validation
+from rapport.accounts import load_registry
+from rapport.settings import get_settings
+
+if ready != "-":
+    real_validate_group = validation._validate_group
+
+    def validate_group_held(*arguments):
+        Path(ready).write_text("held")
+        deadline = time.monotonic() + 120
+        while not Path(release).exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("held for 120 s and never released")
+            time.sleep(0.01)
+        return real_validate_group(*arguments)
+
+    validation._validate_group = validate_group_held
+settings = get_settings()
+report = validation.validate_run(settings, load_registry(settings.accounts_file), date.fromisoformat(run_date))
+print("statuses", sorted(outcome.status for outcome in report.outcomes), flush=True)
+"""
+
+
+def test_two_validations_of_one_run_date_started_at_once_run_one_after_the_other_and_both_succeed(
+    rapport_home: Path, tmp_path: Path
+):
+    """Great Expectations' project, the staged and the quarantined folders of a run date are one
+    validation's at a time: a second one waits for the first (it failed with "ExpectationSuite has
+    changed", or staged beside the first's files, when they ran together)."""
+    import subprocess
+    import sys
+    import time
+
+    from rapport import pipeline
+
+    for account_id in pipeline.list_account_ids():
+        pipeline.extract_account(account_id, DEMO_UNTIL)
+
+    def start(name: str, ready: str = "-", release: str = "-") -> tuple[subprocess.Popen, Path]:
+        log = tmp_path / f"{name}.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-c", VALIDATE, ready, release, DEMO_UNTIL.date().isoformat()],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        return process, log
+
+    def wait_for(condition, what: str) -> None:
+        deadline = time.monotonic() + 120
+        while not condition():
+            assert time.monotonic() < deadline, f"never happened: {what}"
+            time.sleep(0.05)
+
+    expected = f"statuses {['staged'] * 8}"
+    # The first held inside its validation; the second must wait for it, not run beside it.
+    ready, release = tmp_path / "ready", tmp_path / "release"
+    first, first_log = start("first", str(ready), str(release))
+    wait_for(ready.exists, "the first validation reached its groups")
+    second, second_log = start("second")
+    wait_for(
+        lambda: "waiting for process" in second_log.read_text() or second.poll() is not None,
+        "the second validation waits or ends",
+    )
+    assert second.poll() is None, f"the second ran beside the first:\n{second_log.read_text()[-3000:]}"
+    assert f"{DEMO_UNTIL.date().isoformat()}.lock: waiting for process {first.pid}" in second_log.read_text()
+    release.touch()
+    for process, log in ((first, first_log), (second, second_log)):
+        assert process.wait(300) == 0, log.read_text()[-3000:]
+        assert log.read_text().strip().splitlines()[-1] == expected
+    # Started at once, free to run: twice more, both succeed and the staged result is whole.
+    for round_number in range(2):
+        pair = [start(f"round{round_number}-{name}") for name in "ab"]
+        for process, log in pair:
+            assert process.wait(300) == 0, log.read_text()[-3000:]
+            assert log.read_text().strip().splitlines()[-1] == expected
+        assert staged_and_quarantined(rapport_home)["quarantine"] == []
+        assert len(staged_and_quarantined(rapport_home)["validated"]) == 8
