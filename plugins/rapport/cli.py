@@ -174,11 +174,25 @@ def fetch(
 
 
 @app.command()
-def rebuild() -> None:
-    """Rebuild the warehouse from the landing zone alone (re-validate, re-load, dbt build)."""
+def rebuild(
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rebuild even if extractions are quarantined, dropping their history."),
+    ] = False,
+) -> None:
+    """Rebuild the warehouse from the landing zone alone (re-validate, re-load, dbt build), aside, then
+    replace it; refused while another process writes it, or while extractions are quarantined."""
+    import duckdb
+
     from rapport.pipeline import rebuild as rebuild_warehouse
 
-    typer.echo(json.dumps(rebuild_warehouse(), indent=2))
+    try:
+        result = rebuild_warehouse(force=force)
+    except (duckdb.Error, OSError) as error:
+        raise _fail(
+            f"{get_settings().warehouse}: rebuild failed, the warehouse is kept as it was: {error}"
+        ) from None
+    typer.echo(json.dumps(result, indent=2))
 
 
 def _readable_database(use_warehouse: bool) -> Path:

@@ -1,6 +1,6 @@
 """The landing zone: every payload a source returned, stored once, compressed, immutable.
 
-Layout::
+Layout (the folders' names are :mod:`rapport.zones`')::
 
     <landing_dir>/platform=<platform>/account=<slug>/run_date=<YYYY-MM-DD>/
         extraction=<id>/manifest.json     what was asked, when, and how it ended
@@ -35,8 +35,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from rapport import zones
 from rapport.accounts import Account
 from rapport.errors import RapportError
 from rapport.sources import Page, Window
@@ -103,7 +104,7 @@ class Extraction:
 
 
 def account_dir(landing_dir: Path, account: Account) -> Path:
-    return landing_dir / f"platform={account.platform}" / f"account={account.slug}"
+    return zones.landing_account_dir(landing_dir, account.platform, account.slug)
 
 
 def land_extraction(
@@ -190,7 +191,7 @@ def _place(staging: Path, extraction_id: str) -> Path:
         (staging / _JOURNAL).unlink(missing_ok=True)
     except OSError as error:
         raise LandingError(f"{staging}: cannot write to the landing zone ({error})") from error
-    final = staging.parent / f"extraction={extraction_id}"
+    final = zones.extraction_dir(staging.parent, extraction_id)
     if _move_into_place(staging, final):
         for file in final.iterdir():
             file.chmod(0o444)
@@ -266,7 +267,7 @@ def _recent_run_dirs(account_path: Path, run_date: date) -> Iterator[Path]:
 
 
 def _run_dir(account_path: Path, run_date: date) -> Path:
-    return account_path / f"run_date={run_date.isoformat()}"
+    return zones.run_date_dir(account_path, run_date)
 
 
 def _is_abandoned(staging: Path) -> bool:
@@ -368,49 +369,115 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def read_extraction(path: Path) -> Extraction:
-    """Read one extraction's manifest; raise ``LandingError`` naming it when unreadable."""
+    """Read one extraction's manifest; raise ``LandingError`` naming it and what is wrong when it is
+    unreadable: not JSON (truncated), a field missing or of the wrong type, or not this folder's."""
     manifest_path = path / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        return Extraction(
+        if not isinstance(manifest, dict):
+            raise TypeError(f"a JSON object is expected, not {type(manifest).__name__}")
+        window = _field(manifest, "window", dict)
+        extraction = Extraction(
             path=path,
-            extraction_id=manifest["extraction_id"],
-            platform=manifest["platform"],
-            account_id=manifest["account_id"],
-            run_date=date.fromisoformat(manifest["run_date"]),
-            window=Window(
-                since=datetime.fromisoformat(manifest["window"]["since"]),
-                until=datetime.fromisoformat(manifest["window"]["until"]),
+            extraction_id=_field(manifest, "extraction_id", str),
+            platform=_field(manifest, "platform", str),
+            account_id=_field(manifest, "account_id", str),
+            run_date=date.fromisoformat(_field(manifest, "run_date", str)),
+            window=Window(since=_moment(window, "window.since"), until=_moment(window, "window.until")),
+            fetched_at=_moment(manifest, "fetched_at"),
+            status=_field(manifest, "status", str),
+            error=_field(manifest, "error", str, optional=True),
+            pages=tuple(
+                _page(entry, number) for number, entry in enumerate(_field(manifest, "pages", list), 1)
             ),
-            fetched_at=datetime.fromisoformat(manifest["fetched_at"]),
-            status=manifest["status"],
-            error=manifest["error"],
-            pages=tuple(manifest["pages"]),
-            cost=manifest.get("cost"),
+            cost=_field(manifest, "cost", dict, optional=True),
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LandingError(f"{manifest_path}: unreadable manifest ({error})") from error
+    if zones.extraction_id_of(path) != extraction.extraction_id:
+        raise LandingError(
+            f"{manifest_path}: unreadable manifest (extraction_id {extraction.extraction_id!r} "
+            f"is not its folder's)"
+        )
+    return extraction
+
+
+def _field(manifest: dict[str, Any], name: str, kind: type, optional: bool = False) -> Any:
+    """``manifest[name]`` (the last part of a dotted name), checked to be a ``kind`` (or null when
+    ``optional``); raise ``TypeError`` or ``KeyError`` naming the field otherwise."""
+    key = name.rpartition(".")[2]
+    if key not in manifest:
+        if optional:
+            return None
+        raise KeyError(f"field {name!r} is missing")
+    value = manifest[key]
+    if (value is None and optional) or (isinstance(value, kind) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"field {name!r} must be {kind.__name__}, not {type(value).__name__}")
+
+
+def _moment(manifest: dict[str, Any], name: str) -> datetime:
+    """A field holding an ISO 8601 moment with its time zone."""
+    moment = datetime.fromisoformat(_field(manifest, name, str))
+    if moment.tzinfo is None:
+        raise ValueError(f"field {name!r} has no time zone")
+    return moment
+
+
+_PAGE_FIELDS: Final = {"file": str, "endpoint": str, "status": int, "params": dict, "sha256": str}
+
+
+def _page(entry: Any, number: int) -> dict[str, Any]:
+    """A manifest's entry for a page, checked: its fields, and a file name inside the folder."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"page {number} must be an object, not {type(entry).__name__}")
+    for name, kind in _PAGE_FIELDS.items():
+        _field(entry, f"pages[{number}].{name}", kind)
+    if Path(entry["file"]).name != entry["file"] or entry["file"] in ("", ".", ".."):
+        raise ValueError(f"field 'pages[{number}].file' is not a file name: {entry['file']!r}")
+    return entry
+
+
+def readable_extractions(paths: Iterable[Path]) -> Iterator[Extraction]:
+    """The extractions of ``paths`` whose manifest can be read; each other one is skipped with a
+    warning naming it and what is wrong (validation quarantines it)."""
+    for path in paths:
+        try:
+            yield read_extraction(path)
+        except LandingError as error:
+            log.warning("skipped: %s", error)
 
 
 def find_extractions(
     landing_dir: Path, run_date: date | None = None, account: Account | None = None
 ) -> Iterator[Path]:
     """Yield the extraction directories landed, optionally for one run date or account, in order."""
-    base = account_dir(landing_dir, account) if account else landing_dir
-    pattern = f"run_date={run_date.isoformat()}" if run_date else "run_date=*"
-    prefix = "" if account else "platform=*/account=*/"
-    yield from sorted(base.glob(f"{prefix}{pattern}/extraction=*"))
+    account_path = account_dir(landing_dir, account) if account else None
+    yield from zones.landing_extraction_dirs(landing_dir, run_date, account_path)
 
 
-def latest_until(landing_dir: Path, account: Account, before: date) -> datetime | None:
+def latest_until(
+    landing_dir: Path, account: Account, before: date, quarantine_dir: Path | None = None
+) -> datetime | None:
     """The end of the newest complete extraction of an account landed by a run before ``before``.
 
     It is the account's watermark: the next run fetches from there (less the
-    lookback window) instead of the whole history.
+    lookback window) instead of the whole history. An extraction whose batch
+    is quarantined (in ``quarantine_dir``), or whose manifest cannot be read
+    (skipped with a warning), does not count: its window is fetched again.
     """
-    ends = [
-        extraction.window.until
-        for path in find_extractions(landing_dir, account=account)
-        if (extraction := read_extraction(path)).is_complete and extraction.run_date < before
-    ]
+    ends = []
+    for extraction in readable_extractions(find_extractions(landing_dir, account=account)):
+        if not extraction.is_complete or extraction.run_date >= before:
+            continue
+        if quarantine_dir and zones.is_quarantined(
+            quarantine_dir, extraction.run_date, extraction.extraction_id
+        ):
+            log.warning(
+                "%s: quarantined, not counted in the watermark of %s: its window is fetched again",
+                extraction.path,
+                account.account_id,
+            )
+            continue
+        ends.append(extraction.window.until)
     return max(ends, default=None)

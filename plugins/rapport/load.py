@@ -8,25 +8,33 @@ account and native id): a newer observation updates the counts and keeps
 again, in any order, with the same result.
 Account snapshots are kept whole, one row per observation.
 
-One load is one transaction: it commits entirely or not at all. The caller
-(one Airflow task in a pool of one slot) ensures a single writer at a time.
+One load is one transaction: it commits entirely or not at all. Every writer
+(a load, dbt, a rebuild) holds the warehouse's writer lock (:func:`writer_lock`)
+while it writes; a second one is refused, naming the file, and writes nothing.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rapport import zones
 from rapport.accounts import Registry
+from rapport.errors import RapportError
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RecordType
 from rapport.validation import StagedPart
 
 if TYPE_CHECKING:
     import duckdb
+
+log = logging.getLogger(__name__)
 
 _REGISTRY_DDL = """
 create schema if not exists raw;
@@ -81,6 +89,30 @@ class LoadResult:
     warehouse: Path
 
 
+class WarehouseBusyError(RapportError, RuntimeError):
+    """Another process writes the warehouse; the message names the file and the holder."""
+
+
+def busy_message(warehouse: Path) -> str:
+    """The start of the message of a writer refused because another one holds the warehouse."""
+    return (
+        f"{warehouse}: cannot open the warehouse (another process holds it: only one writer "
+        f"at a time; readers use the published copy)"
+    )
+
+
+@contextmanager
+def writer_lock(warehouse: Path) -> Iterator[None]:
+    """Hold the warehouse's writer lock until the block ends; raise ``WarehouseBusyError``, at
+    once, when another writer (a load, dbt, a rebuild) holds it."""
+
+    def busy(held: zones.LockHeldError) -> Exception:
+        return WarehouseBusyError(f"{busy_message(warehouse)}: its writer lock is held by {held.holder}")
+
+    with zones.file_lock(zones.writer_lock_file(warehouse), wait=False, busy=busy):
+        yield
+
+
 def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; raise ``duckdb.IOException`` naming the file when it is locked."""
     import duckdb
@@ -89,10 +121,27 @@ def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnecti
     try:
         return duckdb.connect(str(warehouse), read_only=read_only)
     except duckdb.IOException as error:
-        raise duckdb.IOException(
-            f"{warehouse}: cannot open the warehouse (another process holds it: only one writer "
-            f"at a time; readers use the published copy): {error}"
-        ) from error
+        raise duckdb.IOException(f"{busy_message(warehouse)}: {error}") from error
+
+
+def replace_warehouse(new: Path, warehouse: Path) -> None:
+    """Put the complete warehouse ``new`` in the place of ``warehouse``, in one rename.
+
+    The caller holds both files' writer locks. ``new`` is checkpointed (no
+    write-ahead log left beside it) and synced first. A log left beside the old
+    file (by a process outside Rapport, which takes no writer lock) is
+    removed with it: replayed into the new file, it would corrupt it.
+    """
+    connect(new).close()  # closing checkpoints: every change in the file, the .wal removed
+    with new.open("rb") as handle:
+        os.fsync(handle.fileno())
+    new.replace(warehouse)
+    Path(f"{warehouse}.wal").unlink(missing_ok=True)
+    descriptor = os.open(warehouse.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)  # the rename itself
+    finally:
+        os.close(descriptor)
 
 
 def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
@@ -131,32 +180,50 @@ def load_batches(
 ) -> LoadResult:
     """Load the batches of staged parts (from :func:`rapport.validation.staged_parts`) in one transaction.
 
-    Returns the number of batches and of rows read per table. Raises the
-    database error, with nothing written, when anything fails.
+    Returns the number of batches and of rows read per table. Raises
+    ``WarehouseBusyError`` when another writer holds the warehouse, and the
+    database error, with nothing written, when anything fails: the first
+    error (a full disk at the commit), not a rollback's after it.
     """
     rows = {record_type.name: 0 for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)}
     batches = [batch for part in parts for batch in part.batches]
     limit = _memory_size(memory_limit) if memory_limit else None
-    connection = connect(warehouse)
-    try:
-        # Rows have keys, not an order: DuckDB need not keep the order it read them in.
-        connection.execute("set preserve_insertion_order = false")
-        if limit:  # beyond it, DuckDB spills to disk
-            connection.execute(f"set memory_limit = '{limit}'")
-        connection.execute("begin transaction")
-        create_tables(connection)
-        _replace_registry(connection, registry)
-        for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
-            files = [(str(part.file(record_type.name)), part.rows(record_type.name)) for part in parts]
-            rows[record_type.name] = _merge(connection, record_type, files)
-        _log_batches(connection, batches)
-        connection.execute("commit")
-    except BaseException:
-        connection.execute("rollback")
-        raise
-    finally:
+    with writer_lock(warehouse):
+        connection = connect(warehouse)
+        try:
+            # Rows have keys, not an order: DuckDB need not keep the order it read them in.
+            connection.execute("set preserve_insertion_order = false")
+            if limit:  # beyond it, DuckDB spills to disk
+                connection.execute(f"set memory_limit = '{limit}'")
+            connection.execute("begin transaction")
+            create_tables(connection)
+            _replace_registry(connection, registry)
+            for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
+                files = [(str(part.file(record_type.name)), part.rows(record_type.name)) for part in parts]
+                rows[record_type.name] = _merge(connection, record_type, files)
+            _log_batches(connection, batches)
+            connection.execute("commit")
+        except BaseException as error:
+            _close_after(connection, error, warehouse)
+            raise
         connection.close()
     return LoadResult(batches=len(batches), rows=rows, warehouse=warehouse)
+
+
+def _close_after(connection: duckdb.DuckDBPyConnection, error: BaseException, warehouse: Path) -> None:
+    """Roll back and close after ``error``; a failure of either is logged, and never takes the
+    place of ``error`` (a failed commit has already ended the transaction: DuckDB then refuses
+    the rollback, and that refusal would hide the cause, such as a full disk)."""
+    import duckdb
+
+    for step, statement in (("roll back", "rollback"), ("close", None)):
+        try:
+            if statement:
+                connection.execute(statement)
+            else:
+                connection.close()
+        except duckdb.Error as failure:
+            log.warning("%s: could not %s after %s: %s", warehouse, step, type(error).__name__, failure)
 
 
 def _replace_registry(connection: duckdb.DuckDBPyConnection, registry: Registry) -> None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rapport import zones
 from rapport.accounts import Account, Registry, load_registry
 from rapport.errors import RapportError
-from rapport.landing import find_extractions, land_extraction, latest_until, read_extraction
+from rapport.landing import find_extractions, land_extraction, latest_until, readable_extractions
 from rapport.settings import Settings, get_settings
 from rapport.sources import Window, extract_with_cost, get_source
 
@@ -56,10 +57,13 @@ def plan_extraction(settings: Settings, account: Account, until: datetime) -> Ru
 
     The first run of an account backfills ``history_weeks``; later runs start
     at the account's watermark (the end of its newest complete extraction by an
-    earlier run) less ``lookback_days``, so counts on recent posts are refreshed.
+    earlier run, not quarantined) less ``lookback_days``, so counts on recent
+    posts are refreshed.
     """
     until = resolve_until(until)
-    watermark = latest_until(settings.landing_dir, account, before=run_date_of(until))
+    watermark = latest_until(
+        settings.landing_dir, account, before=run_date_of(until), quarantine_dir=settings.quarantine_dir
+    )
     if watermark is None:
         return RunPlan(Window(until - timedelta(weeks=settings.history_weeks), until), is_backfill=True)
     since = min(watermark, until) - timedelta(days=settings.lookback_days)
@@ -139,8 +143,10 @@ def extract_accounts(
     failures: list[str] = []
     for account_id in account_ids:
         if skip_landed and any(
-            read_extraction(path).is_complete
-            for path in find_extractions(settings.landing_dir, run_date, registry.account(account_id))
+            extraction.is_complete
+            for extraction in readable_extractions(
+                find_extractions(settings.landing_dir, run_date, registry.account(account_id))
+            )
         ):
             log.info("%s: already landed for %s, skipped", account_id, run_date)
             continue
@@ -225,17 +231,9 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
 
     settings = get_settings()
     publication = publish(settings.warehouse, settings.published_dir)
-    report_dir = settings.published_dir / "report"
-    docs = generate_docs(settings, settings.published_dir / "dbt_docs")
-    data_docs = (
-        settings.gx_docs_dir
-        / f"run_date={run_date_of(until).isoformat()}"
-        / "gx"
-        / "uncommitted"
-        / "data_docs"
-        / "local_site"
-        / "index.html"
-    )
+    report_dir = zones.published_report_dir(settings.published_dir)
+    docs = generate_docs(settings, zones.published_dbt_docs_dir(settings.published_dir))
+    data_docs = zones.data_docs_index(settings.gx_docs_dir, run_date_of(until))
     links = {"dbt docs: models, lineage, tests": os.path.relpath(docs, report_dir)}
     if data_docs.exists():
         links["Great Expectations Data Docs: this run's validation"] = os.path.relpath(data_docs, report_dir)
@@ -254,32 +252,96 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def rebuild() -> dict[str, Any]:
-    """Rebuild the warehouse from the landing zone alone: every run date, re-validated and re-loaded."""
-    from rapport.load import load_batches
+class RebuildRefusedError(RapportError, RuntimeError):
+    """A rebuild would drop history it cannot derive again (quarantined extractions) without ``force``;
+    the message names each extraction."""
+
+
+def rebuild(force: bool = False) -> dict[str, Any]:
+    """Rebuild the warehouse from the landing zone alone: every run date re-validated, re-loaded, built.
+
+    The new warehouse is built aside, next to the old one, holding the
+    warehouse's writer lock all along (a load or a dbt build is refused
+    meanwhile, and a rebuild is refused while one of them runs); it replaces
+    the old one in one rename once it is complete, so a rebuild that fails
+    or is killed leaves the old one as it was. Validation stages aside too,
+    out of a load's way.
+
+    Raises ``RebuildRefusedError`` naming every quarantined extraction (account,
+    run date, path, reason) unless ``force``: their history would be dropped.
+    Raises ``WarehouseBusyError`` when another writer holds the warehouse.
+    Returns the counts and the quarantined extractions.
+    """
+    import uuid
+
+    from rapport.load import connect, load_batches, replace_warehouse, writer_lock
+    from rapport.transform import build_models as build
     from rapport.validation import staged_parts
     from rapport.validation import validate_run as validate
 
     settings = get_settings()
     registry = load_registry(settings.accounts_file)
-    run_dates = sorted({read_extraction(path).run_date for path in find_extractions(settings.landing_dir)})
-    quarantined = []
-    for run_date in run_dates:
-        quarantined += [outcome.account_id for outcome in validate(settings, registry, run_date).quarantined]
-    settings.warehouse.unlink(missing_ok=True)
-    result = load_batches(
-        settings.warehouse,
-        registry,
-        staged_parts(settings.staging_dir, run_dates),
-        memory_limit=settings.duckdb_memory_limit,
-    )
-    build_models()
+    warehouse = settings.warehouse
+    with writer_lock(warehouse):
+        if warehouse.exists():
+            connect(warehouse).close()  # refused now, not at the end, if a process outside Rapport holds it
+        _remove_asides(settings)  # of a rebuild that was killed: no other rebuild runs while the lock is held
+        token = uuid.uuid4().hex[:12]
+        new_warehouse = zones.aside(warehouse, token)
+        staging_dir = zones.aside(settings.staging_dir, token)
+        try:
+            run_dates = zones.landed_run_dates(settings.landing_dir)
+            quarantined = []
+            for run_date in run_dates:
+                report = validate(settings, registry, run_date, staging_dir=staging_dir)
+                quarantined += [
+                    {
+                        "account_id": outcome.account_id,
+                        "run_date": run_date.isoformat(),
+                        "extraction": outcome.landing_path,
+                        "reason": "; ".join(str(failure) for failure in outcome.failures),
+                    }
+                    for outcome in report.quarantined
+                ]
+            if quarantined and not force:
+                raise RebuildRefusedError(
+                    f"{warehouse}: not rebuilt, kept as it is: {len(quarantined)} landed extraction(s) are "
+                    "quarantined and their history would be dropped (fix or remove them, or rebuild "
+                    "with --force to drop it):\n"
+                    + "\n".join(
+                        f"- {item['account_id']}, run date {item['run_date']}, {item['extraction']}: "
+                        f"{item['reason']}"
+                        for item in quarantined
+                    )
+                )
+            result = load_batches(
+                new_warehouse,
+                registry,
+                staged_parts(staging_dir, run_dates),
+                memory_limit=settings.duckdb_memory_limit,
+            )
+            log.info(build(settings, warehouse=new_warehouse))
+            with writer_lock(new_warehouse):
+                replace_warehouse(new_warehouse, warehouse)
+        finally:
+            _remove_asides(settings)
     return {
         "run_dates": len(run_dates),
         "batches": result.batches,
         "rows": result.rows,
         "quarantined": quarantined,
     }
+
+
+def _remove_asides(settings: Settings) -> None:
+    """Remove what rebuilds wrote aside: their warehouse (with its log, lock and dbt files) and staging."""
+    import shutil
+
+    for path in zones.asides(settings.warehouse) + zones.asides(settings.staging_dir):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def summarize_run(until: datetime | None) -> str:
@@ -299,7 +361,7 @@ def summarize_run(until: datetime | None) -> str:
         text += "\n\nRelationship-health alerts:\n" + "\n".join(
             f"- {alert.account_id or alert.organization_id}: {alert.message}" for alert in alerts
         )
-    report = settings.published_dir / "report" / "latest.html"
+    report = zones.published_report_dir(settings.published_dir) / "latest.html"
     if report.exists():
         text += f"\n\nWeekly report: {report}"
     if problems:

@@ -6,8 +6,9 @@ import json
 from datetime import date
 from pathlib import Path
 
+from rapport import zones
 from rapport.accounts import Registry
-from rapport.landing import Extraction, find_extractions, read_extraction
+from rapport.landing import LandingError, find_extractions, read_extraction
 from rapport.settings import Settings
 from rapport.validation import RESULT_FILE
 
@@ -65,10 +66,20 @@ def latest_scores_table(database: Path) -> str:
 def run_problems(settings: Settings, registry: Registry, run_date: date) -> list[str]:
     """Every account that failed this run date, with the step and the cause."""
     problems = []
-    landed: dict[str, list[Extraction]] = {}
+    landed: set[str] = set()
+    unreadable: set[str] = set()
+    slugs = {(account.platform, account.slug): account.account_id for account in registry.accounts}
     for path in find_extractions(settings.landing_dir, run_date):
-        extraction = read_extraction(path)
-        landed.setdefault(extraction.account_id, []).append(extraction)
+        try:
+            extraction = read_extraction(path)
+        except LandingError as error:  # quarantined by validation: named once, here
+            address = zones.landing_address(path)
+            account_id = slugs.get((address.platform, address.slug), str(path)) if address else str(path)
+            landed.add(account_id)
+            unreadable.add(zones.extraction_id_of(path) or str(path))
+            problems.append(f"{account_id}: landed extraction unreadable, quarantined: {error}")
+            continue
+        landed.add(extraction.account_id)
         if not extraction.is_complete:
             problems.append(
                 f"{extraction.account_id}: extraction failed: {extraction.error} "
@@ -77,11 +88,11 @@ def run_problems(settings: Settings, registry: Registry, run_date: date) -> list
     for account in registry.accounts:
         if account.account_id not in landed:
             problems.append(f"{account.account_id}: extraction failed before any response was landed")
-    report_path = settings.data_dir / "reports" / f"run_date={run_date.isoformat()}" / RESULT_FILE
+    report_path = zones.report_file(settings.data_dir, run_date, RESULT_FILE)
     if report_path.exists():
         report = json.loads(report_path.read_text(encoding="utf-8"))
         for outcome in report["outcomes"]:
-            if outcome["status"] == "quarantined":
+            if outcome["status"] == "quarantined" and outcome["extraction_id"] not in unreadable:
                 failures = "; ".join(
                     f"{failure['table']}{'.' + failure['column'] if failure['column'] else ''}: "
                     f"{failure['check']} ({failure['detail']})"

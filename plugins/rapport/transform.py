@@ -34,36 +34,47 @@ def dbt_command(settings: Settings, *arguments: str) -> list[str]:
     ]
 
 
-def run_dbt(settings: Settings, *arguments: str) -> str:
-    """Run a dbt command on the warehouse; return its output, raise ``TransformError`` on failure."""
+def run_dbt(settings: Settings, *arguments: str, warehouse: Path | None = None) -> str:
+    """Run a dbt command on the warehouse (or on ``warehouse``: a rebuild's, aside), holding its
+    writer lock; return its output, raise ``TransformError`` on failure, and at once, naming the
+    file, when another writer holds the warehouse."""
+    from rapport.load import WarehouseBusyError, busy_message, writer_lock
+
+    warehouse = warehouse or settings.warehouse
+    # A warehouse of its own (a rebuild's) gets dbt's files of its own: a nightly dbt refused meanwhile
+    # still writes its target folder.
+    files = (
+        settings.data_dir if warehouse == settings.warehouse else warehouse.with_name(f"{warehouse.name}.dbt")
+    )
     environment = os.environ | {
-        "RAPPORT_WAREHOUSE": str(settings.warehouse),
-        "DBT_LOG_PATH": str(settings.data_dir / "logs" / "dbt"),
-        "DBT_TARGET_PATH": str(settings.data_dir / "dbt_target"),
+        "RAPPORT_WAREHOUSE": str(warehouse),
+        "DBT_LOG_PATH": str(files / "logs" / "dbt"),
+        "DBT_TARGET_PATH": str(files / "dbt_target"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    completed = subprocess.run(
-        dbt_command(settings, *arguments),
-        cwd=settings.dbt_project_dir,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        with writer_lock(warehouse):
+            completed = subprocess.run(
+                dbt_command(settings, *arguments),
+                cwd=settings.dbt_project_dir,
+                env=environment,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+    except WarehouseBusyError as error:
+        raise TransformError(str(error)) from None
     output = completed.stdout + completed.stderr
     lock = next((line for line in output.splitlines() if "Could not set lock on file" in line), None)
     if completed.returncode != 0 and lock:
-        raise TransformError(
-            f"{settings.warehouse}: cannot open the warehouse (another process holds it: only one writer "
-            f"at a time; readers use the published copy): {lock.strip()}"
-        )
+        raise TransformError(f"{busy_message(warehouse)}: {lock.strip()}")
     if completed.returncode != 0:
         tail = "\n".join(output.strip().splitlines()[-40:])
         raise TransformError(f"dbt {' '.join(arguments)} failed (exit {completed.returncode}):\n{tail}")
     return output
 
 
-def build_models(settings: Settings, *extra: str) -> str:
+def build_models(settings: Settings, *extra: str, warehouse: Path | None = None) -> str:
     """``dbt build``: every model and data test; return dbt's output.
 
     Unit tests are left out: their inputs are fixed rows, so a nightly run
@@ -71,7 +82,7 @@ def build_models(settings: Settings, *extra: str) -> str:
     recommends running them in development and CI, not in production). See
     :func:`run_unit_tests`.
     """
-    return run_dbt(settings, "build", "--exclude-resource-type", "unit_test", *extra)
+    return run_dbt(settings, "build", "--exclude-resource-type", "unit_test", *extra, warehouse=warehouse)
 
 
 def run_unit_tests(settings: Settings) -> str:

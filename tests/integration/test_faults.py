@@ -1,6 +1,7 @@
-"""Faults the pipeline must come through, on the demo platform's eight accounts: a load killed mid-way,
-two writers at once, two extractions landing the same content at once, a disk filling up under the
-landing zone, and a backfill that must score like the same dates run one after another.
+"""Faults the pipeline must come through, on the demo platform's eight accounts: a load, a validation,
+a dbt build, a publication and a rebuild killed mid-way, two writers at once (a rebuild racing a load),
+two extractions landing the same content at once, a disk filling up under the landing zone and under
+the warehouse, and a backfill that must score like the same dates run one after another.
 
 Steps run in child processes where the fault needs one. A child can be held at a chosen moment (inside
 the load's transaction, just after its commit, just before an extraction moves into place) until the
@@ -12,12 +13,14 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -91,14 +94,55 @@ elif moment == "before-rename":
         return real_rename(self, target)
 
     Path.rename = rename_once_released
+elif moment == "inside-validation":  # the date's staged and quarantined folders emptied, none written
+    import rapport.validation
+
+    real_validate_group = rapport.validation._validate_group
+
+    def validate_group_held(*arguments):
+        hold()
+        return real_validate_group(*arguments)
+
+    rapport.validation._validate_group = validate_group_held
+elif moment == "before-replace":  # a rebuild's new warehouse complete, aside; the old one in place
+    import rapport.load
+
+    real_replace_warehouse = rapport.load.replace_warehouse
+
+    def replace_warehouse_held(new, warehouse):
+        hold()
+        return real_replace_warehouse(new, warehouse)
+
+    rapport.load.replace_warehouse = replace_warehouse_held
+elif moment == "before-serving-rename":  # a publication's new serving file written, not yet in place
+    real_replace = Path.replace
+
+    def replace_once_released(self, target):
+        if self.name.startswith(".rapport.duckdb"):
+            hold()
+        return real_replace(self, target)
+
+    Path.replace = replace_once_released
 
 from rapport import pipeline
 
+if step == "validate":  # it says when it waits for another validation of its date
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 until = datetime.fromisoformat(until)
 if step == "load":
     print(pipeline.load_run(until), flush=True)
 elif step == "extract":
     print(pipeline.extract_account(rest[0], until)["extraction_id"], flush=True)
+elif step == "validate":
+    print(pipeline.validate_run(until), flush=True)
+elif step == "build":
+    pipeline.build_models()
+elif step == "publish":
+    print(pipeline.publish_marts(until), flush=True)
+elif step == "rebuild":
+    print(pipeline.rebuild(), flush=True)
 """
 
 
@@ -125,8 +169,9 @@ class Child:
             time.sleep(0.01)
 
     def kill(self) -> None:
-        """SIGKILL the child where it is held: no handler, no cleanup, as the kernel's OOM killer does."""
-        os.kill(self.process.pid, signal.SIGKILL)
+        """SIGKILL the child where it is held, and its own children (dbt): no handler, no cleanup, as
+        the kernel's OOM killer does."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         assert self.process.wait(30) == -signal.SIGKILL
 
     def finish(self) -> int:
@@ -138,8 +183,9 @@ class Child:
 def start_step(
     workdir: Path, step: str, *arguments: str, moment: str = "none", release: Path | None = None
 ) -> Child:
-    """Start ``step`` (``load``, or ``extract`` and an account) for DEMO_UNTIL in a child process with
-    this process's environment; ``release`` may be shared by several children."""
+    """Start ``step`` (``load``, ``validate``, ``build``, ``publish``, ``rebuild``, or ``extract`` and an
+    account) for DEMO_UNTIL in a child process, in a session of its own, with this process's
+    environment; ``release`` may be shared by several children."""
     workdir.mkdir(parents=True, exist_ok=True)
     ready, log = workdir / "ready", workdir / "output.log"
     release = release or workdir / "release"
@@ -159,6 +205,7 @@ def start_step(
             stdout=output,
             stderr=subprocess.STDOUT,
             env=dict(os.environ),
+            start_new_session=True,
         )
     return Child(process, ready, release, log)
 
@@ -358,10 +405,10 @@ def test_a_second_writer_while_a_load_holds_the_warehouse_is_refused_naming_the_
         assert f"{warehouse}: cannot open the warehouse (another process holds it" in second.output
         with pytest.raises(TransformError) as refused:
             pipeline.build_models()
-        # dbt opens the file itself: the error names it, with DuckDB's own words on the lock, and no traceback.
+        # dbt is not even started: the error names the file and the writer holding it, and no traceback.
         message = str(refused.value)
         assert message.startswith(f"{warehouse}: cannot open the warehouse (another process holds it")
-        assert f'Could not set lock on file "{warehouse}": Conflicting lock is held' in message
+        assert f"its writer lock is held by process {first.process.pid} on " in message
         assert "Traceback" not in message
 
         assert first.finish() == 0, first.output
@@ -436,24 +483,32 @@ class Disk:
             self.monkeypatch.undo()
 
 
+@contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A real file system of ``size`` mounted on ``folder`` (a tmpfs: mounting needs root, the test is
+    skipped without; its injected case covers it), unmounted when the block ends."""
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (the injected case covers it): {mounted.stderr!r}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
 @pytest.fixture(params=["tmpfs", "injected"])
 def disk(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Disk]:
-    """``tmpfs``: a real 4 MB file system (mounting needs root: skipped without); ``injected``: the
-    landing zone's fsync fails with ENOSPC, where a full disk shows on delayed-allocation file systems."""
+    """``tmpfs``: a real 4 MB file system; ``injected``: the landing zone's fsync fails with ENOSPC,
+    where a full disk shows on delayed-allocation file systems."""
     landing_dir = tmp_path / "landing"
     landing_dir.mkdir()
     if request.param == "injected":
         yield Disk(landing_dir, monkeypatch, mounted=False)
         return
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(landing_dir)], capture_output=True, check=False
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (the injected case covers it): {mounted.stderr!r}")
-    try:
+    with small_disk(landing_dir, "4m"):
         yield Disk(landing_dir, monkeypatch, mounted=True)
-    finally:
-        subprocess.run(["umount", str(landing_dir)], check=True)
 
 
 def checksums(landing_dir: Path) -> dict[str, str]:
@@ -499,3 +554,280 @@ def test_a_disk_filling_up_while_landing_fails_naming_the_file_keeps_what_was_la
         again = pipeline.extract_account(account_id, DEMO_UNTIL)
     assert again["extraction_id"] == expected_id
     assert checksums(run_date_dir) == checksums(expected.parent)
+
+
+# A disk filling up under the warehouse
+
+
+@pytest.mark.parametrize("full", ["tmpfs", "injected"])
+def test_a_disk_filling_up_during_a_load_reports_the_full_disk_not_the_rollback_that_failed_after_it(
+    full: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A commit that fails has already ended its transaction: DuckDB refuses the rollback after it
+    ("no transaction is active"), and that refusal hid the cause. The load's error is the first one;
+    the rollback's is logged."""
+    import duckdb
+
+    from rapport import pipeline
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with rapport_environment(
+        demo_home_at(tmp_path / "home"), RAPPORT_WAREHOUSE=str(disk / "warehouse.duckdb")
+    ):
+        for account_id in pipeline.list_account_ids():
+            pipeline.extract_account(account_id, DEMO_UNTIL)
+        pipeline.validate_run(DEMO_UNTIL)
+        with nullcontext(disk) if full == "injected" else small_disk(disk, "512k"):
+            if full == "injected":  # DuckDB's own behaviour: a failed commit rolls back, then raises
+                import rapport.load
+
+                real_connect = rapport.load.connect
+
+                class FullAtCommit:
+                    def __init__(self, connection):
+                        self._connection = connection
+
+                    def __getattr__(self, name):
+                        return getattr(self._connection, name)
+
+                    def execute(self, statement, *arguments):
+                        if statement == "commit":
+                            self._connection.execute("rollback")
+                            raise duckdb.IOException(
+                                f'Could not write file "{disk / "warehouse.duckdb"}": No space left on device'
+                            )
+                        return self._connection.execute(statement, *arguments)
+
+                monkeypatch.setattr(
+                    rapport.load,
+                    "connect",
+                    lambda warehouse, read_only=False: FullAtCommit(real_connect(warehouse)),
+                )
+            with caplog.at_level("WARNING", logger="rapport.load"), pytest.raises(duckdb.Error) as failed:
+                pipeline.load_run(DEMO_UNTIL)
+            assert "No space left on device" in str(failed.value)
+            assert "cannot rollback" not in str(failed.value)
+            assert any("could not roll back after" in record.getMessage() for record in caplog.records)
+
+
+# Kills at the other steps, and a rebuild racing a writer
+
+
+def test_a_validation_killed_mid_way_then_run_again_loads_and_scores_like_a_clean_run(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    with rapport_environment(home):
+        child = start_step(tmp_path / "validate", "validate", moment="inside-validation")
+        child.wait_until_held()
+        child.kill()
+
+        assert pipeline.validate_run(DEMO_UNTIL)["staged"] == 8  # its lock went with it: no wait
+        pipeline.load_run(DEMO_UNTIL)
+        pipeline.build_models()
+    assert_same_tables(tables(warehouse_of(home), "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse_of(home), "marts"), weekly.marts)
+
+
+def test_a_dbt_build_killed_mid_way_then_run_again_scores_like_a_clean_run(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    dbt_log = home / "data" / "logs" / "dbt" / "dbt.log"
+    with rapport_environment(home):
+        pipeline.load_run(DEMO_UNTIL)
+        dbt_log.unlink(missing_ok=True)
+        child = start_step(tmp_path / "build", "build")
+        deadline = time.monotonic() + HELD_TIMEOUT_SECONDS
+        # Killed once dbt has written some models, not all: it runs them on the project's threads.
+        while not (dbt_log.exists() and dbt_log.read_text(errors="replace").count("OK created") >= 3):
+            assert child.process.poll() is None and time.monotonic() < deadline, child.output
+            time.sleep(0.02)
+        child.kill()
+
+        pipeline.build_models()
+    assert_same_tables(tables(warehouse_of(home), "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse_of(home), "marts"), weekly.marts)
+
+
+def test_a_publication_killed_before_its_rename_leaves_the_previous_one_readable_and_a_rerun_publishes(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+
+    home = copy_home(weekly.home, tmp_path / "home")
+    serving = home / "data" / "published" / "rapport.duckdb"
+    with rapport_environment(home):
+        pipeline.publish_marts(DEMO_UNTIL)
+        previous = tables(serving, "marts")
+        child = start_step(tmp_path / "publish", "publish", moment="before-serving-rename")
+        child.wait_until_held()
+        child.kill()
+
+        assert_same_tables(tables(serving, "marts"), previous)  # readers see the previous one, whole
+        pipeline.publish_marts(DEMO_UNTIL)
+    assert_same_tables(tables(serving, "marts"), weekly.marts)
+
+
+def test_a_rebuild_killed_before_it_replaces_the_warehouse_leaves_the_old_one_and_a_rerun_rebuilds_it(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+
+    home = copy_home(weekly.home, tmp_path / "home")
+    warehouse = warehouse_of(home)
+    with rapport_environment(home):
+        child = start_step(tmp_path / "rebuild", "rebuild", moment="before-replace")
+        child.wait_until_held()
+        [new] = warehouse.parent.glob(".warehouse.duckdb.rebuild-????????????")
+        assert new.stat().st_size > 0  # the new warehouse complete, aside
+        child.kill()
+
+        assert_same_tables(tables(warehouse, "raw"), weekly.raw)  # the old one, as it was
+        assert_same_tables(tables(warehouse, "marts"), weekly.marts)
+        result = pipeline.rebuild()
+    assert result["quarantined"] == [] and result["run_dates"] == len(WEEKLY_RUN_DATES)
+    assert_same_tables(tables(warehouse, "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse, "marts"), weekly.marts)
+    assert [path.name for path in warehouse.parent.iterdir() if ".rebuild-" in path.name] == []
+
+
+def test_a_load_and_a_dbt_build_while_a_rebuild_runs_are_refused_naming_the_warehouse_and_nothing_is_lost(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    from rapport import pipeline
+    from rapport.transform import TransformError
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    warehouse = warehouse_of(home)
+    busy = f"{warehouse}: cannot open the warehouse (another process holds it"
+    with rapport_environment(home):
+        rebuild = start_step(tmp_path / "rebuild", "rebuild", moment="before-replace")
+        rebuild.wait_until_held()
+        from rapport.load import WarehouseBusyError
+
+        with pytest.raises(WarehouseBusyError, match=re.escape(busy)):
+            pipeline.load_run(DEMO_UNTIL)
+        with pytest.raises(TransformError, match=re.escape(busy)):
+            pipeline.build_models()
+        assert rebuild.finish() == 0, rebuild.output
+
+        pipeline.load_run(DEMO_UNTIL)  # the refused load, retried (the rebuild loaded its batches too)
+        pipeline.build_models()
+    assert_same_tables(tables(warehouse, "raw"), weekly.raw)
+    assert_same_tables(tables(warehouse, "marts"), weekly.marts)
+
+
+def test_a_rebuild_while_a_load_holds_the_warehouse_is_refused_and_the_load_commits_into_the_warehouse(
+    weekly: WeeklyRuns, tmp_path: Path
+):
+    """The rebuild deleted the warehouse under the load, which then committed into the deleted file and
+    reported success: that load was lost."""
+    from rapport import pipeline
+
+    home = copy_home(weekly.ready_to_load, tmp_path / "home")
+    warehouse = warehouse_of(home)
+    with rapport_environment(home):
+        load = start_step(tmp_path / "load", "load", moment="inside-transaction")
+        load.wait_until_held()
+        with pytest.raises(Exception) as refused:  # its type and message are checked below
+            pipeline.rebuild()
+        assert type(refused.value).__name__ == "WarehouseBusyError"
+        assert str(refused.value).startswith(
+            f"{warehouse}: cannot open the warehouse (another process holds it"
+        )
+        assert f"held by process {load.process.pid}" in str(refused.value)
+        assert load.finish() == 0, load.output
+    assert_same_tables(tables(warehouse, "raw"), weekly.raw)
+
+
+# Two validations of one date at once
+
+
+def test_two_validations_of_one_run_date_started_at_once_run_one_after_the_other_and_both_succeed(
+    tmp_path: Path,
+):
+    """Great Expectations' project, the staged and the quarantined folders of a run date are one
+    validation's at a time: a second one waits for the first (it failed with "ExpectationSuite has
+    changed", or staged beside the first's files, when they ran together)."""
+    from rapport import pipeline
+    from rapport.validation import staged_parts
+
+    staged = "'staged': 8, 'quarantined': []"
+    with rapport_environment(demo_home_at(tmp_path / "home")) as home:
+        for account_id in pipeline.list_account_ids():
+            pipeline.extract_account(account_id, DEMO_UNTIL)
+        # The first held inside its validation; the second must wait for it, not run beside it.
+        first = start_step(tmp_path / "first", "validate", moment="inside-validation")
+        first.wait_until_held()
+        second = start_step(tmp_path / "second", "validate")
+        deadline = time.monotonic() + HELD_TIMEOUT_SECONDS
+        while "waiting for process" not in second.output and second.process.poll() is None:
+            assert time.monotonic() < deadline, second.output
+            time.sleep(0.05)
+        assert second.process.poll() is None, f"the second ran beside the first:\n{second.output[-3000:]}"
+        assert f"2026-11-23.lock: waiting for process {first.process.pid} on " in second.output
+        assert first.finish() == 0, first.output
+        assert second.process.wait(HELD_TIMEOUT_SECONDS) == 0, second.output
+        assert staged in first.output and staged in second.output
+        # Started at once, free to run: twice more, both succeed and the staged result is whole.
+        for round_number in range(2):
+            pair = [start_step(tmp_path / f"round{round_number}{name}", "validate") for name in "ab"]
+            for child in pair:
+                assert child.process.wait(HELD_TIMEOUT_SECONDS) == 0, child.output[-3000:]
+                assert staged in child.output
+            parts = staged_parts(home / "data" / "validated")
+            assert sum(len(part.batches) for part in parts) == 8
+            assert not list((home / "data" / "quarantine").rglob("validation.json"))
+
+
+# A rebuild that would drop history
+
+
+def test_a_rebuild_with_a_quarantined_extraction_is_refused_naming_it_and_keeps_the_warehouse(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from rapport import pipeline
+    from rapport.cli import app
+
+    with rapport_environment(demo_home_at(tmp_path / "home")) as home:
+        extracted = {
+            account_id: pipeline.extract_account(account_id, DEMO_UNTIL)["extraction_id"]
+            for account_id in pipeline.list_account_ids()
+        }
+        pipeline.validate_run(DEMO_UNTIL)
+        pipeline.load_run(DEMO_UNTIL)
+        warehouse = warehouse_of(home)
+        before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+        [landed_at] = (home / "data" / "landing").rglob(f"extraction={extracted['demo:@petit_theatre']}")
+        page = sorted(landed_at.glob("*.json.gz"))[-1]
+        page.chmod(0o644)
+        page.write_bytes(page.read_bytes()[:20])  # truncated
+
+        with pytest.raises(pipeline.RebuildRefusedError) as refused:
+            pipeline.rebuild()
+        message = str(refused.value)
+        assert message.startswith(
+            f"{warehouse}: not rebuilt, kept as it is: 1 landed extraction(s) are quarantined"
+        )
+        assert (
+            f"- demo:@petit_theatre, run date 2026-11-23, {landed_at}: payload: readable ({page}" in message
+        )
+        assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+
+        command = CliRunner().invoke(app, ["rebuild"])
+        assert command.exit_code == 1
+        assert command.output.startswith(f"error: {warehouse}: not rebuilt")
+        assert "Traceback" not in command.output and str(page) in command.output
+        assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+
+        forced = pipeline.rebuild(force=True)
+    assert [(item["account_id"], item["extraction"]) for item in forced["quarantined"]] == [
+        ("demo:@petit_theatre", str(landed_at))
+    ]
+    assert query(warehouse, "select count(distinct account_id) from raw.posts") == [(7,)]

@@ -168,3 +168,73 @@ def test_workers_start_under_a_parent_whose_main_script_cannot_be_imported_again
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.strip().splitlines()[-1] == str(["staged"] * 8)
+
+
+def truncate(file: Path) -> Path:
+    """Cut a landed file in half, as a disk or a copy gone wrong would."""
+    file.chmod(0o644)
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    return file
+
+
+def landed_path(home: Path, extraction_id: str) -> Path:
+    return next((home / "data" / "landing").rglob(f"extraction={extraction_id}"))
+
+
+def test_a_damaged_manifest_quarantines_its_extraction_naming_the_file_and_the_other_accounts_go_on(
+    rapport_home: Path,
+):
+    from rapport import pipeline
+    from rapport.accounts import load_registry
+    from rapport.settings import get_settings
+    from rapport.summary import run_problems
+
+    extracted = {
+        account_id: pipeline.extract_account(account_id, DEMO_UNTIL)["extraction_id"]
+        for account_id in pipeline.list_account_ids()
+    }
+    damaged = landed_path(rapport_home, extracted["demo:@petit_theatre"])
+    manifest = truncate(damaged / "manifest.json")
+
+    result = pipeline.validate_run(DEMO_UNTIL)
+
+    assert (result["quarantined"], result["staged"]) == (["demo:@petit_theatre"], 7)
+    [record] = (rapport_home / "data" / "quarantine").glob("run_date=2026-11-23/extraction=*/validation.json")
+    quarantined = json.loads(record.read_text())
+    assert record.parent.name == damaged.name
+    assert quarantined["account_id"] == "demo:@petit_theatre"
+    assert quarantined["landing_path"] == str(damaged)
+    [failure] = quarantined["failures"]
+    assert failure["detail"].startswith(f"{manifest}: unreadable manifest (")
+    settings = get_settings()
+    problems = run_problems(settings, load_registry(settings.accounts_file), DEMO_UNTIL.date())
+    assert problems == [
+        f"demo:@petit_theatre: landed extraction unreadable, quarantined: {failure['detail']}"
+    ]
+
+
+def test_a_quarantined_backfill_is_fetched_again_by_the_next_night(rapport_home: Path):
+    """A backfill whose page was truncated on disk is quarantined: the next night must not take its
+    window as fetched (it would keep 2 of its 26 weeks for good), but backfill the history again."""
+    from datetime import timedelta
+
+    from rapport import pipeline
+    from rapport.accounts import load_registry
+    from rapport.settings import get_settings
+
+    account_id = "demo:@petit_theatre"
+    night_before = DEMO_UNTIL - timedelta(days=1)
+    first = pipeline.extract_account(account_id, night_before)
+    assert first["backfill"] is True
+    truncate(sorted(landed_path(rapport_home, first["extraction_id"]).glob("*.json.gz"))[-1])
+    assert pipeline.validate_run(night_before)["quarantined"] == [account_id]
+
+    settings = get_settings()
+    plan = pipeline.plan_extraction(
+        settings, load_registry(settings.accounts_file).account(account_id), DEMO_UNTIL
+    )
+    assert plan.is_backfill is True
+    assert plan.window.since == DEMO_UNTIL - timedelta(weeks=settings.history_weeks)
+    again = pipeline.extract_account(account_id, DEMO_UNTIL)
+    assert (again["backfill"], again["since"]) == (True, plan.window.since.isoformat())
+    assert pipeline.validate_run(DEMO_UNTIL)["staged"] == 1

@@ -140,6 +140,122 @@ def test_the_watermark_is_the_newest_complete_window_of_an_earlier_run(tmp_path:
     assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 23)) is None
 
 
+def rewrite_manifest(extraction_path: Path, text: str) -> Path:
+    manifest = extraction_path / "manifest.json"
+    manifest.chmod(0o644)
+    manifest.write_text(text, encoding="utf-8")
+    return manifest
+
+
+def edited(manifest: dict, change) -> str:
+    change(manifest)
+    return json.dumps(manifest)
+
+
+DAMAGED_MANIFESTS = {
+    "truncated": (lambda text, manifest: text[: len(text) // 2], "Expecting"),
+    "not-json": (lambda text, manifest: "<html>502 Bad Gateway</html>", "Expecting value"),
+    "not-an-object": (lambda text, manifest: "[1, 2]", "a JSON object is expected, not list"),
+    "field-missing": (
+        lambda text, manifest: edited(manifest, lambda m: m.pop("window")),
+        "field 'window' is missing",
+    ),
+    "wrong-type": (
+        lambda text, manifest: edited(manifest, lambda m: m.update(pages="0001.json.gz")),
+        "field 'pages' must be list, not str",
+    ),
+    "window-without-time-zone": (
+        lambda text, manifest: edited(manifest, lambda m: m["window"].update(until="2026-11-23T00:00:00")),
+        "field 'window.until' has no time zone",
+    ),
+    "page-outside-its-folder": (
+        lambda text, manifest: edited(manifest, lambda m: m["pages"][0].update(file="../../secrets")),
+        "field 'pages[1].file' is not a file name",
+    ),
+    "page-status-wrong-type": (
+        lambda text, manifest: edited(manifest, lambda m: m["pages"][1].update(status="200")),
+        "field 'pages[2].status' must be int, not str",
+    ),
+    "another-folder's-id": (
+        lambda text, manifest: edited(manifest, lambda m: m.update(extraction_id="../../../etc")),
+        "extraction_id '../../../etc' is not its folder's",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED_MANIFESTS, ids=list(DAMAGED_MANIFESTS))
+def test_a_damaged_manifest_is_refused_naming_the_file_and_what_is_wrong(tmp_path: Path, damage: str):
+    extraction = land(tmp_path, PAGES)
+    text = (extraction.path / "manifest.json").read_text()
+    damaged, reason = DAMAGED_MANIFESTS[damage]
+    manifest = rewrite_manifest(extraction.path, damaged(text, json.loads(text)))
+    with pytest.raises(LandingError) as refused:
+        read_extraction(extraction.path)
+    assert str(refused.value).startswith(f"{manifest}: unreadable manifest (")
+    assert reason in str(refused.value)
+
+
+def test_the_watermark_skips_an_extraction_whose_manifest_is_damaged_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    land(tmp_path, PAGES, run_date=date(2026, 11, 16))
+    damaged = land(tmp_path, PAGES[:1], run_date=date(2026, 11, 23))
+    manifest = rewrite_manifest(damaged.path, (damaged.path / "manifest.json").read_text()[:40])
+    with caplog.at_level("WARNING", logger="rapport.landing"):
+        assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 30)) == UNTIL
+    assert any(f"{manifest}: unreadable manifest" in record.getMessage() for record in caplog.records)
+
+
+def test_the_watermark_never_moves_past_a_quarantined_extraction(tmp_path: Path):
+    from rapport import zones
+
+    landing, quarantine = tmp_path / "landing", tmp_path / "quarantine"
+    earlier = land_extraction(
+        landing, ACCOUNT, date(2026, 11, 16), Window(WINDOW.since, UNTIL - timedelta(days=7)), UNTIL, PAGES
+    )
+    later = land(landing, PAGES, run_date=date(2026, 11, 23))
+    assert latest_until(landing, ACCOUNT, before=date(2026, 11, 30), quarantine_dir=quarantine) == UNTIL
+
+    zones.quarantine_batch_dir(quarantine, later.run_date, later.extraction_id).mkdir(parents=True)
+    assert (
+        latest_until(landing, ACCOUNT, before=date(2026, 11, 30), quarantine_dir=quarantine)
+        == earlier.window.until
+    )
+    zones.quarantine_batch_dir(quarantine, earlier.run_date, earlier.extraction_id).mkdir(parents=True)
+    assert latest_until(landing, ACCOUNT, before=date(2026, 11, 30), quarantine_dir=quarantine) is None
+
+
+def test_each_storage_zone_writes_its_path_format_in_one_place_only():
+    """A folder name such as ``run_date=…`` is spelled in :mod:`rapport.zones` alone; every other
+    module asks it for a zone's paths (docstrings may show the layout)."""
+    import ast
+
+    import rapport
+
+    package = Path(rapport.__file__).parent
+    formats = ("run_date=", "extraction=", "part=")
+    found: dict[str, list[str]] = {}
+    for module in sorted(package.rglob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                for name in formats:
+                    if name in node.value:
+                        found.setdefault(name, []).append(f"{module.relative_to(package)}:{node.lineno}")
+    assert set(found) == set(formats)  # each is written somewhere: the test looks at the right thing
+    assert {
+        name: sorted({place.partition(":")[0] for place in places}) for name, places in found.items()
+    } == {name: ["zones.py"] for name in formats}
+
+
 def test_the_same_content_landed_by_another_process_between_check_and_rename_is_taken_as_landed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -23,10 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from rapport import zones
+
 if TYPE_CHECKING:
     import duckdb
 
-SERVING_FILE: Final = "rapport.duckdb"
+SERVING_FILE: Final = zones.SERVING_FILE
 STORAGE_VERSION: Final = "v1.4.0"
 PUBLISHED_SCHEMAS: Final = ("marts",)
 # Facts with a week column are partitioned by it: readers of one week read one folder.
@@ -64,7 +66,7 @@ def publish(warehouse: Path, published_dir: Path) -> Publication:
             ).fetchall()
         ]
         serving = _write_serving_file(connection, published_dir, tables)
-        parquet = _write_parquet(connection, published_dir / "parquet", tables)
+        parquet = _write_parquet(connection, zones.published_parquet_dir(published_dir), tables)
         counts = {f"{schema}.{name}": _count(connection, schema, name) for schema, name in tables}
     finally:
         connection.close()
@@ -88,7 +90,7 @@ def _count(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> int
 def _write_serving_file(
     connection: duckdb.DuckDBPyConnection, published_dir: Path, tables: list[tuple[str, str]]
 ) -> Path:
-    target = published_dir / SERVING_FILE
+    target = zones.serving_file(published_dir)
     aside = published_dir / f".{SERVING_FILE}.{uuid.uuid4().hex}.tmp"
     try:
         connection.execute(f"attach ? as serving (storage_version '{STORAGE_VERSION}')", [str(aside)])

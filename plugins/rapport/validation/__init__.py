@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from rapport import zones
 from rapport.accounts import Registry
 from rapport.landing import Extraction, LandingError, find_extractions, read_extraction
 from rapport.records import RECORD_TYPES, RECORD_TYPES_BY_NAME, RecordType
@@ -386,25 +387,45 @@ def _failures(table: str, result: Any) -> list[Failure]:
 
 
 def validate_run(
-    settings: Settings, registry: Registry, run_date: date, *, workers: int | None = None
+    settings: Settings,
+    registry: Registry,
+    run_date: date,
+    *,
+    workers: int | None = None,
+    staging_dir: Path | None = None,
 ) -> ValidationReport:
     """Normalize and validate every extraction landed for ``run_date``.
 
-    Valid batches are staged under ``settings.staging_dir``; the others are
-    quarantined under ``settings.quarantine_dir`` with their validation result.
+    Valid batches are staged under ``staging_dir`` (default:
+    ``settings.staging_dir``; a rebuild stages aside, out of a load's way); the
+    others are quarantined under ``settings.quarantine_dir`` with their
+    validation result, as is an extraction whose manifest cannot be read.
     Extractions are taken a group at a time, so memory holds two groups at
     most, whatever the run's size. Normalizing (pure Python, the costly part)
     runs in ``workers`` processes (default: ``settings.validation_workers``)
     while this one validates the previous group with Great Expectations.
+    Validations of one run date run one at a time: a second one waits for the
+    first (they would write the same GX project, staged and quarantined folders).
     Writes and returns the run's validation report.
     """
+    with zones.file_lock(zones.validation_lock_file(settings.gx_docs_dir, run_date), wait=True):
+        return _validate_run(settings, registry, run_date, workers, staging_dir or settings.staging_dir)
+
+
+def _validate_run(
+    settings: Settings, registry: Registry, run_date: date, workers: int | None, staging_dir: Path
+) -> ValidationReport:
     report = ValidationReport(run_date=run_date)
-    staging_partition = settings.staging_dir / f"run_date={run_date.isoformat()}"
     # Derived data, rebuilt from the landing zone: a batch quarantined by an earlier validation of
     # this date and valid now (its source fixed) must not be left there as if it still failed.
-    for root in (settings.staging_dir, settings.quarantine_dir):
-        shutil.rmtree(root / f"run_date={run_date.isoformat()}", ignore_errors=True)
-    extractions = [read_extraction(path) for path in find_extractions(settings.landing_dir, run_date)]
+    for root in (staging_dir, settings.quarantine_dir):
+        shutil.rmtree(zones.run_date_dir(root, run_date), ignore_errors=True)
+    extractions = []
+    for path in find_extractions(settings.landing_dir, run_date):
+        try:
+            extractions.append(read_extraction(path))
+        except LandingError as error:  # this extraction is quarantined; the others go on
+            report.outcomes.append(_quarantine_unreadable(settings.quarantine_dir, registry, path, error))
     if not extractions:
         _write_report(settings, report)
         return report
@@ -412,13 +433,13 @@ def validate_run(
     # nightly run) never write the same suite files at once. GX takes seconds to
     # import: a thread starts it while the workers normalize the first group.
     starter = ThreadPoolExecutor(1, thread_name_prefix="gx-start")
-    starting = starter.submit(BatchValidator, settings.gx_docs_dir / f"run_date={run_date.isoformat()}")
+    starting = starter.submit(BatchValidator, zones.gx_project_dir(settings.gx_docs_dir, run_date))
     starter.shutdown(wait=False)
     workers = settings.validation_workers if workers is None else workers
     gc.freeze()  # what lives all along (the extractions, the registry): the collections below skip it
     try:
         for index, group in enumerate(_normalized_groups(registry, extractions, workers), start=1):
-            part = staging_partition / f"part={index:05d}"
+            part = zones.staged_part_dir(staging_dir, run_date, index)
             report.outcomes += _validate_group(settings, starting.result(), group, part, run_date)
             # Great Expectations leaves reference cycles (caught exceptions whose tracebacks hold its
             # frames, and the group's DataFrames with them): collected now, memory holds two groups,
@@ -459,7 +480,7 @@ def _validate_group(
 
 
 def _write_report(settings: Settings, report: ValidationReport) -> None:
-    path = settings.data_dir / "reports" / f"run_date={report.run_date.isoformat()}" / RESULT_FILE
+    path = zones.report_file(settings.data_dir, report.run_date, RESULT_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report.to_json(), encoding="utf-8")
 
@@ -780,15 +801,43 @@ def _quarantine(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    directory = (
-        root / f"run_date={extraction.run_date.isoformat()}" / f"extraction={extraction.extraction_id}"
-    )
+    directory = zones.quarantine_batch_dir(root, extraction.run_date, extraction.extraction_id)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     for name, frame in frames.items():
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), directory / f"{name}.parquet")
     result = json.dumps(_describe(extraction, outcome), indent=2)
     (directory / RESULT_FILE).write_text(result, encoding="utf-8")
+
+
+def _quarantine_unreadable(root: Path, registry: Registry, path: Path, error: LandingError) -> BatchOutcome:
+    """Quarantine an extraction whose manifest cannot be read: its folder's name tells the account,
+    run date and extraction; the reason names the manifest and what is wrong. Returns its outcome."""
+    address = zones.landing_address(path)
+    if address is None:  # find_extractions yields only paths of the landing zone's layout
+        raise error
+    account_id = next(
+        (
+            account.account_id
+            for account in registry.accounts
+            if (account.platform, account.slug) == (address.platform, address.slug)
+        ),
+        f"{address.platform}:{address.slug}",
+    )
+    outcome = BatchOutcome(
+        account_id=account_id,
+        extraction_id=address.extraction_id,
+        landing_path=str(path),
+        status="quarantined",
+        failures=[Failure("manifest", "readable", None, str(error)[:_DETAIL_LENGTH])],
+    )
+    log.error("%s: quarantined: %s", account_id, error)
+    directory = zones.quarantine_batch_dir(root, address.run_date, address.extraction_id)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    result = asdict(outcome) | {"platform": address.platform, "run_date": address.run_date.isoformat()}
+    (directory / RESULT_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -808,12 +857,7 @@ class StagedPart:
 
 def staged_parts(staging_dir: Path, run_dates: Iterable[date] | None = None) -> list[StagedPart]:
     """The staged parts, for some run dates or all, in order of run date and part."""
-    patterns = (
-        [f"run_date={day.isoformat()}" for day in run_dates] if run_dates is not None else ["run_date=*"]
-    )
-    descriptions = sorted(
-        path for pattern in patterns for path in staging_dir.glob(f"{pattern}/part=*/{PART_FILE}")
-    )
+    descriptions = zones.staged_part_files(staging_dir, run_dates, PART_FILE)
     return [
         StagedPart(path.parent, tuple(json.loads(path.read_text(encoding="utf-8")))) for path in descriptions
     ]
