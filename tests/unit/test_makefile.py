@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +17,14 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def make(*arguments: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {"PATH": path} if path is not None else None
+    # Without the caller's PYTHON and RAPPORT_AIRFLOW_HOST: the tests read the Makefile's own choices.
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("PYTHON", "RAPPORT_AIRFLOW_HOST", "MAKEFLAGS")
+    }
+    if path is not None:
+        environment["PATH"] = path
     return subprocess.run(
         [MAKE, "--no-print-directory", "-C", str(PROJECT_ROOT), *arguments],
         capture_output=True,
