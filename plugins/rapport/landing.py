@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -272,7 +272,7 @@ def _run_dir(account_path: Path, run_date: date) -> Path:
 
 def _is_abandoned(staging: Path) -> bool:
     """Its process, on this machine, is gone; or nothing was written in it for a day."""
-    untouched = datetime.now(UTC) - datetime.fromtimestamp(staging.stat().st_mtime, UTC)
+    untouched = timedelta(seconds=_filesystem_now(staging.parent) - staging.stat().st_mtime)
     if untouched > _ABANDONED_AFTER:
         return True
     owner, _, rest = staging.name.removeprefix(_STAGING_PREFIX).partition("@")
@@ -285,6 +285,17 @@ def _is_abandoned(staging: Path) -> bool:
     except PermissionError:  # alive, another user's
         return False
     return False
+
+
+def _filesystem_now(directory: Path) -> float:
+    """Now, on the clock that stamps the files of ``directory``: the time a file made there gets.
+
+    A folder's age is its modification time against this, not against our own clock: a disk
+    shared by several machines is stamped by its server, whose clock need not be ours, and a
+    wrong clock here must not make a landing in progress look a year old (or a dead one new).
+    """
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".clock-") as probe:
+        return os.fstat(probe.fileno()).st_mtime
 
 
 def _salvage(staging: Path) -> Path:

@@ -390,7 +390,8 @@ def test_a_folder_of_another_machine_is_salvaged_once_it_has_been_left_untouched
     elsewhere = staging.with_name(".landing-12345@another-machine-x2")
     staging.rename(elsewhere)
     assert salvage_interrupted(tmp_path / RUN_DIR) == []
-    a_day_ago = (datetime.now(UTC) - timedelta(days=1, minutes=1)).timestamp()
+    # A day before the folder's own time: the disk's clock, which need not be ours.
+    a_day_ago = elsewhere.stat().st_mtime - timedelta(days=1, minutes=1).total_seconds()
     os.utime(elsewhere, (a_day_ago, a_day_ago))
     [salvaged] = salvage_interrupted(tmp_path / RUN_DIR)
     assert len(read_extraction(salvaged).pages) == 2
