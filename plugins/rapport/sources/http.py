@@ -545,6 +545,10 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+_WATCH_INTERVAL: Final = 0.05
+"""Seconds between two looks of a request's watchdog at its deadline."""
+
+
 class _Guard:
     """What a client's connections share: the address policy, and the watchdog of the request in flight.
 
@@ -558,7 +562,7 @@ class _Guard:
         self.deadline: float | None = None
         """``time.monotonic()`` value the request in flight must end by."""
         self.fired = False
-        self._timer: threading.Timer | None = None
+        self._cancelled: threading.Event | None = None
 
     def open(self, host: str, port: int, timeout: Any, source: Any, options: Any, conn: Any) -> socket.socket:
         """Resolve ``host``, refuse non-public addresses unless allowed, connect to a checked address."""
@@ -588,15 +592,25 @@ class _Guard:
         if self.deadline is None or sock is None:
             return
         self.cancel()
-        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._cut, (sock,))
-        timer.daemon = True
-        self._timer = timer
-        timer.start()
+        cancelled = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(sock, self.deadline, cancelled), daemon=True)
+        self._cancelled = cancelled
+        watchdog.start()
 
     def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._cancelled is not None:
+            self._cancelled.set()
+            self._cancelled = None
+
+    def _watch(self, sock: Any, deadline: float, cancelled: threading.Event) -> None:
+        # Short sleeps on the monotonic clock rather than one timed wait: a sleep is woken by the
+        # clock the deadline was read on, also where that clock is shifted (libfaketime in CI).
+        while not cancelled.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._cut(sock)
+                return
+            time.sleep(min(left, _WATCH_INTERVAL))
 
     def _cut(self, sock: Any) -> None:
         self.fired = True
