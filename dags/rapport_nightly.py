@@ -34,7 +34,6 @@ Settings (environment variables): `RAPPORT_SCHEDULE` (cron, default `0 2 * * *`)
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 import pendulum
@@ -44,28 +43,27 @@ from rapport.pipeline import on_task_failure
 from rapport.records import PLATFORMS
 from rapport.settings import get_settings
 
-SCHEDULE = os.environ.get("RAPPORT_SCHEDULE", "0 2 * * *")
-TIMEZONE = os.environ.get("RAPPORT_TIMEZONE", "UTC")
+# Read at parse time: the settings only read environment variables, and a bad one is one line.
+SETTINGS = get_settings()
 WAREHOUSE_POOL = "rapport_warehouse"
 
 
 @dag(
     dag_id="rapport_nightly",
-    schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
-    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
-    catchup=os.environ.get("RAPPORT_CATCHUP", "false").lower() == "true",
+    schedule=CronTriggerTimetable(SETTINGS.schedule, timezone=SETTINGS.timezone),
+    start_date=pendulum.datetime(2026, 1, 1, tz=SETTINGS.timezone),
+    catchup=SETTINGS.catchup,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["rapport", "relationship-scores"],
     default_args={
         "owner": "rapport",
-        "retries": int(os.environ.get("RAPPORT_RETRIES", "3")),
+        "retries": SETTINGS.retries,
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": on_task_failure,
-        # Read at parse time: the settings only read environment variables.
-        "execution_timeout": timedelta(minutes=get_settings().task_timeout_minutes),
+        "execution_timeout": timedelta(minutes=SETTINGS.task_timeout_minutes),
     },
 )
 def rapport_nightly() -> None:

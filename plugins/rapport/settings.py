@@ -183,6 +183,28 @@ class Settings(BaseSettings):
         validation_alias="RAPPORT_ALLOW_PRIVATE_INSTANCES",
         description="true or false",
     )
+    schedule: str = Field(
+        default="0 2 * * *",
+        validation_alias="RAPPORT_SCHEDULE",
+        description="a cron expression of five fields, such as '0 2 * * *'",
+    )
+    timezone: str = Field(
+        default="UTC",
+        validation_alias="RAPPORT_TIMEZONE",
+        description="an IANA time zone name, such as UTC or Europe/Paris",
+    )
+    catchup: bool = Field(
+        default=False,
+        validation_alias="RAPPORT_CATCHUP",
+        description="true or false",
+    )
+    retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        validation_alias="RAPPORT_RETRIES",
+        description="a whole number of retries from 0 to 20",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -234,6 +256,27 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_path(cls, value: Path) -> Path:
         return _absolute(value)
+
+    @field_validator("schedule", mode="after")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter  # type: ignore[import-untyped]
+
+        text = " ".join(value.split())
+        if len(text.split(" ")) != 5 or not croniter.is_valid(text):
+            raise ValueError("not a cron expression")
+        return text
+
+    @field_validator("timezone", mode="after")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone") from None
+        return value.strip()
 
     @field_validator("duckdb_memory_limit", mode="after")
     @classmethod

@@ -131,3 +131,22 @@ def test_the_task_timeout_comes_from_rapport_task_timeout_minutes():
         env={**__import__("os").environ, "RAPPORT_TASK_TIMEOUT_MINUTES": "7"},
     ).stdout
     assert output.strip().splitlines()[-1] == "['0:07:00']"
+
+
+def test_a_bad_schedule_setting_is_one_line_in_the_dag_import_errors():
+    script = (
+        "from airflow.dag_processing.dagbag import DagBag;"
+        f"bag = DagBag(dag_folder={str(DAG_FILE)!r});"
+        "print(sorted(bag.dags), repr(list(bag.import_errors.values())[0].strip().splitlines()[-1]))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "RAPPORT_SCHEDULE": "every night", "RAPPORT_RETRIES": "-1"},
+    ).stdout
+    dags, last_line = output.strip().splitlines()[-1].split(" ", 1)
+    assert dags == "[]"
+    assert "RAPPORT_SCHEDULE='every night': expected a cron expression" in last_line
+    assert "RAPPORT_RETRIES='-1': expected a whole number of retries from 0 to 20" in last_line

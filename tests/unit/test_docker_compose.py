@@ -6,7 +6,6 @@ its versions against pyproject.toml, its variables against .env.example, and tha
 written into any of them.
 """
 
-import ast
 import fnmatch
 import json
 import os
@@ -175,21 +174,20 @@ def container_to_host(path: PurePosixPath, service: dict[str, Any]) -> tuple[Pat
     return None
 
 
-def environment_defaults_read_by(module: Path) -> dict[str, str]:
-    """The ``os.environ.get("NAME", "default")`` calls of a Python file, as {NAME: default}."""
+def settings_defaults() -> dict[str, str]:
+    """The defaults of ``rapport.settings.Settings``, as {variable: default as written in the environment}."""
+    from pydantic_core import PydanticUndefined
+
+    from rapport.settings import Settings
+
     defaults = {}
-    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get"
-            and ast.unparse(node.func.value) == "os.environ"
-            and len(node.args) == 2
-        ):
+    for field in Settings.model_fields.values():
+        if field.default is PydanticUndefined or field.default is None:
             continue
-        name, default = node.args
-        if isinstance(name, ast.Constant) and isinstance(default, ast.Constant):
-            defaults[str(name.value)] = str(default.value)
+        default = field.default
+        defaults[str(field.validation_alias)] = (
+            str(default).lower() if isinstance(default, bool) else str(default)
+        )
     return defaults
 
 
@@ -504,7 +502,7 @@ def test_rapport_path_variables_in_compose_are_ones_that_settings_reads(
 def test_compose_defaults_for_the_dag_settings_equal_the_dag_defaults(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    dag_defaults = environment_defaults_read_by(REPO_ROOT / "dags" / "rapport_nightly.py")
+    dag_defaults = settings_defaults()
     compared = set()
     for key, raw in services["airflow-scheduler"]["environment"].items():
         match = WHOLE_INTERPOLATION.match(str(raw))
