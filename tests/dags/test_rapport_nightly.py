@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -123,14 +124,7 @@ def test_the_task_timeout_comes_from_rapport_task_timeout_minutes():
         f"dag = DagBag(dag_folder={str(DAG_FILE)!r}).dags['rapport_nightly'];"
         "print(sorted({str(task.execution_timeout) for task in dag.tasks}))"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**__import__("os").environ, "RAPPORT_TASK_TIMEOUT_MINUTES": "7"},
-    ).stdout
-    assert output.strip().splitlines()[-1] == "['0:07:00']"
+    assert last_line_printed(script, RAPPORT_TASK_TIMEOUT_MINUTES="7") == "['0:07:00']"
 
 
 def test_a_bad_schedule_setting_is_one_line_in_the_dag_import_errors():
@@ -139,14 +133,21 @@ def test_a_bad_schedule_setting_is_one_line_in_the_dag_import_errors():
         f"bag = DagBag(dag_folder={str(DAG_FILE)!r});"
         "print(sorted(bag.dags), repr(list(bag.import_errors.values())[0].strip().splitlines()[-1]))"
     )
+    dags, last_line = last_line_printed(script, RAPPORT_SCHEDULE="every night", RAPPORT_RETRIES="-1").split(
+        " ", 1
+    )
+    assert dags == "[]"
+    assert "RAPPORT_SCHEDULE='every night': expected a cron expression" in last_line
+    assert "RAPPORT_RETRIES='-1': expected a whole number of retries from 0 to 20" in last_line
+
+
+def last_line_printed(script: str, **environment: str) -> str:
+    """The last line a Python script prints, run in a new interpreter with ``environment`` added."""
     output = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         check=True,
-        env={**__import__("os").environ, "RAPPORT_SCHEDULE": "every night", "RAPPORT_RETRIES": "-1"},
+        env={**os.environ, **environment},
     ).stdout
-    dags, last_line = output.strip().splitlines()[-1].split(" ", 1)
-    assert dags == "[]"
-    assert "RAPPORT_SCHEDULE='every night': expected a cron expression" in last_line
-    assert "RAPPORT_RETRIES='-1': expected a whole number of retries from 0 to 20" in last_line
+    return output.strip().splitlines()[-1]
