@@ -86,6 +86,23 @@ def test_the_parquet_files_read_with_pyarrow_and_polars(published_home: Path):
     assert organizations.height == 8
 
 
+def test_a_publication_made_with_the_clock_behind_the_last_ones_stays_current(published_home: Path, tmp_path):
+    import time_machine
+
+    from rapport.publish.serving import KEPT_PARQUET_VERSIONS, publish
+
+    warehouse = published_home / "data" / "warehouse.duckdb"
+    later, now = datetime(2028, 1, 9, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC)
+    for clock in [later] * KEPT_PARQUET_VERSIONS + [now]:
+        with time_machine.travel(clock, tick=True):
+            publish(warehouse, tmp_path)
+    current = (tmp_path / "parquet" / "current").resolve()
+    assert current.name.startswith("20261205T")
+    assert (current / "dim_organizations.parquet").exists()
+    versions = [path for path in (tmp_path / "parquet").iterdir() if not path.is_symlink()]
+    assert len(versions) == KEPT_PARQUET_VERSIONS
+
+
 READER = textwrap.dedent(
     """
     import json, os, sys, time

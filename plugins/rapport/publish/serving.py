@@ -138,9 +138,13 @@ def _write_parquet(connection: duckdb.DuckDBPyConnection, root: Path, tables: li
     except BaseException:
         shutil.rmtree(version, ignore_errors=True)
         raise
-    for old in sorted(path for path in root.iterdir() if path.is_dir() and not path.is_symlink())[
-        :-KEPT_PARQUET_VERSIONS
-    ]:
+    # Named by the wall clock, which can move back: the version `current` points to is never removed.
+    older = [
+        path
+        for path in sorted(root.iterdir())
+        if path.is_dir() and not path.is_symlink() and path.name != version.name
+    ]
+    for old in older[: max(0, len(older) - (KEPT_PARQUET_VERSIONS - 1))]:
         shutil.rmtree(old, ignore_errors=True)
     return link
 
