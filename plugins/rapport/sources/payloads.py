@@ -372,7 +372,12 @@ def html_to_text(content: str) -> str:
     return read_html(content).text
 
 
-_URL: Final = re.compile(r"https?://\S+")
+_URL: Final = re.compile(
+    # A link with its scheme, or one shown without it (Bluesky's ``record.text`` shortens links to
+    # ``youtu.be/abc?si=x``) when a query follows: a host name, an optional path, ``?`` and more.
+    r"https?://\S+|\b(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?\?\S+",
+    re.IGNORECASE,
+)
 
 
 def contains_question(text: str) -> bool:
@@ -380,7 +385,9 @@ def contains_question(text: str) -> bool:
 
     Deliberately simple (no question-word detection): a question without a
     question mark is missed, a rhetorical one is counted. URLs are set aside
-    because their query strings (``?page=2``) are not questions.
+    because their query strings (``?page=2``) are not questions, also when a
+    platform shows a link without its scheme (``youtu.be/abc?si=x``); a ``?``
+    that ends a word (``open.today?``) is still a question mark.
     """
     stripped = _URL.sub(" ", text)
     return "?" in stripped or "？" in stripped

@@ -510,6 +510,15 @@ def test_is_question_looks_for_a_question_mark_outside_urls(world):
     assert len(script) > 5  # typed by users, escaped in the HTML, plain text again after normalize
 
 
+def test_a_question_mark_inside_a_link_shown_without_its_scheme_is_no_question():
+    # Bluesky's record.text shows shortened links without a scheme; the ? of their query is no question.
+    assert not contains_question("Our talk is online: youtu.be/dQw4w9WgXcQ?si=abc123")
+    assert not contains_question("Programme : www.ville.example?lang=fr et bsky.app/profile/x?y=1")
+    assert contains_question("Is the site ville.example down?")
+    assert contains_question("Is it still open.today? youtu.be/abc?si=1")
+    assert contains_question("See ville.example/plan? I can't find the map")
+
+
 def test_normalize_keeps_one_row_per_id_when_pages_repeat(world):
     pages, frames = world["petit_theatre"]
     twice = records_frames(demo.normalize(pages + pages, account("petit_theatre"), OBSERVED_AT))
