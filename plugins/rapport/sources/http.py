@@ -911,6 +911,15 @@ class HttpClient:
         self.pages += 1
         return response
 
+    def wait_out(self, response: Response, attempt: int) -> None:
+        """Wait as long as ``response`` (a 429 or 503 of attempt ``attempt``) asks, before sending again.
+
+        Raises :class:`WaitTooLongError` past ``max_wait``, :class:`HeaderError` on an unusable
+        header, :class:`DeadlineError` past the extraction's deadline, as :meth:`get` does.
+        """
+        self._wait(self._retry_delay(response, attempt), response.url)
+        self.stats.retries += 1
+
     # -- internals ----------------------------------------------------------------------------------
 
     def _who(self) -> str:

@@ -482,6 +482,37 @@ def test_an_app_password_signs_in_on_the_pds_and_reads_with_the_session_token(
     assert {request.headers.get("Authorization") for request in reads} == {f"Bearer {SESSION['accessJwt']}"}
 
 
+def test_a_rate_limited_sign_in_is_waited_out_and_sent_again(signed_in: HTTPServer, clock: FakeClock) -> None:
+    signed_in.expect_oneshot_request(xrpc_path(CREATE_SESSION_ENDPOINT), method="POST").respond_with_json(
+        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+        status=429,
+        headers={"Retry-After": "0"},
+    )
+    signed_in.expect_request(xrpc_path(CREATE_SESSION_ENDPOINT), method="POST").respond_with_json(SESSION)
+    serve_account(signed_in)
+    pages, stats = extract(clock)
+    sign_ins = [request for request, _ in signed_in.log if request.path == xrpc_path(CREATE_SESSION_ENDPOINT)]
+    assert len(sign_ins) == 2 and len(pages) == 10
+    assert stats.retries >= 1
+
+
+def test_a_sign_in_still_rate_limited_is_named_as_such_not_as_wrong_credentials(
+    signed_in: HTTPServer, clock: FakeClock
+) -> None:
+    signed_in.expect_request(xrpc_path(CREATE_SESSION_ENDPOINT), method="POST").respond_with_json(
+        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+        status=429,
+        headers={"Retry-After": "0"},
+    )
+    pages, error = extract_until_error(clock, ClientError)
+    assert pages == []
+    message = str(error)
+    assert "HTTP 429 (rate-limited) 3 times" in message and "credentials were not checked" in message
+    assert LOGIN_HANDLE_VARIABLE not in message and APP_PASSWORD not in message
+    sign_ins = [request for request, _ in signed_in.log if request.path == xrpc_path(CREATE_SESSION_ENDPOINT)]
+    assert len(sign_ins) == 3
+
+
 def test_credentials_never_appear_in_pages_params_errors_or_logs(
     signed_in: HTTPServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:

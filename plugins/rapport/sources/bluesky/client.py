@@ -16,7 +16,8 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict
+from http import HTTPStatus
+from typing import Final, TypedDict
 
 from rapport.sources import SourceError
 from rapport.sources.bluesky.settings import (
@@ -54,6 +55,9 @@ from rapport.sources.http import (
 )
 
 logger = logging.getLogger("rapport.sources.bluesky")
+
+SIGN_IN_ATTEMPTS: Final = 3
+"""Sign-ins sent at most when the PDS answers 429, each after the wait it asks for."""
 
 
 class HttpOptions(TypedDict, total=False):
@@ -150,9 +154,11 @@ def create_session(
     """Sign in on the PDS with an app password (``com.atproto.server.createSession``).
 
     Returns the session's tokens; the rest of the response is dropped at once
-    and never landed. One attempt only, and no redirect (it would re-send the
-    password): the PDS allows 30 sign-ins per 5 minutes per account, and a
-    refused password does not improve with retries. The request is held to the
+    and never landed. No redirect (it would re-send the password), and no retry
+    but of a 429: the PDS allows 30 sign-ins per 5 minutes per account, so a
+    rate-limited sign-in (its password not checked) is waited out as the PDS
+    says, up to ``SIGN_IN_ATTEMPTS`` in all, and then named as rate-limited,
+    not as wrong credentials; a refused password does not improve with retries. The request is held to the
     ``bounds`` (deadline, body size, public addresses) like every other. Counts
     the request in ``stats``. Raises :class:`~rapport.sources.http.ClientError`
     (4xx), :class:`~rapport.sources.http.UnexpectedStatusError` (other
@@ -173,10 +179,26 @@ def create_session(
         max_attempts=1,
     ) as http:
         http.stats = stats
-        response = http.post_json(
-            path, {"identifier": credentials.identifier, "password": credentials.password}
-        )
+        for attempt in range(1, SIGN_IN_ATTEMPTS + 1):
+            response = http.post_json(
+                path, {"identifier": credentials.identifier, "password": credentials.password}
+            )
+            if response.status != HTTPStatus.TOO_MANY_REQUESTS or attempt == SIGN_IN_ATTEMPTS:
+                break
+            # Rate-limited, so the password was not even checked: sending it again once the
+            # window the PDS names has passed is safe.
+            http.wait_out(response, attempt)
     who = f"{PLATFORM} account {account_id}: POST {response.url}"
+    if response.status == HTTPStatus.TOO_MANY_REQUESTS:
+        raise ClientError(
+            f"{who} answered HTTP 429 (rate-limited) {SIGN_IN_ATTEMPTS} times: the PDS allows 30 "
+            "sign-ins per 5 minutes per account; the credentials were not checked, try again later",
+            platform=PLATFORM,
+            account=account_id,
+            url=response.url,
+            response=response,
+            attempts=SIGN_IN_ATTEMPTS,
+        )
     if 200 <= response.status < 300:
         try:
             payload = response.json()
