@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RecordType
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS, RecordType
 from rapport.validation import PART_FILE, StagedPart
 
 OBSERVED_AT = datetime(2026, 11, 23)
@@ -66,6 +66,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "is_question": True,
         "observed_at": OBSERVED_AT,
     },
+    "thread_reads": {
+        "platform": "demo",
+        "account_id": ACCOUNT_ID,
+        "post_id": "1",
+        "reply_count": 2,
+        "observed_at": OBSERVED_AT,
+    },
 }
 
 
@@ -87,11 +94,13 @@ def batch_frames(
     posts: list[dict[str, Any]] | None = None,
     interactions: list[dict[str, Any]] | None = None,
     snapshots: list[dict[str, Any]] | None = None,
+    thread_reads: list[dict[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     return {
         "account_snapshots": frame(ACCOUNT_SNAPSHOTS, *(snapshots if snapshots is not None else [{}])),
         "posts": frame(POSTS, *(posts if posts is not None else [{}])),
         "interactions": frame(INTERACTIONS, *(interactions if interactions is not None else [{}])),
+        "thread_reads": frame(THREAD_READS, *(thread_reads if thread_reads is not None else [{}])),
     }
 
 

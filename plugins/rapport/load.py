@@ -1,8 +1,8 @@
 """Load validated batches into the DuckDB warehouse, idempotently.
 
 Everything lands in the ``raw`` schema, one table per record type plus the
-registry (``organizations``, ``accounts``) and a ``load_batches`` log. Posts
-and interactions are upserted on their keys (:mod:`rapport.records`: platform,
+registry (``organizations``, ``accounts``) and a ``load_batches`` log. Posts,
+interactions and thread reads are upserted on their keys (:mod:`rapport.records`: platform,
 account and native id): a newer observation updates the counts and keeps
 ``first_observed_at``; an older one changes nothing, so batches can be loaded
 again, in any order, with the same result.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from rapport import zones
 from rapport.accounts import Registry
 from rapport.errors import RapportError
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RecordType
+from rapport.records import INTERACTIONS, POSTS, RECORD_TYPES, THREAD_READS, RecordType
 from rapport.validation import StagedPart
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ create table if not exists raw.load_batches (
     posts_rows bigint not null,
     interactions_rows bigint not null,
     account_snapshots_rows bigint not null,
+    thread_reads_rows bigint,
     loaded_at timestamp not null,
     window_since timestamp,
     window_until timestamp
@@ -68,6 +69,8 @@ create table if not exists raw.load_batches (
 -- Warehouses loaded before the window was recorded (NULL there: dbt refreshes such accounts whole).
 alter table raw.load_batches add column if not exists window_since timestamp;
 alter table raw.load_batches add column if not exists window_until timestamp;
+-- And before threads were read into their own table (NULL there).
+alter table raw.load_batches add column if not exists thread_reads_rows bigint;
 """
 
 _ROWS_PER_MERGE = 5_000_000
@@ -77,7 +80,7 @@ _READ_FILES = "read_parquet(?, union_by_name = false)"
 """The staged Parquet files of a list given as the statement's parameter."""
 
 # Upserted tables also keep when a row was first observed.
-_UPSERTED = (POSTS, INTERACTIONS)
+_UPSERTED = (POSTS, INTERACTIONS, THREAD_READS)
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def replace_warehouse(new: Path, warehouse: Path) -> None:
 def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the ``raw`` schema and its tables when they do not exist yet."""
     connection.execute(_REGISTRY_DDL)
-    for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
+    for record_type in RECORD_TYPES:
         columns = [
             f"{column.name} {column.sql_type}{'' if column.nullable else ' not null'}"
             for column in record_type.columns
@@ -185,7 +188,7 @@ def load_batches(
     database error, with nothing written, when anything fails: the first
     error (a full disk at the commit), not a rollback's after it.
     """
-    rows = {record_type.name: 0 for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)}
+    rows = {record_type.name: 0 for record_type in RECORD_TYPES}
     batches = [batch for part in parts for batch in part.batches]
     limit = _memory_size(memory_limit) if memory_limit else None
     with writer_lock(warehouse):
@@ -198,7 +201,7 @@ def load_batches(
             connection.execute("begin transaction")
             create_tables(connection)
             _replace_registry(connection, registry)
-            for record_type in (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS):
+            for record_type in RECORD_TYPES:
                 files = [(str(part.file(record_type.name)), part.rows(record_type.name)) for part in parts]
                 rows[record_type.name] = _merge(connection, record_type, files)
             _log_batches(connection, batches)
@@ -417,6 +420,7 @@ def _log_batches(connection: duckdb.DuckDBPyConnection, metas: Sequence[dict[str
                 "posts_rows": meta["rows"].get("posts", 0),
                 "interactions_rows": meta["rows"].get("interactions", 0),
                 "account_snapshots_rows": meta["rows"].get("account_snapshots", 0),
+                "thread_reads_rows": meta["rows"].get("thread_reads", 0),
                 "loaded_at": loaded_at,
                 "window_since": _naive_utc(window["since"]) if "since" in window else None,
                 "window_until": _naive_utc(window["until"]) if "until" in window else None,

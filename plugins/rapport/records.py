@@ -1,7 +1,7 @@
 """The common record types every source is normalized into.
 
 A source (demo, Mastodon, Bluesky...) lands raw payloads; its ``normalize``
-function turns them into three tables of records with the columns below.
+function turns them into four tables of records with the columns below.
 Validation checks them, the loader writes them to the warehouse's ``raw``
 schema, and the dbt staging models read them from there. This module is the
 one place that names those columns: change it and the loader, the
@@ -135,5 +135,27 @@ INTERACTIONS = RecordType(
     ),
 )
 
-RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS)
+THREAD_READS = RecordType(
+    name="thread_reads",
+    grain="one row per post of a registered account whose replies an extraction read in full",
+    # Upserted like posts: the latest read of a post's thread wins.
+    key=("platform", "account_id", "post_id"),
+    columns=(
+        Column("platform", "VARCHAR", False, "Platform the post lives on."),
+        Column("account_id", "VARCHAR", False, "Rapport's key of the account that published the post."),
+        Column("post_id", "VARCHAR", False, "The platform's id for the post whose thread was read."),
+        Column(
+            "reply_count",
+            "BIGINT",
+            False,
+            "The post's reply count when its thread was read, as the extraction listed it or as "
+            "the thread shows it; for a thread read without listing its post again (an older "
+            "one, from the backlog), the replies the thread holds directly under it. Such a read "
+            "is observed after the listing that last counted the post's replies.",
+        ),
+        Column("observed_at", "TIMESTAMP", False, "When Rapport read the thread."),
+    ),
+)
+
+RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS, THREAD_READS)
 RECORD_TYPES_BY_NAME: Final = {record_type.name: record_type for record_type in RECORD_TYPES}

@@ -32,12 +32,37 @@ def warehouse(tmp_path: Path) -> Path:
 def test_a_batch_loads_its_records_and_the_registry(tmp_path: Path, warehouse: Path):
     batch = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
     result = load_batches(warehouse, REGISTRY, [batch])
-    assert result.rows == {"account_snapshots": 1, "posts": 1, "interactions": 1}
+    assert result.rows == {"account_snapshots": 1, "posts": 1, "interactions": 1, "thread_reads": 1}
     assert query(warehouse, "select count(*) from raw.organizations") == [(8,)]
     assert query(warehouse, "select post_id, first_observed_at, observed_at from raw.posts") == [
         ("1", OBSERVED_AT, OBSERVED_AT)
     ]
-    assert query(warehouse, "select extraction_id, posts_rows from raw.load_batches") == [("e1", 1)]
+    assert query(warehouse, "select post_id, reply_count, observed_at from raw.thread_reads") == [
+        ("1", 2, OBSERVED_AT)
+    ]
+    assert query(warehouse, "select extraction_id, posts_rows, thread_reads_rows from raw.load_batches") == [
+        ("e1", 1, 1)
+    ]
+
+
+def test_the_latest_read_of_a_thread_wins_in_any_load_order(tmp_path: Path, warehouse: Path):
+    later = OBSERVED_AT + timedelta(days=3)
+    first = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
+    again = stage_batch(
+        tmp_path / "b2",
+        batch_frames(
+            posts=[{"observed_at": later}],
+            interactions=[{"observed_at": later}],
+            snapshots=[{"observed_at": later}],
+            thread_reads=[{"reply_count": 0, "observed_at": later}],
+        ),
+        later,
+        "e2",
+    )
+    load_batches(warehouse, REGISTRY, [again, first])  # in any order: the newest read wins
+    assert query(warehouse, "select reply_count, observed_at, first_observed_at from raw.thread_reads") == [
+        (0, later, OBSERVED_AT)
+    ]
 
 
 def test_loading_the_same_batch_again_changes_nothing(tmp_path: Path, warehouse: Path):

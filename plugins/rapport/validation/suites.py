@@ -18,6 +18,7 @@ from rapport.records import (
     PLATFORMS,
     POST_TYPES,
     POSTS,
+    THREAD_READS,
     RecordType,
 )
 
@@ -162,8 +163,13 @@ def _interaction_rules() -> list[Expectation]:
     ]
 
 
+def _thread_read_rules() -> list[Expectation]:
+    return []  # the generic ones suffice: keys, counts never negative, plausible times
+
+
 _RULES: Final = {
     ACCOUNT_SNAPSHOTS.name: _account_snapshot_rules,
     POSTS.name: _post_rules,
     INTERACTIONS.name: _interaction_rules,
+    THREAD_READS.name: _thread_read_rules,
 }

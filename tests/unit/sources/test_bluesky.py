@@ -723,6 +723,43 @@ def test_normalize_reads_replies_quotes_and_mentions_of_the_public_from_the_thre
     assert maya["created_at"] == datetime(2026, 11, 22, 15, 10, 8, 455000)
 
 
+def test_every_own_post_whose_replies_a_thread_holds_has_its_thread_read_with_its_reply_count(
+    records: dict[str, Any],
+) -> None:
+    reads = {
+        row["post_id"].rsplit("/", 1)[-1]: row["reply_count"]
+        for row in records["thread_reads"].to_dict("records")
+    }
+
+    # The four threads' roots and the account's own replies inside them; no post of the public.
+    assert reads == {
+        "3n2il66jxqxl4": 3,
+        "3n2ilaq24pf57": 1,
+        "3n2vrvnvtodrg": 6,
+        "3n2vwsexqkyul": 1,
+        "3n22eduv5pwxi": 2,
+        "3n244737sj6nt": 0,
+        "3n2nr4s5abgji": 1,
+    }
+
+
+def test_an_own_post_cut_off_at_the_servers_depth_limit_has_no_thread_read(landed: list[Page]) -> None:
+    pages = []
+    for page in landed:
+        body = (
+            json.loads(page.body) if page.endpoint.endswith("getPostThread") and page.status == 200 else None
+        )
+        if body is not None and body["thread"]["post"]["uri"].endswith("3n2vrvnvtodrg"):
+            # The account's reply 3n2vwsexqkyul sits at the depth limit: its replies are left out.
+            del body["thread"]["replies"][0]["replies"][0]["replies"]
+            page = Page(page.endpoint, json.dumps(body).encode(), page.status, page.params)
+        pages.append(page)
+    records = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)
+
+    read = {row["post_id"].rsplit("/", 1)[-1] for row in records["thread_reads"]}
+    assert "3n2vrvnvtodrg" in read and "3n2vwsexqkyul" not in read
+
+
 def test_normalize_skips_not_found_and_blocked_thread_nodes(records: dict[str, Any]) -> None:
     skipped = [node["uri"] for node in THREADS["garden"]["thread"]["replies"] if "post" not in node]
     assert len(skipped) == 2

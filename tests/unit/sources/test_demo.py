@@ -273,7 +273,7 @@ def test_normalize_returns_exactly_the_record_columns_in_order_with_their_dtypes
         assert {column.name: str(frame[column.name].dtype) for column in record_type.columns} == {
             column.name: EXPECTED_DTYPES[column.sql_type] for column in record_type.columns
         }
-    assert set(empty_frames) == {"account_snapshots", "posts", "interactions"}
+    assert set(empty_frames) == {"account_snapshots", "posts", "interactions", "thread_reads"}
     assert len(empty_frames["posts"]) == 0
 
 
@@ -517,6 +517,16 @@ def test_a_question_mark_inside_a_link_shown_without_its_scheme_is_no_question()
     assert contains_question("Is the site ville.example down?")
     assert contains_question("Is it still open.today? youtu.be/abc?si=1")
     assert contains_question("See ville.example/plan? I can't find the map")
+
+
+def test_every_listed_post_with_replies_has_its_thread_read_because_notifications_hold_every_reply(world):
+    frames = frames_of(world, "maison_quartiers")
+    posts = frames["posts"]
+    with_replies = posts[(posts["reply_count"] > 0) & (posts["post_type"] != "repost")]
+    reads = frames["thread_reads"].set_index("post_id")["reply_count"]
+
+    assert len(with_replies) > 0
+    assert reads.to_dict() == with_replies.set_index("post_id")["reply_count"].to_dict()
 
 
 def test_normalize_keeps_one_row_per_id_when_pages_repeat(world):

@@ -658,6 +658,26 @@ def test_interactions_are_the_publics_replies_and_mentions_in_the_threads(frames
     assert rows.loc[P1, "is_question"] and not rows.loc[P1B, "is_question"]
 
 
+def test_a_thread_read_covers_its_status_and_its_own_statuses_below_it_not_those_above(frames):
+    reads = frames["thread_reads"].set_index("post_id")["reply_count"].to_dict()
+
+    # S1's, S3's and S6's threads were read, with the counts listed; A1 and S2 are the account's
+    # statuses below S1 and S3, read with them; O0, above S6, had replies the context leaves out.
+    assert reads == {S1: 2, A1: 1, S3: 4, S2: 0, S6: 1}
+    assert (frames["thread_reads"]["observed_at"] == pd.Timestamp(OBSERVED_AT)).all()
+
+
+def test_a_thread_read_from_the_backlog_without_its_listing_counts_the_replies_it_shows():
+    pages = [
+        Page("accounts/lookup", fixture("accounts_lookup.json")),
+        Page(f"statuses/{S6}/context", fixture("status_context_s6.json")),
+    ]
+    records = mastodon.normalize(pages, ACCOUNT, OBSERVED_AT)
+
+    # S6 is not listed: its count is the one reply under it in the context, P6.
+    assert [(row["post_id"], row["reply_count"]) for row in records["thread_reads"]] == [(S6, 1)]
+
+
 def test_a_reply_whose_parent_was_deleted_is_still_read(frames):
     # A3, the account's answer to P3a, was deleted: the thread leaves it out, Marc's thanks stay.
     thanks = interaction(frames, P3B)

@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar, Unpack
 
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
 from rapport.sources.bluesky.client import (
     BlueskyClient,
@@ -303,7 +303,7 @@ def normalize(
 ) -> Records:
     """Turn the landed pages of one extraction into records.
 
-    Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
+    Returns ``{"account_snapshots", "posts", "interactions", "thread_reads"}``, each a list
     of rows with exactly the columns of :mod:`rapport.records`, each value of
     its column's type or ``None``, ``observed_at`` (naive UTC) on every row:
 
@@ -312,7 +312,9 @@ def normalize(
     - posts are the feed items the account wrote or reposted, and its own
       posts found in the fetched threads (each post once, the first seen);
     - interactions are the posts of others in the threads that reply directly
-      to one of the account's posts, else quote one, else mention the account.
+      to one of the account's posts, else quote one, else mention the account;
+    - thread reads are the account's own posts in the fetched threads whose
+      replies the thread holds (``replies`` present), with their ``replyCount``.
 
     Thread nodes that are ``notFoundPost`` or ``blockedPost`` are skipped, as
     are threads landed with a 400 ``NotFound`` (deleted posts), unknown
@@ -368,17 +370,21 @@ def normalize(
 
     posts: dict[str, Row] = {}
     interactions: dict[str, Row] = {}
+    reads: dict[str, Row] = {}
     for root in feeds:
         for item in root.get_list("feed"):
             row = _read_feed_item(item, account, own_did, observed)
             if row is not None:
                 posts.setdefault(row["post_id"], row)
     for root in threads:
-        _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions)
+        _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions, reads)
+    kept_posts = without_in_flight(posts.values(), observed, fetched)
+    kept = {row["post_id"] for row in kept_posts}
     return {
         ACCOUNT_SNAPSHOTS.name: [snapshot],
-        POSTS.name: without_in_flight(posts.values(), observed, fetched),
+        POSTS.name: kept_posts,
         INTERACTIONS.name: without_in_flight(interactions.values(), observed, fetched),
+        THREAD_READS.name: [read for post_id, read in reads.items() if post_id in kept],
     }
 
 
@@ -441,8 +447,12 @@ def _read_thread(
     observed: datetime,
     posts: dict[str, Row],
     interactions: dict[str, Row],
+    reads: dict[str, Row],
 ) -> None:
-    """Walk a thread from its root down (iteratively: depth is the server's to choose)."""
+    """Walk a thread from its root down (iteratively: depth is the server's to choose).
+
+    An own post whose node lists its ``replies`` (the server cut none at its
+    depth limit) has its thread read, with the reply count the thread shows."""
     stack: list[tuple[JsonNode, JsonNode | None]] = [(root, None)]
     while stack:
         node, parent = stack.pop()
@@ -453,6 +463,14 @@ def _read_thread(
         if author_did == own_did:
             row = _post_row(post, account, own_did, observed, _author_did(parent))
             posts.setdefault(row["post_id"], row)
+            if isinstance(node.value, dict) and node.value.get("replies") is not None:
+                reads[row["post_id"]] = {
+                    "platform": PLATFORM,
+                    "account_id": account.account_id,
+                    "post_id": row["post_id"],
+                    "reply_count": _count(post, "replyCount"),
+                    "observed_at": observed,
+                }
         else:
             interaction = _interaction_row(post, parent, account, own_did, observed)
             if interaction is not None:

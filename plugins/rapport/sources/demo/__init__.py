@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
 from rapport.sources.demo.client import DemoClient
 from rapport.sources.demo.scale import ScaleClient, is_scale_handle
@@ -109,9 +109,11 @@ def normalize(
 ) -> Records:
     """Turn the landed pages of one extraction into records.
 
-    Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
+    Returns ``{"account_snapshots", "posts", "interactions", "thread_reads"}``, each a list
     of rows with exactly the columns of :mod:`rapport.records`, each value of
-    its column's type or ``None``, ``observed_at`` (naive UTC) on every row. Posts and interactions seen
+    its column's type or ``None``, ``observed_at`` (naive UTC) on every row.
+    The notifications hold every reply of the window, so the thread of every
+    listed post with replies counts as read. Posts and interactions seen
     twice are kept once (the first seen); the snapshot comes from the last
     lookup page. Notifications of a type other than ``mention`` are skipped.
     ``fetched_at`` is accepted for the common signature: a simulated platform
@@ -153,10 +155,22 @@ def normalize(
                     continue
                 row = _read_mention(node.get_object("status"), account, own_id, observed)
                 interactions.setdefault(row["interaction_id"], row)
+    reads = [
+        {
+            "platform": account.platform,
+            "account_id": account.account_id,
+            "post_id": row["post_id"],
+            "reply_count": row["reply_count"],
+            "observed_at": observed,
+        }
+        for row in posts.values()
+        if row["reply_count"] > 0 and row["post_type"] != "repost"
+    ]
     return {
         ACCOUNT_SNAPSHOTS.name: snapshots[-1:],
         POSTS.name: list(posts.values()),
         INTERACTIONS.name: list(interactions.values()),
+        THREAD_READS.name: reads,
     }
 
 

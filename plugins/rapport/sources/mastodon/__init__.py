@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import unquote
 
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
 from rapport.sources.http import HttpError, HttpStats, NotFoundError, Response
 from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient, path_id
@@ -311,7 +311,7 @@ def normalize(
 ) -> Records:
     """Turn the landed pages of one extraction into records.
 
-    Returns ``{"account_snapshots", "posts", "interactions"}``, each a list
+    Returns ``{"account_snapshots", "posts", "interactions", "thread_reads"}``, each a list
     of rows with exactly the columns of :mod:`rapport.records`, each value of
     its column's type or ``None``, ``observed_at`` (naive UTC) on every row:
 
@@ -321,7 +321,12 @@ def normalize(
     - interactions are the statuses of other accounts in the threads that
       reply to one of the account's posts (``reply``; the post replied to may
       be missing from the thread, deleted), else quote one (``quote``), else
-      mention the account (``mention``); the rest of a thread is left out.
+      mention the account (``mention``); the rest of a thread is left out;
+    - thread reads are the statuses whose replies a thread page holds in full:
+      the status it was asked for (``reply_count`` as this extraction listed
+      it; when it did not list it, a thread of the backlog, the replies the
+      thread holds directly under it) and the account's own statuses among
+      its descendants.
 
     A status seen twice is kept once, as last seen (threads are fetched after
     the listing, so they hold the newer counts). Statuses with visibility
@@ -372,14 +377,24 @@ def normalize(
             if not _is_direct(node):
                 row = _read_post(node, account, own_id, observed)
                 posts[row["post_id"]] = row
+    listed_replies = {post_id: row["reply_count"] for post_id, row in posts.items()}
     others: list[JsonNode] = []
-    for _, thread in threads:
-        for node in thread.get_list("ancestors") + thread.get_list("descendants"):
+    reads: dict[str, Row] = {}
+    for status_id, thread in threads:
+        # A context holds every reply below its status: that status's thread is read, and so is
+        # the thread of each of the account's own statuses below it. Not those above it.
+        ancestors, descendants = thread.get_list("ancestors"), thread.get_list("descendants")
+        shown = sum(1 for node in descendants if node.get_optional_str("in_reply_to_id") == status_id)
+        reads[status_id] = _thread_read(account, status_id, listed_replies.get(status_id, shown), observed)
+        for position, node in enumerate(ancestors + descendants):
             if _is_direct(node):
                 continue
             if node.get_object("account").get_str("id") == own_id:
                 row = _read_post(node, account, own_id, observed)
-                posts[row["post_id"]] = row
+                post_id = row["post_id"]
+                posts[post_id] = row
+                if position >= len(ancestors):
+                    reads[post_id] = _thread_read(account, post_id, row["reply_count"], observed)
             else:
                 others.append(node)
     own_post_ids = set(posts) | {status_id for status_id, _ in threads}
@@ -388,10 +403,24 @@ def normalize(
         interaction = _read_interaction(node, account, own_id, own_post_ids, observed)
         if interaction is not None:
             interactions[interaction["interaction_id"]] = interaction
+    kept_posts = without_in_flight(posts.values(), observed, fetched)
+    # A thread read counts for a post the records keep, or one listed by an earlier run (the backlog).
+    kept = {row["post_id"] for row in kept_posts} | (set(reads) - set(posts))
     return {
         ACCOUNT_SNAPSHOTS.name: [snapshot],
-        POSTS.name: without_in_flight(posts.values(), observed, fetched),
+        POSTS.name: kept_posts,
         INTERACTIONS.name: without_in_flight(interactions.values(), observed, fetched),
+        THREAD_READS.name: [read for post_id, read in reads.items() if post_id in kept],
+    }
+
+
+def _thread_read(account: Account, post_id: str, reply_count: int, observed: datetime) -> Row:
+    return {
+        "platform": PLATFORM,
+        "account_id": account.account_id,
+        "post_id": post_id,
+        "reply_count": reply_count,
+        "observed_at": observed,
     }
 
 
