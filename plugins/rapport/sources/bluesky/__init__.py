@@ -21,14 +21,8 @@ from typing import TYPE_CHECKING, TypeVar, Unpack
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
-from rapport.sources.bluesky.client import (
-    BlueskyClient,
-    Connection,
-    HttpOptions,
-    Session,
-    create_session,
-    read_connection,
-)
+from rapport.sources.bluesky.client import BlueskyClient, Connection, HttpOptions, Session, read_connection
+from rapport.sources.bluesky.session import SharedSession, session_state_file
 from rapport.sources.bluesky.settings import (
     AUTHOR_FEED_ENDPOINT,
     BASE_URL_VARIABLE,
@@ -103,9 +97,12 @@ def extract_with_stats(
 
     Reads go to ``RAPPORT_BLUESKY_BASE_URL`` (default the public AppView). With
     ``RAPPORT_BLUESKY_HANDLE`` and ``RAPPORT_BLUESKY_APP_PASSWORD`` set, the
-    extraction first signs in on ``RAPPORT_BLUESKY_PDS_URL`` (default
-    ``https://bsky.social``) and reads through it with the session's token,
-    which never reaches a page, a log line or an error.
+    extraction reads through ``RAPPORT_BLUESKY_PDS_URL`` (default
+    ``https://bsky.social``) with the run's session
+    (:class:`~rapport.sources.bluesky.session.SharedSession`): the first
+    extraction of a run signs in, the others, in any task process, reuse its
+    session, refreshed when the PDS says it expired. The tokens never reach a
+    page, a log line or an error.
 
     The iteration raises ``SourceError`` subclasses of
     :mod:`rapport.sources.http`, naming the account, the URL and the cause:
@@ -145,18 +142,20 @@ def _extract(
         )
     connection = read_connection(account.account_id, thread_budget)
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
+    shared: SharedSession | None = None
     session: Session | None = None
     if connection.credentials is not None:
-        timeout = (options.get("connect_timeout", 5.0), options.get("read_timeout", 30.0))
+        shared = SharedSession(
+            session_state_file(),
+            connection.pds_url,
+            connection.credentials,
+            account_id=account.account_id,
+            stats=stats,
+            timeout=(options.get("connect_timeout", 5.0), options.get("read_timeout", 30.0)),
+            bounds=options.get("bounds"),
+        )
         try:
-            session = create_session(
-                connection.pds_url,
-                connection.credentials,
-                account_id=account.account_id,
-                stats=stats,
-                timeout=timeout,
-                bounds=options.get("bounds"),
-            )
+            session = shared.current()
         except ValueError as error:
             raise SourceError(
                 f"{account.account_id}: cannot sign in on {PDS_URL_VARIABLE}: {error}"
@@ -177,7 +176,7 @@ def _extract(
         raise SourceError(f"{account.account_id}: cannot read from {variable}: {error}") from None
     with http:
         http.stats = stats
-        client = BlueskyClient(http)
+        client = BlueskyClient(http, renew=shared.renew if shared is not None else None)
         handle = account.handle.lstrip("@")
         response = yield from _fetch(RESOLVE_HANDLE_ENDPOINT, partial(client.resolve_handle, handle))
         did = _read_response(response, account, partial(JsonNode.get_str, key="did"))
