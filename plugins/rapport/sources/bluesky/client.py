@@ -2,7 +2,9 @@
 
 :func:`read_connection` reads where and how to connect from the environment
 when an extraction starts; :func:`create_session` signs in with an optional
-app password; :class:`BlueskyClient` makes the four read calls. Retries,
+app password and :func:`refresh_session` renews an expired session (both
+called by :class:`~rapport.sources.bluesky.session.SharedSession`, which
+shares one session per run); :class:`BlueskyClient` makes the four read calls. Retries,
 backoff, ``Retry-After``, ``RateLimit-*`` pacing and the request counters are
 the shared client's; this module adds Bluesky's ways of saying "no such
 account" (a 400 with an XRPC error name or message) and keeps the app password
