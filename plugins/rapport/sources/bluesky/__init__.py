@@ -48,7 +48,13 @@ from rapport.sources.bluesky.settings import (
     THREAD_VIEW_POST,
 )
 from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response, StalledCursorError
-from rapport.sources.payloads import JsonNode, contains_question, parse_json, to_naive_utc
+from rapport.sources.payloads import (
+    JsonNode,
+    contains_question,
+    parse_json,
+    to_naive_utc,
+    without_byte_ranges,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -567,7 +573,7 @@ def _interaction_row(
         "in_reply_to_post_id": in_reply_to,
         "text": text,
         "language": _language(record),
-        "is_question": contains_question(text),
+        "is_question": contains_question(without_byte_ranges(text, _link_byte_ranges(record))),
         "observed_at": observed,
     }
 
@@ -641,6 +647,20 @@ def _features(record: JsonNode, feature_type: str) -> list[JsonNode]:
 
 def _mentioned_dids(record: JsonNode) -> set[str]:
     return {feature.get_str("did") for feature in _features(record, FACET_MENTION)}
+
+
+def _link_byte_ranges(record: JsonNode) -> list[tuple[int, int]]:
+    """The UTF-8 byte ranges of ``record.text`` that link facets cover (a link shown shortened or not)."""
+    ranges = []
+    for facet in _optional_list(record, "facets"):
+        if not any(_type_of(feature) == FACET_LINK for feature in _optional_list(facet, "features")):
+            continue
+        index = facet.get_optional_object("index")
+        bounds = index.value if index is not None and isinstance(index.value, dict) else {}
+        start, end = bounds.get("byteStart"), bounds.get("byteEnd")
+        if type(start) is int and type(end) is int:
+            ranges.append((start, end))
+    return ranges
 
 
 def _links(record: JsonNode, embed: JsonNode | None) -> set[str]:
