@@ -10,6 +10,8 @@
                 <gx_docs_dir>/run_date=<YYYY-MM-DD>.lock  held while that date is validated
     warehouse   <warehouse> and <warehouse>.lock          the lock every writer holds
     published   <published_dir>/rapport.duckdb, parquet/current/, report/, dbt_docs/
+    state       <data_dir>/state/<platform>/session.json and session.json.lock
+                a platform's sign-in session, shared by a run's tasks: private (0600), never landed
 
 A run date's folder is named ``run_date=<YYYY-MM-DD>`` in every zone; a folder
 of an extraction ``extraction=<its id>``. Locks are ``flock`` locks on files
@@ -41,6 +43,7 @@ _PART: Final = "part="
 _PLATFORM: Final = "platform="
 _ACCOUNT: Final = "account="
 _ASIDE: Final = ".rebuild-"
+_DAMAGED: Final = ".damaged-"
 
 
 # Every zone partitioned by run date
@@ -230,6 +233,27 @@ def published_report_dir(published_dir: Path) -> Path:
 def published_dbt_docs_dir(published_dir: Path) -> Path:
     """dbt's generated documentation."""
     return published_dir / "dbt_docs"
+
+
+# Private state: a platform's sign-in session, shared by the extraction tasks of a run
+
+
+def session_state_file(data_dir: Path, platform: str) -> Path:
+    """Where a platform's sign-in session is kept between the tasks of a run (tokens: mode 0600).
+
+    Outside the landing, staged and published zones: nothing there is ever landed or shown.
+    """
+    return data_dir / "state" / platform / "session.json"
+
+
+def state_lock_file(state_file: Path) -> Path:
+    """The lock held while a state file is read, renewed or written."""
+    return state_file.with_name(f"{state_file.name}.lock")
+
+
+def damaged_state_file(state_file: Path, token: str) -> Path:
+    """Where a state file that cannot be read is set aside, for a person to look at."""
+    return state_file.with_name(f"{state_file.name}{_DAMAGED}{token}")
 
 
 # Locks

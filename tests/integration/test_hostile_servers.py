@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import stat
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from rapport import zones
 from rapport.accounts import Account
 from rapport.landing import Extraction, land_extraction, read_extraction
 from rapport.sources import SourceError, Window, bluesky, mastodon
@@ -230,9 +232,19 @@ def test_a_redirect_to_another_origin_is_not_followed_and_nothing_of_it_is_lande
 
 
 def leaks(root: Path, *texts: str) -> list[str]:
-    """Where a secret shows: the files under ``root`` (gzip opened) and ``texts``."""
+    """Where a secret shows: the files under ``root`` (gzip opened) and ``texts``.
+
+    The Bluesky session file is the one place the tokens are meant to be: private (0600), it is
+    checked to hold no app password.
+    """
     found = []
+    session_file = zones.session_state_file(root / "data", "bluesky")
     for path in [path for path in root.rglob("*") if path.is_file()]:
+        if path == session_file:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            if APP_PASSWORD.encode() in path.read_bytes():
+                found.append(f"{path}: {APP_PASSWORD}")
+            continue
         data = path.read_bytes()
         if path.suffix == ".gz":
             data = gzip.decompress(data)

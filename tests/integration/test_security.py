@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import os
+import stat
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -40,6 +41,7 @@ from typing import Any
 
 import pytest
 
+from rapport import zones
 from tests.integration.conftest import query, rapport_environment
 from tests.platforms.bluesky_server import BlueskyServer
 from tests.platforms.mastodon_server import MastodonServer
@@ -391,10 +393,16 @@ def contents(path: Path) -> Iterator[bytes]:
 def test_no_secret_in_any_file_under_the_rapport_home(night: Night):
     searched: list[str] = []
     found: dict[str, list[str]] = {}
+    session_file = zones.session_state_file(night.home / "data", "bluesky")
     for path in sorted(night.home.rglob("*")):
         if not path.is_file() or path.is_symlink():
             continue
         relative = path.relative_to(night.home).as_posix()
+        if path == session_file:
+            # The one place the session tokens are meant to be: private, without the app password.
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert BLUESKY_APP_PASSWORD.encode() not in path.read_bytes()
+            continue
         searched.append(relative)
         for data in contents(path):
             if leaked := leaks(data):

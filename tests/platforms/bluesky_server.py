@@ -20,6 +20,23 @@ Ids look like the network's: ``did:plc:`` + 24 base32 characters, record keys
 are TIDs (microseconds and a clock id, base32-sortable), CIDs are CIDv1
 dag-cbor (``bafyrei...``) and blob CIDs raw (``bafkrei...``).
 
+Given ``app_passwords`` (identifier -> app password), the server is also the
+login account's PDS, and reads need its session (lexicons com.atproto.server.*):
+
+- ``com.atproto.server.createSession`` (POST ``{"identifier", "password"}``) ->
+  ``{"did", "handle", "accessJwt", "refreshJwt", "active", ...}``; 401
+  ``AuthenticationRequired`` "Invalid identifier or password"; at most
+  ``sign_in_limit`` (30) per ``sign_in_window`` (5 minutes) per identifier, then
+  429 ``RateLimitExceeded`` with that limit's ``RateLimit-*`` headers;
+- ``com.atproto.server.refreshSession`` (POST, no body, the refresh token as
+  bearer) -> new tokens, the old refresh token revoked; 400 ``ExpiredToken``
+  "Token has expired" or ``InvalidToken`` (revoked, unknown, an access token);
+- a read without a token is 401 ``AuthMissing``; with an expired access token
+  400 ``ExpiredToken`` "Token has expired" (as the PDS answers it), with an
+  unknown one 400 ``InvalidToken``. Tokens live ``access_seconds`` (2 hours)
+  and ``refresh_seconds`` (90 days) on the server's clock; ``expire_sessions()``
+  makes every access token issued so far expire at once.
+
 Every answer carries ``RateLimit-Limit``, ``RateLimit-Remaining``,
 ``RateLimit-Reset`` (epoch seconds, floored, as @atproto/xrpc-server writes it)
 and ``RateLimit-Policy`` (``<limit>;w=<seconds>``); a window starts with the
@@ -35,10 +52,14 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import math
 import re
+import secrets
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +69,7 @@ from tests.platforms.world import (
     LocalPlatformServer,
     Person,
     Post,
+    RateLimitWindow,
     World,
     add_server_arguments,
     format_datetime,
@@ -70,6 +92,15 @@ GET_PROFILE = "app.bsky.actor.getProfile"
 GET_AUTHOR_FEED = "app.bsky.feed.getAuthorFeed"
 GET_POST_THREAD = "app.bsky.feed.getPostThread"
 QUERY_METHODS = (RESOLVE_HANDLE, GET_PROFILE, GET_AUTHOR_FEED, GET_POST_THREAD)
+
+CREATE_SESSION = "com.atproto.server.createSession"
+REFRESH_SESSION = "com.atproto.server.refreshSession"
+SESSION_METHODS = (CREATE_SESSION, REFRESH_SESSION)
+SIGN_IN_LIMIT = 30
+SIGN_IN_WINDOW_SECONDS = 300.0
+"""30 createSession per 5 minutes per login account (docs: advanced-guides/rate-limits)."""
+ACCESS_SECONDS = 2 * 3600.0
+REFRESH_SECONDS = 90 * 86400.0
 
 POST_VIEW = "app.bsky.feed.defs#postView"
 THREAD_VIEW_POST = "app.bsky.feed.defs#threadViewPost"
@@ -130,6 +161,11 @@ class BlueskyServer(LocalPlatformServer):
         clock: Callable[[], float] = time.time,
         failing: Iterable[str] | None = None,
         handle_domain: str = HANDLE_DOMAIN,
+        app_passwords: Mapping[str, str] | None = None,
+        access_seconds: float = ACCESS_SECONDS,
+        refresh_seconds: float = REFRESH_SECONDS,
+        sign_in_limit: int = SIGN_IN_LIMIT,
+        sign_in_window: float = SIGN_IN_WINDOW_SECONDS,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -143,6 +179,12 @@ class BlueskyServer(LocalPlatformServer):
             port=port,
         )
         self.handle_domain = handle_domain
+        self.pds = (
+            LocalPds(app_passwords, clock, access_seconds, refresh_seconds, sign_in_limit, sign_in_window)
+            if app_passwords is not None
+            else None
+        )
+        """The login account's PDS, when the server has ``app_passwords``: reads then need its session."""
         people = self.world.people.values()
         self._dids = {person.number: self._make_did(person) for person in people}
         self._by_did = {self._dids[person.number]: person for person in people}
@@ -213,7 +255,18 @@ class BlueskyServer(LocalPlatformServer):
         suffix = f".{self.handle_domain}"
         return name.removesuffix(suffix) if name.endswith(suffix) else None
 
+    def expire_sessions(self) -> None:
+        """Make every access token issued so far expired (their refresh tokens stay valid)."""
+        if self.pds is not None:
+            self.pds.expire_access_tokens()
+
     def dispatch(self, request: Any, endpoint: str) -> Answer:
+        if endpoint in SESSION_METHODS and self.pds is not None:
+            return self.pds.answer(request, endpoint)
+        if self.pds is not None and endpoint in QUERY_METHODS:
+            refused = self.pds.check_access(request)
+            if refused is not None:
+                return refused
         if endpoint not in QUERY_METHODS:
             return xrpc_error("MethodNotImplemented", "Method Not Implemented", 501)
         if request.method != "GET":
@@ -581,6 +634,155 @@ class BlueskyServer(LocalPlatformServer):
             "followsCount": person.following_count,
             "postsCount": sum(1 for post in self._feeds.get(person.number, []) if post.reposted is None),
         }
+
+
+@dataclass
+class _Token:
+    kind: str  # "access" or "refresh"
+    identifier: str
+    expires_at: float
+    revoked: bool = False
+
+
+class LocalPds:
+    """The login account's PDS: sign-ins, refreshes and the tokens reads must carry (see the module docstring)."""
+
+    def __init__(
+        self,
+        app_passwords: Mapping[str, str],
+        clock: Callable[[], float],
+        access_seconds: float,
+        refresh_seconds: float,
+        sign_in_limit: int,
+        sign_in_window: float,
+    ) -> None:
+        self.app_passwords = {key.lower(): value for key, value in app_passwords.items()}
+        self.clock = clock
+        self.access_seconds = access_seconds
+        self.refresh_seconds = refresh_seconds
+        self.sign_in_limit = sign_in_limit
+        self.sign_in_window = sign_in_window
+        self.sign_ins: list[str] = []
+        """The identifier of every createSession answered 200, in order."""
+        self.refreshes = 0
+        """refreshSession calls answered 200."""
+        self.issued: list[str] = []
+        """Every token handed out, to look for in what the client wrote."""
+        self._tokens: dict[str, _Token] = {}
+        self._windows: dict[str, RateLimitWindow] = {}
+        self._lock = threading.Lock()
+
+    def did(self, identifier: str) -> str:
+        digest = hashlib.sha256(f"login:{identifier}".encode()).digest()
+        return "did:plc:" + base64.b32encode(digest).decode().lower()[:24]
+
+    def expire_access_tokens(self) -> None:
+        with self._lock:
+            for token in self._tokens.values():
+                if token.kind == "access":
+                    token.expires_at = min(token.expires_at, self.clock() - 1)
+
+    def answer(self, request: Any, method: str) -> Answer:
+        if request.method != "POST":
+            return xrpc_error("InvalidRequest", f"Incorrect HTTP method ({request.method}) expected POST")
+        if method == CREATE_SESSION:
+            return self._create_session(request)
+        return self._refresh_session(request)
+
+    def check_access(self, request: Any) -> Answer | None:
+        """The refusal of a read whose token is missing, unknown or expired; ``None`` when it may go on."""
+        return self._bearer(request, "access")[1]
+
+    def _create_session(self, request: Any) -> Answer:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("identifier"), str):
+            return xrpc_error("InvalidRequest", 'Input must have the property "identifier"')
+        identifier = body["identifier"].lower()
+        with self._lock:
+            window = self._windows.setdefault(
+                identifier,
+                RateLimitWindow(self.sign_in_limit, self.sign_in_window, self.clock, aligned=False),
+            )
+            allowed, remaining, reset_at, _ = window.consume()
+        headers = (
+            ("RateLimit-Limit", str(self.sign_in_limit)),
+            ("RateLimit-Remaining", str(remaining)),
+            ("RateLimit-Reset", str(math.floor(reset_at))),
+            ("RateLimit-Policy", f"{self.sign_in_limit};w={self.sign_in_window:g}"),
+        )
+        if not allowed:
+            return Answer(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, headers)
+        if self.app_passwords.get(identifier) != body.get("password"):
+            return Answer(
+                401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, headers
+            )
+        with self._lock:
+            self.sign_ins.append(identifier)
+        return Answer(200, self._session(identifier), headers)
+
+    def _refresh_session(self, request: Any) -> Answer:
+        if request.get_data():
+            return xrpc_error("InvalidRequest", "A request body was provided when none was expected")
+        token, refused = self._bearer(request, "refresh")
+        if refused is not None:
+            return refused
+        assert token is not None
+        with self._lock:
+            self._tokens[token].revoked = True
+            self.refreshes += 1
+        return Answer(200, self._session(self._tokens[token].identifier))
+
+    def _bearer(self, request: Any, kind: str) -> tuple[str | None, Answer | None]:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None, xrpc_error("AuthMissing", "Authentication Required", 401)
+        value = header.removeprefix("Bearer ")
+        with self._lock:
+            token = self._tokens.get(value)
+        if token is None or token.kind != kind:
+            return None, xrpc_error("InvalidToken", "Token could not be verified")
+        if token.revoked:
+            return None, xrpc_error("InvalidToken", "Token has been revoked")
+        if self.clock() >= token.expires_at:
+            return None, xrpc_error("ExpiredToken", "Token has expired")
+        return value, None
+
+    def _session(self, identifier: str) -> dict[str, Any]:
+        did = self.did(identifier)
+        now = self.clock()
+        access = self._issue("access", identifier, did, now + self.access_seconds)
+        refresh = self._issue("refresh", identifier, did, now + self.refresh_seconds)
+        return {
+            "did": did,
+            "handle": identifier,
+            "email": f"{identifier.split('.')[0]}@example.invalid",
+            "emailConfirmed": True,
+            "emailAuthFactor": False,
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "active": True,
+        }
+
+    def _issue(self, kind: str, identifier: str, did: str, expires_at: float) -> str:
+        """A token shaped like the PDS's JWTs (header.payload.signature), unique and unguessable."""
+        header = {"typ": "at+jwt" if kind == "access" else "refresh+jwt", "alg": "ES256K"}
+        scope = "com.atproto.appPass" if kind == "access" else "com.atproto.refresh"
+        claims = {"scope": scope, "sub": did, "exp": int(expires_at), "jti": secrets.token_hex(8)}
+        token = ".".join(
+            (
+                _base64url(json.dumps(header).encode()),
+                _base64url(json.dumps(claims).encode()),
+                _base64url(secrets.token_bytes(48)),
+            )
+        )
+        with self._lock:
+            self._tokens[token] = _Token(kind, identifier, expires_at)
+            self.issued.append(token)
+        return token
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _indexed_at(post: Post) -> datetime:

@@ -16,8 +16,10 @@ import requests
 
 from tests.platforms.bluesky_server import (
     BLOCKED_POST,
+    CREATE_SESSION,
     NOT_FOUND_POST,
     REASON_REPOST,
+    REFRESH_SESSION,
     THREAD_VIEW_POST,
     BlueskyServer,
     short_link,
@@ -585,3 +587,53 @@ def test_bluesky_records_requests_with_the_account_they_are_about(
     ]
     assert bluesky.requests[0].query == {"uri": bluesky.uri(post)}
     assert bluesky.requests_for("org003", "app.bsky.actor.getProfile") == bluesky.requests[1:]
+
+
+def test_the_bluesky_pds_allows_30_sign_ins_per_5_minutes_then_answers_429_with_that_limit(
+    world: World,
+) -> None:
+    clock = FakeClock(1_795_000_000.0)
+    with BlueskyServer(world, app_passwords={"bot.bsky.social": "pw-1234"}, clock=clock) as pds:
+        url = f"{pds.url}/xrpc/{CREATE_SESSION}"
+        answers = [
+            requests.post(url, json={"identifier": "bot.bsky.social", "password": "pw-1234"}, timeout=5)
+            for _ in range(31)
+        ]
+        assert [answer.status_code for answer in answers] == [200] * 30 + [429]
+        refused = answers[-1]
+        assert refused.json() == {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+        assert refused.headers["RateLimit-Limit"] == "30"
+        assert refused.headers["RateLimit-Policy"] == "30;w=300"
+        assert int(refused.headers["RateLimit-Reset"]) == math.floor(1_795_000_000.0 + 300)
+        clock.now += 301
+        again = requests.post(url, json={"identifier": "bot.bsky.social", "password": "pw-1234"}, timeout=5)
+        assert again.status_code == 200
+
+
+def test_the_bluesky_pds_refuses_an_expired_token_then_refreshes_the_session_once(world: World) -> None:
+    clock = FakeClock(1_795_000_000.0)
+    with BlueskyServer(world, app_passwords={"bot.bsky.social": "pw-1234"}, clock=clock) as pds:
+        session = requests.post(
+            f"{pds.url}/xrpc/{CREATE_SESSION}",
+            json={"identifier": "bot.bsky.social", "password": "pw-1234"},
+            timeout=5,
+        ).json()
+        read = f"{pds.url}/xrpc/com.atproto.identity.resolveHandle?handle=org001.bsky.social"
+        bearer = {"Authorization": f"Bearer {session['accessJwt']}"}
+        assert requests.get(read, headers=bearer, timeout=5).status_code == 200
+        assert requests.get(read, timeout=5).json()["error"] == "AuthMissing"
+        clock.now += 2 * 3600
+        expired = requests.get(read, headers=bearer, timeout=5)
+        assert (expired.status_code, expired.json()) == (
+            400,
+            {"error": "ExpiredToken", "message": "Token has expired"},
+        )
+        refresh = f"{pds.url}/xrpc/{REFRESH_SESSION}"
+        by_refresh = {"Authorization": f"Bearer {session['refreshJwt']}"}
+        assert (
+            requests.post(refresh, headers=by_refresh, json={}, timeout=5).status_code == 400
+        )  # no body expected
+        renewed = requests.post(refresh, headers=by_refresh, timeout=5).json()
+        assert requests.get(read, headers={"Authorization": f"Bearer {renewed['accessJwt']}"}, timeout=5).ok
+        reused = requests.post(refresh, headers=by_refresh, timeout=5)
+        assert reused.json()["error"] == "InvalidToken"  # the old refresh token was revoked

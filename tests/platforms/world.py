@@ -977,7 +977,11 @@ class LocalPlatformServer(BackgroundServer):
             body = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             content_type = "application/json; charset=utf-8"
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        headers += self.rate_limit_headers(remaining, reset_at)
+        # A limit of the answer's own (a method's tighter one) replaces the server-wide headers.
+        own = {name.lower() for name, _ in answer.headers}
+        headers += [
+            header for header in self.rate_limit_headers(remaining, reset_at) if header[0].lower() not in own
+        ]
         headers += answer.headers
         start_response(f"{answer.status} {_REASONS.get(answer.status, 'Unknown')}", headers)
         return [body]
@@ -1027,6 +1031,7 @@ class LocalPlatformServer(BackgroundServer):
 _REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     429: "Too Many Requests",
     503: "Service Unavailable",

@@ -150,6 +150,16 @@ def _from_connection(connection_id: str, field: str) -> str | None:
     return str(found) if found else None
 
 
+def mask_secret(secret: str | None, name: str) -> None:
+    """Have Airflow's task logs print ``***`` for ``secret`` (a session token received during a task).
+
+    Does nothing outside an Airflow task, or for an empty ``secret``; ``name`` says what it is,
+    never its value.
+    """
+    if secret:
+        _mask_in_airflow_logs(secret, name)
+
+
 def _mask_in_airflow_logs(secret: str, name: str) -> None:
     """Inside an Airflow task, have its log handlers, and its supervisor's, print ``***`` for
     ``secret``. Elsewhere (the CLI, tests) nothing: Airflow's masker would first load Airflow's

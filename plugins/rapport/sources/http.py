@@ -808,6 +808,11 @@ class HttpClient:
         """Redact ``secret`` too from now on (a session token received meanwhile)."""
         self._redactor.add(secret)
 
+    def use_bearer_token(self, token: str) -> None:
+        """Send ``token`` as the bearer token from now on (a renewed session), redacted like the first."""
+        self._redactor.add(token)
+        self._bearer_token = token
+
     def redact(self, text: str) -> str:
         """``text`` with the known secrets replaced by ``***``."""
         return self._redactor.text(text)
@@ -887,8 +892,9 @@ class HttpClient:
             self.stats.retries += 1
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    def post_json(self, path: str, payload: Mapping[str, Any]) -> Response:
-        """POST ``payload`` as JSON to ``path``, once: no retry and no redirect (it would re-send the body).
+    def post_json(self, path: str, payload: Mapping[str, Any] | None) -> Response:
+        """POST ``payload`` as JSON (``None``: no body) to ``path``, once: no retry and no redirect
+        (it would re-send the body or the token).
 
         Returns the response whatever its status (the caller reads it); the
         bounds, the address policy and the redaction apply as for :meth:`get`.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -247,6 +247,9 @@ class HtmlContent:
     text: str
     links: tuple[str, ...]
     """Targets of the ``<a href>`` that are neither mentions nor hashtags."""
+    text_outside_links: str = ""
+    """``text`` with the label of each of those links blanked: what :func:`contains_question` reads,
+    so that a ``?`` of a link (its query, or a shortened ``example.org/a?b...``) is no question."""
 
 
 _BLOCK_TAGS: Final = frozenset({"p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "pre"})
@@ -261,6 +264,7 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.links: list[str] = []
+        self.link_spans: list[tuple[int, int]] = []
         self._hidden_depth = 0
         self._anchors: list[tuple[str | None, str, int]] = []  # href, class, index of first part
 
@@ -286,7 +290,8 @@ class _TextExtractor(HTMLParser):
             self.parts.append(_PARAGRAPH)
         elif tag == "a" and self._anchors:
             href, classes, first = self._anchors.pop()
-            _keep_link(self.links, href, classes, "".join(self.parts[first:]).strip())
+            if _keep_link(self.links, href, classes, "".join(self.parts[first:]).strip()):
+                self.link_spans.append((first, len(self.parts)))
 
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth:
@@ -305,22 +310,34 @@ def read_html(content: str) -> HtmlContent:
         # The markup Mastodon itself produces (p, br, a, span with quoted
         # attributes): read with regular expressions, some 20x faster than
         # HTMLParser, which stays the reader of everything else.
-        parts, links = _read_simple_html(content)
+        parts, links, spans = _read_simple_html(content)
     else:
-        parts, links = _read_any_html(content)
+        parts, links, spans = _read_any_html(content)
+    text = _assemble(parts)
+    if spans:
+        outside = list(parts)
+        for first, end in spans:
+            for index in range(first, end):
+                if outside[index] not in (_PARAGRAPH, "\n"):
+                    outside[index] = " "
+        text_outside_links = _assemble(outside)
+    else:
+        text_outside_links = text
+    return HtmlContent(text=text, links=tuple(links), text_outside_links=text_outside_links)
+
+
+def _assemble(parts: list[str]) -> str:
+    """The text of the parts: paragraphs separated by a blank line, spaces around line breaks trimmed."""
     text = "".join(parts)
     paragraphs = (re.sub(r" *\n *", "\n", paragraph).strip() for paragraph in text.split(_PARAGRAPH))
-    return HtmlContent(
-        text="\n\n".join(paragraph for paragraph in paragraphs if paragraph),
-        links=tuple(links),
-    )
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def _read_any_html(content: str) -> tuple[list[str], list[str]]:
+def _read_any_html(content: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
     parser = _TextExtractor()
     parser.feed(content)
     parser.close()
-    return parser.parts, parser.links
+    return parser.parts, parser.links, parser.link_spans
 
 
 _SIMPLE_TAG_PATTERN: Final = r'<(/?)(p|br|a|span)((?:\s+[a-z-]+="[^"<>]*")*)\s*(/?)>'
@@ -331,10 +348,11 @@ _SIMPLE_HTML: Final = re.compile(rf"(?:[^<]++|{_SIMPLE_TAG_PATTERN})*+")
 _ATTRIBUTE: Final = re.compile(r'([a-z-]+)="([^"]*)"')
 
 
-def _read_simple_html(content: str) -> tuple[list[str], list[str]]:
+def _read_simple_html(content: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
     """What :class:`_TextExtractor` would collect from markup that ``_SIMPLE_HTML`` matches."""
     parts: list[str] = []
     links: list[str] = []
+    spans: list[tuple[int, int]] = []
     anchors: list[tuple[str | None, str, int]] = []
     position = 0
     for tag in _SIMPLE_TAG.finditer(content):
@@ -354,17 +372,21 @@ def _read_simple_html(content: str) -> tuple[list[str], list[str]]:
             anchors.append((values.get("href"), values.get("class") or "", len(parts)))
         elif name == "a" and anchors:
             href, classes, first = anchors.pop()
-            _keep_link(links, href, classes, "".join(parts[first:]).strip())
+            if _keep_link(links, href, classes, "".join(parts[first:]).strip()):
+                spans.append((first, len(parts)))
     if position < len(content):
         parts.append(_WHITESPACE.sub(" ", html.unescape(content[position:])))
-    return parts, links
+    return parts, links, spans
 
 
-def _keep_link(links: list[str], href: str | None, classes: str, label: str) -> None:
+def _keep_link(links: list[str], href: str | None, classes: str, label: str) -> bool:
+    """Add ``href`` to ``links`` when the anchor is a link (not a mention or a hashtag); say whether."""
     # Mastodon marks mentions "u-url mention" and hashtags "mention hashtag".
     is_mention = "mention" in classes.split() or "hashtag" in classes.split()
     if href and not is_mention and not label.startswith(("@", "#")):
         links.append(href)
+        return True
+    return False
 
 
 def html_to_text(content: str) -> str:
@@ -387,10 +409,35 @@ def contains_question(text: str) -> bool:
     question mark is missed, a rhetorical one is counted. URLs are set aside
     because their query strings (``?page=2``) are not questions, also when a
     platform shows a link without its scheme (``youtu.be/abc?si=x``); a ``?``
-    that ends a word (``open.today?``) is still a question mark.
+    that ends a word (``open.today?``) is still a question mark. A platform
+    that marks its links passes the text without them (Mastodon's ``<a>``:
+    :attr:`HtmlContent.text_outside_links`; Bluesky's link facets:
+    :func:`without_byte_ranges`), so a link shortened past its ``?`` is set aside too.
     """
     stripped = _URL.sub(" ", text)
     return "?" in stripped or "？" in stripped
+
+
+def without_byte_ranges(text: str, ranges: Iterable[tuple[int, int]]) -> str:
+    """``text`` with each ``[start, end)`` range of its UTF-8 bytes replaced by a space.
+
+    For Bluesky's facets, which index the UTF-8 bytes of ``record.text``. A
+    range that is empty, reversed or outside the text is ignored; one that
+    cuts a character in two drops that character.
+    """
+    data = text.encode("utf-8")
+    kept: list[bytes] = []
+    position = 0
+    for first, end in sorted(ranges):
+        start = max(first, position)  # overlapping ranges: the part not yet blanked
+        if first < 0 or not start < end <= len(data):
+            continue
+        kept += [data[position:start], b" "]
+        position = end
+    if not kept:
+        return text
+    kept.append(data[position:])
+    return b"".join(kept).decode("utf-8", errors="ignore")
 
 
 def arrow_schema(record_type: RecordType) -> pa.Schema:

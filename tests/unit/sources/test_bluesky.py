@@ -921,3 +921,18 @@ def pd_isna(value: Any) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_a_question_mark_inside_a_link_facet_is_no_question_also_when_the_link_is_shortened(
+    landed: list[Page],
+) -> None:
+    # Facets index the UTF-8 bytes of record.text; the replies carry é, — and 🎉 before their links.
+    thread = fixture("getPostThread-links.json")
+    page = Page(
+        POST_THREAD_ENDPOINT, json.dumps(thread).encode(), 200, {"uri": thread["thread"]["post"]["uri"]}
+    )
+    interactions = records_frames(bluesky.normalize([*landed, page], ACCOUNT, OBSERVED_AT))["interactions"]
+    asked = dict(zip(interactions["text"], interactions["is_question"], strict=True))
+    assert asked["Bravo 🎉 ! Notre compte rendu : Quels horaires pour 2027 ?"] is False  # a link's words
+    assert asked["Très beau rapport — la carte : ville.québec/bibliotheques?q..."] is False  # shortened link
+    assert asked["Ouvert le dimanche ? youtu.be/dQw4w9WgXcQ?si=abc123"] is True

@@ -783,3 +783,19 @@ def test_normalize_reads_the_landed_pages_alone(api, make_client, tmp_path):
     assert frames["posts"]["observed_at"].iloc[0] == pd.Timestamp(fetched_at.replace(tzinfo=None))
     assert set(frames[POSTS.name].columns) == set(POSTS.column_names)
     assert set(frames[INTERACTIONS.name].columns) == set(INTERACTIONS.column_names)
+
+
+def test_a_question_mark_inside_a_link_is_no_question_whatever_the_link_shows():
+    pages = [
+        Page("accounts/lookup", fixture("accounts_lookup.json")),
+        Page(STATUSES, fixture("account_statuses_page_1.json")),
+        Page(f"statuses/{S1}/context", fixture("status_context_links.json"), 200, {}),
+    ]
+
+    rows = records_frames(mastodon.normalize(pages, ACCOUNT, OBSERVED_AT))["interactions"].set_index(
+        "interaction_id"
+    )
+
+    assert not rows.loc["117661480000000001", "is_question"]  # a link labelled "Quels horaires pour 2027 ?"
+    assert not rows.loc["117661480000000002", "is_question"]  # ville.québec/agenda/evenements, query hidden
+    assert rows.loc["117661480000000003", "is_question"]  # "passe-t-il encore ?" beside a link with a query

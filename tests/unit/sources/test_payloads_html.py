@@ -31,9 +31,13 @@ SIMPLE_MARKUP = st.lists(TEXT | TAG, max_size=20).map("".join)
 @given(SIMPLE_MARKUP)
 def test_read_html_fast_path_reads_mastodon_markup_as_htmlparser_does(content: str) -> None:
     assert payloads._SIMPLE_HTML.fullmatch(content)
-    fast_parts, fast_links = payloads._read_simple_html(content)
-    parts, links = payloads._read_any_html(content)
+    fast_parts, fast_links, fast_spans = payloads._read_simple_html(content)
+    parts, links, spans = payloads._read_any_html(content)
     assert ("".join(fast_parts), fast_links) == ("".join(parts), links)
+    # The same links, over the same text: the text without them is the same too.
+    assert [("".join(fast_parts[:first]), "".join(fast_parts[first:end])) for first, end in fast_spans] == [
+        ("".join(parts[:first]), "".join(parts[first:end])) for first, end in spans
+    ]
 
 
 def test_read_html_reads_a_real_mastodon_status_through_the_fast_path() -> None:

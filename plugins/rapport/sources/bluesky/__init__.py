@@ -21,14 +21,8 @@ from typing import TYPE_CHECKING, TypeVar, Unpack
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
-from rapport.sources.bluesky.client import (
-    BlueskyClient,
-    Connection,
-    HttpOptions,
-    Session,
-    create_session,
-    read_connection,
-)
+from rapport.sources.bluesky.client import BlueskyClient, Connection, HttpOptions, Session, read_connection
+from rapport.sources.bluesky.session import SharedSession, session_state_file
 from rapport.sources.bluesky.settings import (
     AUTHOR_FEED_ENDPOINT,
     BASE_URL_VARIABLE,
@@ -54,7 +48,13 @@ from rapport.sources.bluesky.settings import (
     THREAD_VIEW_POST,
 )
 from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response, StalledCursorError
-from rapport.sources.payloads import JsonNode, contains_question, parse_json, to_naive_utc
+from rapport.sources.payloads import (
+    JsonNode,
+    contains_question,
+    parse_json,
+    to_naive_utc,
+    without_byte_ranges,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -103,9 +103,12 @@ def extract_with_stats(
 
     Reads go to ``RAPPORT_BLUESKY_BASE_URL`` (default the public AppView). With
     ``RAPPORT_BLUESKY_HANDLE`` and ``RAPPORT_BLUESKY_APP_PASSWORD`` set, the
-    extraction first signs in on ``RAPPORT_BLUESKY_PDS_URL`` (default
-    ``https://bsky.social``) and reads through it with the session's token,
-    which never reaches a page, a log line or an error.
+    extraction reads through ``RAPPORT_BLUESKY_PDS_URL`` (default
+    ``https://bsky.social``) with the run's session
+    (:class:`~rapport.sources.bluesky.session.SharedSession`): the first
+    extraction of a run signs in, the others, in any task process, reuse its
+    session, refreshed when the PDS says it expired. The tokens never reach a
+    page, a log line or an error.
 
     The iteration raises ``SourceError`` subclasses of
     :mod:`rapport.sources.http`, naming the account, the URL and the cause:
@@ -145,18 +148,20 @@ def _extract(
         )
     connection = read_connection(account.account_id, thread_budget)
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
+    shared: SharedSession | None = None
     session: Session | None = None
     if connection.credentials is not None:
-        timeout = (options.get("connect_timeout", 5.0), options.get("read_timeout", 30.0))
+        shared = SharedSession(
+            session_state_file(),
+            connection.pds_url,
+            connection.credentials,
+            account_id=account.account_id,
+            stats=stats,
+            timeout=(options.get("connect_timeout", 5.0), options.get("read_timeout", 30.0)),
+            bounds=options.get("bounds"),
+        )
         try:
-            session = create_session(
-                connection.pds_url,
-                connection.credentials,
-                account_id=account.account_id,
-                stats=stats,
-                timeout=timeout,
-                bounds=options.get("bounds"),
-            )
+            session = shared.current()
         except ValueError as error:
             raise SourceError(
                 f"{account.account_id}: cannot sign in on {PDS_URL_VARIABLE}: {error}"
@@ -177,7 +182,7 @@ def _extract(
         raise SourceError(f"{account.account_id}: cannot read from {variable}: {error}") from None
     with http:
         http.stats = stats
-        client = BlueskyClient(http)
+        client = BlueskyClient(http, renew=shared.renew if shared is not None else None)
         handle = account.handle.lstrip("@")
         response = yield from _fetch(RESOLVE_HANDLE_ENDPOINT, partial(client.resolve_handle, handle))
         did = _read_response(response, account, partial(JsonNode.get_str, key="did"))
@@ -586,7 +591,7 @@ def _interaction_row(
         "in_reply_to_post_id": in_reply_to,
         "text": text,
         "language": _language(record),
-        "is_question": contains_question(text),
+        "is_question": contains_question(without_byte_ranges(text, _link_byte_ranges(record))),
         "observed_at": observed,
     }
 
@@ -660,6 +665,20 @@ def _features(record: JsonNode, feature_type: str) -> list[JsonNode]:
 
 def _mentioned_dids(record: JsonNode) -> set[str]:
     return {feature.get_str("did") for feature in _features(record, FACET_MENTION)}
+
+
+def _link_byte_ranges(record: JsonNode) -> list[tuple[int, int]]:
+    """The UTF-8 byte ranges of ``record.text`` that link facets cover (a link shown shortened or not)."""
+    ranges = []
+    for facet in _optional_list(record, "facets"):
+        if not any(_type_of(feature) == FACET_LINK for feature in _optional_list(facet, "features")):
+            continue
+        index = facet.get_optional_object("index")
+        bounds = index.value if index is not None and isinstance(index.value, dict) else {}
+        start, end = bounds.get("byteStart"), bounds.get("byteEnd")
+        if type(start) is int and type(end) is int:
+            ranges.append((start, end))
+    return ranges
 
 
 def _links(record: JsonNode, embed: JsonNode | None) -> set[str]:

@@ -2,7 +2,9 @@
 
 :func:`read_connection` reads where and how to connect from the environment
 when an extraction starts; :func:`create_session` signs in with an optional
-app password; :class:`BlueskyClient` makes the four read calls. Retries,
+app password and :func:`refresh_session` renews an expired session (both
+called by :class:`~rapport.sources.bluesky.session.SharedSession`, which
+shares one session per run); :class:`BlueskyClient` makes the four read calls. Retries,
 backoff, ``Retry-After``, ``RateLimit-*`` pacing and the request counters are
 the shared client's; this module adds Bluesky's ways of saying "no such
 account" (a 400 with an XRPC error name or message) and keeps the app password
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Final, TypedDict
@@ -35,14 +37,16 @@ from rapport.sources.bluesky.settings import (
     PLATFORM,
     POST_THREAD_ENDPOINT,
     PROFILE_ENDPOINT,
+    REFRESH_SESSION_ENDPOINT,
     RESOLVE_HANDLE_ENDPOINT,
+    SESSION_TOKEN_ERRORS,
     THREAD_DEPTH,
     THREAD_PARENT_HEIGHT,
     UNKNOWN_ACCOUNT_MESSAGES,
     XRPC_PREFIX,
     read_thread_budget,
 )
-from rapport.sources.credentials import get_credential
+from rapport.sources.credentials import get_credential, mask_secret
 from rapport.sources.http import (
     Bounds,
     ClientError,
@@ -135,11 +139,12 @@ def xrpc_path(method: str) -> str:
 
 @dataclass(frozen=True)
 class Session:
-    """The tokens a sign-in returned; they never show in a repr."""
+    """The tokens a sign-in or a refresh returned, and the DID they act for (tokens never in a repr)."""
 
     access_jwt: str = field(repr=False)
     refresh_jwt: str | None = field(repr=False, default=None)
-    """Never used, but known, so that a server echoing it has it redacted."""
+    """Sent only to ``com.atproto.server.refreshSession`` when the access token has expired."""
+    did: str | None = None
 
 
 def create_session(
@@ -153,26 +158,94 @@ def create_session(
 ) -> Session:
     """Sign in on the PDS with an app password (``com.atproto.server.createSession``).
 
-    Returns the session's tokens; the rest of the response is dropped at once
-    and never landed. No redirect (it would re-send the password), and no retry
-    but of a 429: the PDS allows 30 sign-ins per 5 minutes per account, so a
-    rate-limited sign-in (its password not checked) is waited out as the PDS
-    says, up to ``SIGN_IN_ATTEMPTS`` in all, and then named as rate-limited,
-    not as wrong credentials; a refused password does not improve with retries. The request is held to the
-    ``bounds`` (deadline, body size, public addresses) like every other. Counts
-    the request in ``stats``. Raises :class:`~rapport.sources.http.ClientError`
-    (4xx), :class:`~rapport.sources.http.UnexpectedStatusError` (other
-    statuses) or another :class:`~rapport.sources.http.HttpError` (no answer,
-    no token in it, a bound), naming the account and the URL but never the
-    identifier, the password or a token (a body echoing them reads ``***``).
-    Raises ``ValueError`` when ``pds_url`` is not an http(s) URL.
+    Returns the session's tokens and DID; the rest of the response is dropped
+    at once and never landed. No redirect (it would re-send the password), and
+    no retry but of a 429: the PDS allows 30 sign-ins per 5 minutes per
+    account, so a rate-limited sign-in (its password not checked) is waited
+    out as the PDS says, up to ``SIGN_IN_ATTEMPTS`` in all, and then named as
+    rate-limited, not as wrong credentials; a refused password does not
+    improve with retries. The request is held to the ``bounds`` (deadline,
+    body size, public addresses) like every other. Counts the request in
+    ``stats``. Raises :class:`~rapport.sources.http.ClientError` (4xx),
+    :class:`~rapport.sources.http.UnexpectedStatusError` (other statuses) or
+    another :class:`~rapport.sources.http.HttpError` (no answer, no token in
+    it, a bound), naming the account and the URL but never the identifier,
+    the password or a token (a body echoing them reads ``***``). Raises
+    ``ValueError`` when ``pds_url`` is not an http(s) URL.
     """
-    path = xrpc_path(CREATE_SESSION_ENDPOINT)
+    session = _post_session(
+        pds_url,
+        CREATE_SESSION_ENDPOINT,
+        {"identifier": credentials.identifier, "password": credentials.password},
+        bearer_token=None,
+        secrets=(credentials.password,),
+        account_id=account_id,
+        stats=stats,
+        timeout=timeout,
+        bounds=bounds,
+        refused=f"check {LOGIN_HANDLE_VARIABLE} and {APP_PASSWORD_VARIABLE}",
+    )
+    logger.info("%s: signed in on %s", account_id, pds_url)
+    return session
+
+
+def refresh_session(
+    pds_url: str,
+    stale: Session,
+    *,
+    account_id: str,
+    stats: HttpStats,
+    secrets: Collection[str | None] = (),
+    timeout: tuple[float, float] = (5.0, 30.0),
+    bounds: Bounds | None = None,
+) -> Session:
+    """Renew an expired session with its refresh token (``com.atproto.server.refreshSession``).
+
+    The refresh token travels as the bearer token and the request has no
+    body; the PDS answers a new access token and a new refresh token (the old
+    one is revoked). A 429 is waited out as for :func:`create_session`.
+    Raises :class:`~rapport.sources.http.ClientError` when the PDS refuses the
+    refresh token (400 ``ExpiredToken`` or ``InvalidToken``, 401): the caller
+    signs in anew; otherwise as :func:`create_session`, never naming a token.
+    """
+    if not stale.refresh_jwt:
+        raise ValueError("the session has no refresh token")
+    session = _post_session(
+        pds_url,
+        REFRESH_SESSION_ENDPOINT,
+        None,
+        bearer_token=stale.refresh_jwt,
+        secrets=(stale.access_jwt, *secrets),
+        account_id=account_id,
+        stats=stats,
+        timeout=timeout,
+        bounds=bounds,
+        refused="the refresh token is no longer valid",
+    )
+    logger.info("%s: refreshed the session on %s", account_id, pds_url)
+    return session
+
+
+def _post_session(
+    pds_url: str,
+    method: str,
+    payload: Mapping[str, str] | None,
+    *,
+    bearer_token: str | None,
+    secrets: Collection[str | None],
+    account_id: str,
+    stats: HttpStats,
+    timeout: tuple[float, float],
+    bounds: Bounds | None,
+    refused: str,
+) -> Session:
+    """POST a session method, wait out 429s, read the tokens it answers (see :func:`create_session`)."""
     with HttpClient(
         pds_url,
         platform=PLATFORM,
         account=account_id,
-        secrets=(credentials.password,),
+        bearer_token=bearer_token,
+        secrets=secrets,
         bounds=bounds,
         connect_timeout=timeout[0],
         read_timeout=timeout[1],
@@ -180,12 +253,10 @@ def create_session(
     ) as http:
         http.stats = stats
         for attempt in range(1, SIGN_IN_ATTEMPTS + 1):
-            response = http.post_json(
-                path, {"identifier": credentials.identifier, "password": credentials.password}
-            )
+            response = http.post_json(xrpc_path(method), payload)
             if response.status != HTTPStatus.TOO_MANY_REQUESTS or attempt == SIGN_IN_ATTEMPTS:
                 break
-            # Rate-limited, so the password was not even checked: sending it again once the
+            # Rate-limited, so the credentials were not even checked: sending them again once the
             # window the PDS names has passed is safe.
             http.wait_out(response, attempt)
     who = f"{PLATFORM} account {account_id}: POST {response.url}"
@@ -201,10 +272,10 @@ def create_session(
         )
     if 200 <= response.status < 300:
         try:
-            payload = response.json()
-            token, refresh = payload.get("accessJwt"), payload.get("refreshJwt")
+            payload_read = response.json()
+            token, refresh, did = (payload_read.get(key) for key in ("accessJwt", "refreshJwt", "did"))
         except (ValueError, AttributeError):
-            token, refresh = None, None
+            token, refresh, did = None, None, None
         if not isinstance(token, str) or not token:
             raise HttpError(
                 f"{who} answered {response.status} without an accessJwt",
@@ -213,18 +284,30 @@ def create_session(
                 url=response.url,
                 attempts=1,
             )
-        logger.info("%s: signed in on %s", account_id, response.url)
-        return Session(token, refresh if isinstance(refresh, str) else None)
+        session = Session(
+            token, refresh if isinstance(refresh, str) else None, did if isinstance(did, str) else None
+        )
+        for name, secret in (("accessJwt", session.access_jwt), ("refreshJwt", session.refresh_jwt)):
+            mask_secret(secret, f"{PLATFORM} {name}")
+        return session
     cause = ": ".join(part for part in (response.error, response.error_message) if part) or "no error name"
     error_type = ClientError if 400 <= response.status < 500 else UnexpectedStatusError
     raise error_type(
-        f"{who} answered HTTP {response.status} ({cause}); check {LOGIN_HANDLE_VARIABLE} and "
-        f"{APP_PASSWORD_VARIABLE}",
+        f"{who} answered HTTP {response.status} ({cause}); {refused}",
         platform=PLATFORM,
         account=account_id,
         url=response.url,
         response=response,
         attempts=1,
+    )
+
+
+def is_expired_session(error: ClientError) -> bool:
+    """Whether a read was refused for its session's token (400 ``ExpiredToken``/``InvalidToken``, or 401)."""
+    if error.status == HTTPStatus.UNAUTHORIZED:
+        return True
+    return error.status == HTTPStatus.BAD_REQUEST and (
+        error.response is not None and error.response.error in SESSION_TOKEN_ERRORS
     )
 
 
@@ -234,11 +317,15 @@ class BlueskyClient:
     Every call raises the shared client's errors (all ``SourceError``); an
     unknown handle or DID, which Bluesky answers with a generic 400
     ``InvalidRequest``, becomes a :class:`~rapport.sources.http.NotFoundError`
-    like a taken-down or deactivated account.
+    like a taken-down or deactivated account. Signed in, a read refused for
+    its token (:func:`is_expired_session`) calls ``renew`` for a fresh session
+    and is sent again with it, once per extraction: the refused answer is not
+    returned, so it is never landed.
     """
 
-    def __init__(self, http: HttpClient) -> None:
+    def __init__(self, http: HttpClient, renew: Callable[[], Session] | None = None) -> None:
         self.http = http
+        self._renew = renew
 
     def resolve_handle(self, handle: str) -> Response:
         """``com.atproto.identity.resolveHandle``: the DID a handle points to."""
@@ -263,6 +350,18 @@ class BlueskyClient:
         )
 
     def _get(self, method: str, params: Mapping[str, str]) -> Response:
+        try:
+            return self._read(method, params)
+        except ClientError as error:
+            if self._renew is None or not is_expired_session(error):
+                raise
+        renew, self._renew = self._renew, None
+        session = renew()
+        self.http.add_secret(session.refresh_jwt)
+        self.http.use_bearer_token(session.access_jwt)
+        return self._read(method, params)
+
+    def _read(self, method: str, params: Mapping[str, str]) -> Response:
         try:
             return self.http.get(xrpc_path(method), params)
         except ClientError as error:

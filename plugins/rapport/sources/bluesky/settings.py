@@ -56,6 +56,11 @@ AUTHOR_FEED_ENDPOINT: Final = "app.bsky.feed.getAuthorFeed"
 POST_THREAD_ENDPOINT: Final = "app.bsky.feed.getPostThread"
 CREATE_SESSION_ENDPOINT: Final = "com.atproto.server.createSession"
 """A POST to the PDS; its response holds tokens and is never landed."""
+REFRESH_SESSION_ENDPOINT: Final = "com.atproto.server.refreshSession"
+"""A POST to the PDS with the refresh token as bearer and no body: new tokens, never landed."""
+SESSION_TOKEN_ERRORS: Final = frozenset({"ExpiredToken", "InvalidToken"})
+"""XRPC error names (a 400 from a PDS, a 401 from the AppView) of a read whose access token has
+expired or is no longer accepted: the session is refreshed and the read sent again, once."""
 
 PAGE_SIZE: Final = 100
 """getAuthorFeed's ``limit``: the lexicon's maximum."""

@@ -488,15 +488,16 @@ def _read_quoted(quote: JsonNode | None) -> tuple[str | None, str | None]:
     return quote.get_optional_str("quoted_status_id"), None
 
 
-def _read_text(node: JsonNode, is_quote: bool) -> tuple[str, int]:
-    """Plain text (the content warning first, when there is one) and the number of links."""
+def _read_text(node: JsonNode, is_quote: bool) -> tuple[str, int, str]:
+    """Plain text (the content warning first, when there is one), the number of links, and the
+    text without the labels of its links (for :func:`contains_question`)."""
     content = node.get_str("content")
     if is_quote:
         content = _strip_quote_fallback(content)
     html = read_html(content)
     spoiler = (node.get_optional_str("spoiler_text") or "").strip()
     text = f"{spoiler}\n\n{html.text}" if spoiler and html.text else spoiler or html.text
-    return text, len(html.links)
+    return text, len(html.links), f"{spoiler}\n\n{html.text_outside_links}"
 
 
 def _read_post(node: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
@@ -513,7 +514,7 @@ def _read_post(node: JsonNode, account: Account, own_id: str, observed: datetime
         shared_id, shared_account = _read_quoted(quote)
     is_reply = post_type == "reply"
     # A reblog's own content is empty: its text is the reblogged status's, not the account's.
-    text, link_count = (None, 0) if reblog is not None else _read_text(node, quote is not None)
+    text, link_count, _ = (None, 0, "") if reblog is not None else _read_text(node, quote is not None)
     mentions = node.get_list("mentions")
     for mention in mentions:
         mention.get_str("id")
@@ -565,7 +566,7 @@ def _read_interaction(
         interaction_type = "mention"
     else:
         return None
-    text, _ = _read_text(node, quote is not None)
+    text, _, unlinked_text = _read_text(node, quote is not None)
     return {
         "platform": account.platform,
         "interaction_id": node.get_str("id"),
@@ -577,7 +578,7 @@ def _read_interaction(
         "in_reply_to_post_id": in_reply_to_id if interaction_type == "reply" else None,
         "text": text,
         "language": node.get_optional_str("language"),
-        "is_question": contains_question(text),
+        "is_question": contains_question(unlinked_text),
         "observed_at": observed,
     }
 
