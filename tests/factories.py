@@ -26,6 +26,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "following_count": 80,
         "posts_count": 120,
         "account_created_at": datetime(2020, 1, 1),
+        "account_state": "active",
+        "moved_to_handle": None,
         "observed_at": OBSERVED_AT,
     },
     "posts": {
@@ -84,7 +86,7 @@ def frame(record_type: RecordType, *rows: dict[str, Any]) -> pd.DataFrame:
         if column.sql_type == "TIMESTAMP":
             result[column.name] = pd.to_datetime(result[column.name])
         elif column.sql_type in ("BIGINT", "INTEGER"):
-            result[column.name] = result[column.name].astype("int64")
+            result[column.name] = result[column.name].astype("Int64" if column.nullable else "int64")
         elif column.sql_type == "BOOLEAN":
             result[column.name] = result[column.name].astype(bool)
     return result

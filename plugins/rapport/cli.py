@@ -154,6 +154,11 @@ def fetch(
     posts, interactions = frames["posts"], frames["interactions"]
     typer.echo(f"{account.account_id}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
     for snapshot in frames["account_snapshots"].itertuples():
+        if snapshot.account_state != "active":  # a state, not a live account with 0 followers
+            moved = f" to {snapshot.moved_to_handle}" if snapshot.account_state == "moved" else ""
+            typer.echo(f"  account: {str(snapshot.account_state).replace('_', ' ')}{moved}")
+            if snapshot.account_state != "moved":
+                continue
         typer.echo(
             f"  account: {snapshot.followers_count} followers, {snapshot.following_count} following, "
             f"{snapshot.posts_count} posts in all"

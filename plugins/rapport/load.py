@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from rapport import zones
 from rapport.accounts import Registry
 from rapport.errors import RapportError
-from rapport.records import INTERACTIONS, POSTS, RECORD_TYPES, THREAD_READS, RecordType
+from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RECORD_TYPES, THREAD_READS, RecordType
 from rapport.validation import StagedPart
 
 if TYPE_CHECKING:
@@ -159,6 +159,31 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
             columns.append("first_observed_at timestamp not null")
         connection.execute(f"create table if not exists raw.{record_type.name} ({', '.join(columns)})")
         _drop_primary_key(connection, record_type.name)
+    _upgrade_account_snapshots(connection)
+
+
+def _upgrade_account_snapshots(connection: duckdb.DuckDBPyConnection) -> None:
+    """Bring the snapshots of a warehouse made before account states (issue 15) to the current columns.
+
+    Its snapshots were all read as live accounts: they get ``account_state``
+    'active'. The counts become nullable: a suspended account shows none.
+    """
+    table = f"raw.{ACCOUNT_SNAPSHOTS.name}"
+    found = dict(
+        connection.execute(
+            "select column_name, is_nullable from duckdb_columns() "
+            "where schema_name = 'raw' and table_name = ?",
+            [ACCOUNT_SNAPSHOTS.name],
+        ).fetchall()
+    )
+    if "account_state" not in found:
+        connection.execute(f"alter table {table} add column account_state varchar default 'active'")
+        connection.execute(f"alter table {table} alter column account_state set not null")
+        connection.execute(f"alter table {table} alter column account_state drop default")
+    connection.execute(f"alter table {table} add column if not exists moved_to_handle varchar")
+    for column in ACCOUNT_SNAPSHOTS.columns:
+        if column.nullable and found.get(column.name) is False:
+            connection.execute(f"alter table {table} alter column {column.name} drop not null")
 
 
 def _drop_primary_key(connection: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -351,11 +351,14 @@ def summarize_run(until: datetime | None) -> str:
     account failed extraction or validation, so the run shows as failed once
     everything else is done.
     """
-    from rapport.summary import latest_scores_table, run_problems
+    from rapport.summary import inactive_accounts, latest_scores_table, run_problems
 
     settings = get_settings()
     problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))
     text = latest_scores_table(settings.warehouse)
+    inactive = inactive_accounts(settings.warehouse)
+    if inactive:  # a state, not a collapse: named apart from the scores
+        text += "\n\nAccounts not active:\n" + "\n".join(f"- {line}" for line in inactive)
     alerts = relationship_alerts(settings)
     if alerts:
         text += "\n\nRelationship-health alerts:\n" + "\n".join(

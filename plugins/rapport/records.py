@@ -47,6 +47,23 @@ class RecordType:
 POST_TYPES: Final = ("original", "reply", "repost", "quote")
 INTERACTION_TYPES: Final = ("reply", "mention", "quote")
 PLATFORMS: Final = ("demo", "mastodon", "bluesky")
+ACCOUNT_STATES: Final = ("active", "suspended", "moved", "deactivated", "taken_down")
+"""What a platform says of an account when Rapport observes it (``account_state``):
+
+- ``active``: a live account, its counts as shown;
+- ``suspended``: suspended by its server's moderators (Mastodon answers the lookup with
+  ``"suspended": true`` and shows no counts, no posts);
+- ``moved``: its owner moved to another account (Mastodon's ``moved``), named in
+  ``moved_to_handle``; its old posts are still read, its counts are what it still shows;
+- ``deactivated``: deactivated by its owner (Bluesky's ``AccountDeactivated``): nothing shown;
+- ``taken_down``: taken down by the platform's moderation (Bluesky's ``AccountTakedown``, or a
+  ``!takedown`` label on the profile).
+
+An account that is not active is a state, not a live account with 0 followers: the counts it
+no longer shows are NULL.
+"""
+COUNTS_REQUIRED_WHEN_ACTIVE: Final = ("followers_count", "following_count", "posts_count")
+"""Snapshot counts that may be NULL only when ``account_state`` is not ``active``."""
 
 ACCOUNT_SNAPSHOTS = RecordType(
     name="account_snapshots",
@@ -58,10 +75,14 @@ ACCOUNT_SNAPSHOTS = RecordType(
         Column("account_native_id", "VARCHAR", False, "The platform's own id for the account."),
         Column("handle", "VARCHAR", False, "Handle as the platform shows it."),
         Column("display_name", "VARCHAR", True, "Display name at observation time."),
-        Column("followers_count", "BIGINT", False, "Followers at observation time."),
-        Column("following_count", "BIGINT", False, "Accounts followed at observation time."),
-        Column("posts_count", "BIGINT", False, "Posts published, as the platform counts them."),
+        # Counts are NULL when the platform no longer shows them (a suspended, deactivated or
+        # taken-down account): never 0, which would read as a collapse. Not null when active.
+        Column("followers_count", "BIGINT", True, "Followers at observation time."),
+        Column("following_count", "BIGINT", True, "Accounts followed at observation time."),
+        Column("posts_count", "BIGINT", True, "Posts published, as the platform counts them."),
         Column("account_created_at", "TIMESTAMP", True, "When the account was created."),
+        Column("account_state", "VARCHAR", False, "One of ACCOUNT_STATES: active, suspended, moved..."),
+        Column("moved_to_handle", "VARCHAR", True, "Where a moved account went ('@user@host')."),
         Column("observed_at", "TIMESTAMP", False, "When Rapport observed these values."),
     ),
 )

@@ -63,6 +63,47 @@ def latest_scores_table(database: Path) -> str:
     )
 
 
+_INACTIVE_ACCOUNTS = """
+    select account_id, platform, instance, account_state, moved_to_handle, state_observed_since
+    from marts.dim_accounts
+    where account_state != 'active'
+    order by account_id
+"""
+
+
+def describe_state(
+    platform: str, instance: str | None, state: str, moved_to_handle: str | None, since: date | None
+) -> str:
+    """An account's state in words: ``suspended on mastodon.social since 2026-11-16``, ``moved to @x@y``."""
+    where = instance or platform
+    words = {
+        "suspended": f"suspended on {where}",
+        "deactivated": f"deactivated by its owner on {where}",
+        "taken_down": f"taken down by {where}'s moderation",
+        "moved": f"moved to {moved_to_handle or 'another account'}",
+    }.get(state, state.replace("_", " "))
+    return f"{words} since {since:%Y-%m-%d}" if since is not None else words
+
+
+def inactive_accounts(database: Path) -> list[str]:
+    """Each account whose latest snapshot says it is not active, in words, its key first.
+
+    ``database`` is the warehouse or its published serving copy. Its scores are
+    no collapse: the account is suspended, moved, deactivated or taken down.
+    """
+    from rapport.load import connect
+
+    connection = connect(database, read_only=True)
+    try:
+        rows = connection.execute(_INACTIVE_ACCOUNTS).fetchall()
+    finally:
+        connection.close()
+    return [
+        f"{account_id}: {describe_state(platform, instance, state, moved_to, since)}"
+        for account_id, platform, instance, state, moved_to, since in rows
+    ]
+
+
 def run_problems(settings: Settings, registry: Registry, run_date: date) -> list[str]:
     """Every account that failed this run date, with the step and the cause."""
     problems = []

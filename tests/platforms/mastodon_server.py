@@ -152,6 +152,8 @@ class MastodonServer(LocalPlatformServer):
         self._posts = {status_id(post): post for post in self.world.posts.values()}
         self._accounts = {account_id(account.person): account for account in self.world.accounts.values()}
         self._timelines = {account.handle: account.timeline() for account in self.world.accounts.values()}
+        self.suspended: set[str] = set()
+        """Handles the instance's moderators suspended: answered as Mastodon 3.3+ does (see _lookup)."""
 
     # What a request is about.
 
@@ -205,12 +207,31 @@ class MastodonServer(LocalPlatformServer):
         account = self.world.account(username)
         if account is None:
             return Answer(404, NOT_FOUND)
+        if account.handle in self.suspended:
+            return Answer(200, self.suspended_account_json(account.person, base))
         return Answer(200, self.account_json(account.person, base, account))
+
+    def suspended_account_json(self, person: Person, base: str) -> dict[str, Any]:
+        """A suspended account as Mastodon 3.3+ shows it (docs.joinmastodon.org, methods/accounts,
+        "Suspended user"): 200, ``"suspended": true``, 0 counts, empty profile, no fields."""
+        return self.account_json(person, base) | {
+            "display_name": "",
+            "note": "",
+            "discoverable": False,
+            "followers_count": 0,
+            "following_count": 0,
+            "statuses_count": 0,
+            "last_status_at": None,
+            "suspended": True,
+            "fields": [],
+        }
 
     def _statuses(self, native_id: str, args: Any, base: str) -> Answer:
         account = self._accounts.get(native_id)
         if account is None:
             return Answer(404, NOT_FOUND)
+        if account.handle in self.suspended:  # Mastodon 3.3+ lists no status of a suspended account
+            return Answer(200, [])
         limit = _limit(args.get("limit"))
         posts = self._filtered_timeline(account, args)
         max_id, since_id, min_id = (_int(args.get(key)) for key in ("max_id", "since_id", "min_id"))

@@ -317,3 +317,39 @@ def test_a_memory_limit_is_applied_and_a_malformed_one_is_refused_naming_the_set
     with pytest.raises(ValueError, match=re.escape(f"RAPPORT_DUCKDB_MEMORY_LIMIT: {hostile!r} is not")):
         load_batches(warehouse, REGISTRY, [batch], memory_limit=hostile)
     assert query(warehouse, "select count(*) from raw.posts") == [(1,)]
+
+
+def test_a_warehouse_made_before_account_states_is_upgraded_its_snapshots_active_and_counts_nullable(
+    tmp_path: Path, warehouse: Path
+):
+    """Issue 15: account_state and moved_to_handle are added, the counts lose their not null."""
+    connection = duckdb.connect(str(warehouse))  # raw.account_snapshots as Rapport made it before
+    connection.execute("create schema raw")
+    connection.execute(
+        "create table raw.account_snapshots (platform varchar not null, account_id varchar not null, "
+        "account_native_id varchar not null, handle varchar not null, display_name varchar, "
+        "followers_count bigint not null, following_count bigint not null, posts_count bigint not null, "
+        "account_created_at timestamp, observed_at timestamp not null)"
+    )
+    connection.execute(
+        "insert into raw.account_snapshots values ('demo', ?, '100', '@petit_theatre', 'Le Petit Théâtre', "
+        "500, 80, 120, null, ?)",
+        [ACCOUNT_ID, OBSERVED_AT - timedelta(days=7)],
+    )
+    connection.close()
+    suspended = {"account_state": "suspended", "followers_count": None, "following_count": None}
+    batch = stage_batch(
+        tmp_path / "b1", batch_frames(snapshots=[suspended | {"posts_count": None}]), OBSERVED_AT, "e1"
+    )
+    load_batches(warehouse, REGISTRY, [batch])
+    assert query(
+        warehouse,
+        "select account_state, followers_count, moved_to_handle from raw.account_snapshots order by observed_at",
+    ) == [("active", 500, None), ("suspended", None, None)]
+    assert query(
+        warehouse,
+        "select column_name, is_nullable from duckdb_columns() where table_name = 'account_snapshots' "
+        "and column_name in ('account_state', 'followers_count', 'posts_count') order by column_name",
+    ) == [("account_state", False), ("followers_count", True), ("posts_count", True)]
+    load_batches(warehouse, REGISTRY, [batch])  # a second load finds nothing to upgrade
+    assert query(warehouse, "select count(*) from raw.account_snapshots") == [(2,)]

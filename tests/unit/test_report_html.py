@@ -40,7 +40,9 @@ create table marts.dim_organizations (
     size_band varchar, language_code varchar
 );
 create table marts.dim_accounts (
-    account_id varchar, organization_id varchar, platform varchar, handle varchar, display_name varchar
+    account_id varchar, organization_id varchar, platform varchar, handle varchar, display_name varchar,
+    instance varchar, account_state varchar default 'active', moved_to_handle varchar,
+    state_observed_since timestamp
 );
 create table marts.fct_account_weekly_metrics (
     account_id varchar, organization_id varchar, week_start_date date, actions bigint, active_days bigint
@@ -189,7 +191,11 @@ def build_warehouse(path: Path) -> Path:
     try:
         connection.execute(_DDL)
         connection.executemany("insert into marts.dim_organizations values (?, ?, ?, ?, ?)", ORGANIZATIONS)
-        connection.executemany("insert into marts.dim_accounts values (?, ?, ?, ?, ?)", ACCOUNTS)
+        connection.executemany(
+            "insert into marts.dim_accounts (account_id, organization_id, platform, handle, display_name) "
+            "values (?, ?, ?, ?, ?)",
+            ACCOUNTS,
+        )
         for account_id, weeks in _weeks().items():
             for index, (week, values) in enumerate(zip(WEEKS, weeks, strict=True)):
                 row = {
@@ -412,3 +418,31 @@ def test_an_empty_warehouse_is_an_error(tmp_path: Path):
     assert compute_alerts(path) == []
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "missing.duckdb", tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("state", "moved_to", "expected"),
+    [
+        ("suspended", None, "suspended on mastodon.social since 2026-11-16"),
+        ("moved", "@bank@elsewhere.example", "moved to @bank@elsewhere.example since 2026-11-16"),
+    ],
+)
+def test_an_account_that_is_not_active_is_shown_with_its_state_not_with_scores_read_as_a_collapse(
+    tmp_path: Path, state: str, moved_to: str | None, expected: str
+):
+    """Issue 15: quiet-bank's account was suspended (or moved) on 2026-11-16, the week its scores fell."""
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    connection = duckdb.connect(str(warehouse))
+    connection.execute(
+        "update marts.dim_accounts set platform = 'mastodon', instance = 'mastodon.social', "
+        "account_state = ?, moved_to_handle = ?, state_observed_since = timestamp '2026-11-16 00:00:00' "
+        "where account_id = 'demo:@quiet_bank'",
+        [state, moved_to],
+    )
+    connection.close()
+    html = write_report(warehouse, tmp_path / "report").read_text(encoding="utf-8")
+    bank = section_of(html, "quiet-bank")
+    assert f'<span class="account-state">{expected}</span>' in bank
+    assert f"@quiet_bank: {expected}" in bank
+    assert "Silent week" not in bank and "overall fell" not in bank.lower()
+    assert expected not in section_of(html, "museum")

@@ -65,6 +65,18 @@ def test_an_empty_batch_passes(validator: BatchValidator):
             {"snapshots": [{"platform": "myspace"}]},
             "account_snapshots.platform: expect_column_values_to_be_in_set",
         ),
+        (
+            {"snapshots": [{"account_state": "hibernating"}]},
+            "account_snapshots.account_state: expect_column_values_to_be_in_set",
+        ),
+        (
+            {"snapshots": [{"followers_count": None}]},
+            "account_snapshots.followers_count: expect_column_values_to_not_be_null",
+        ),
+        (
+            {"snapshots": [{"account_state": "moved"}]},
+            "account_snapshots.moved_to_handle: expect_column_values_to_not_be_null",
+        ),
     ],
 )
 def test_each_broken_rule_is_reported_with_table_column_and_check(
@@ -72,6 +84,13 @@ def test_each_broken_rule_is_reported_with_table_column_and_check(
 ):
     failures = failures_of(validator, **overrides)
     assert any(failure.startswith(expected) for failure in failures), failures
+
+
+@pytest.mark.parametrize("state", ["suspended", "deactivated", "taken_down"])
+def test_an_account_that_is_not_active_passes_with_null_counts(validator: BatchValidator, state: str):
+    gone = {"account_state": state, "followers_count": None, "following_count": None, "posts_count": None}
+    assert failures_of(validator, snapshots=[gone]) == []
+    assert validator.validate_many({"gone": batch_frames(snapshots=[gone])}, run_name="test")["gone"] == []
 
 
 def test_a_column_of_the_wrong_type_is_reported(validator: BatchValidator):

@@ -86,7 +86,9 @@ _ORGANIZATIONS_SQL: Final = """
 """
 
 _ACCOUNTS_SQL: Final = """
-    select account_id, organization_id, platform, handle, display_name
+    select
+        account_id, organization_id, platform, handle, display_name,
+        instance, account_state, moved_to_handle, state_observed_since
     from marts.dim_accounts
 """
 
@@ -897,6 +899,24 @@ class _AccountView:
     platform: str
     weeks_text: str
     overall: float | None
+    state_text: str | None = None
+    """The account's state when it is not active (``suspended on mastodon.social since ...``)."""
+
+
+def _state_text(account: Mapping[str, Any]) -> str | None:
+    """An account's state in words when its latest snapshot says it is not active, else ``None``."""
+    from rapport.summary import describe_state
+
+    state = account.get("account_state")
+    if state is None or state == "active":
+        return None
+    return describe_state(
+        str(account.get("platform")),
+        account.get("instance"),
+        str(state),
+        account.get("moved_to_handle"),
+        account.get("state_observed_since"),
+    )
 
 
 @dataclass(frozen=True)
@@ -1125,13 +1145,23 @@ def _build_view(
                 moves.extend(prefix + sentence for sentence in _describe_moves(before, current))
                 coverage.extend(prefix + warning for warning in _describe_coverage(current))
             account = accounts_by_id.get(account_id, {})
+            state = _state_text(account)
+            if state is not None:
+                # Suspended, moved...: a state, never scores read as a collapse or a silence.
+                moves = [line for line in moves if not line.startswith(prefix)] if prefix else []
+                coverage = [line for line in coverage if not line.startswith(prefix)] if prefix else []
+                moves.append(f"{label}: {state}; its scores are not compared.")
+                coverage.insert(
+                    0, f"{label}: {state}. Its counts are not shown by the platform: not a collapse."
+                )
             account_views.append(
                 _AccountView(
                     handle=label,
                     display_name=account.get("display_name"),
                     platform=str(account.get("platform") or account_id.partition(":")[0]),
                     weeks_text=str(_count(current, "weeks_of_history")) if current else "–",
-                    overall=_number(current, "overall_score") if current else None,
+                    overall=_number(current, "overall_score") if current and state is None else None,
+                    state_text=state,
                 )
             )
         tracked_from = min(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from rapport.records import RecordType
+    from rapport.records import Column, RecordType
 
 PANDAS_DTYPES: Final = {
     "VARCHAR": "str",
@@ -40,7 +40,11 @@ PANDAS_DTYPES: Final = {
     # Microseconds: the resolution of DuckDB's TIMESTAMP and of the platforms' clocks.
     "TIMESTAMP": "datetime64[us]",
 }
-"""The pandas dtype of each SQL type of :mod:`rapport.records` (timestamps naive UTC)."""
+"""The pandas dtype of each SQL type of :mod:`rapport.records` (timestamps naive UTC); a nullable
+count takes :data:`NULLABLE_COUNT_DTYPE` instead (see :func:`pandas_dtype`)."""
+
+NULLABLE_COUNT_DTYPE: Final = "Int64"
+"""pandas' integer dtype that holds NULL: ``int64`` cannot, and would turn a count into floats."""
 
 _ARROW_TYPES: Final = {
     "VARCHAR": "string",
@@ -50,6 +54,13 @@ _ARROW_TYPES: Final = {
     "TIMESTAMP": "timestamp[us]",
 }
 """The Arrow type that converts to each pandas dtype of :data:`PANDAS_DTYPES`."""
+
+
+def pandas_dtype(column: Column) -> str:
+    """The pandas dtype of a column's values: :data:`PANDAS_DTYPES`, ``Int64`` for a nullable count."""
+    if column.nullable and column.sql_type in ("BIGINT", "INTEGER"):
+        return NULLABLE_COUNT_DTYPE
+    return PANDAS_DTYPES[column.sql_type]
 
 
 def describe_page(page: Page) -> str:
@@ -191,6 +202,14 @@ class JsonNode:
             self.fail(f"expected a 64-bit integer, got {_shorten(str(value), 40)}", key)
         return value
 
+    def get_flag(self, key: str) -> bool:
+        """Return an optional boolean field: ``False`` when it is missing or null (a flag a
+        server adds only when true, as Mastodon's ``suspended``)."""
+        value = self._get(key, required=False)
+        if value is not None and not isinstance(value, bool):
+            self._wrong_type(key, "a boolean or null", value)
+        return value is True
+
     def get_object(self, key: str) -> JsonNode:
         """Return a required object field."""
         value = self._get(key, required=True)
@@ -211,6 +230,11 @@ class JsonNode:
         """Return the items of a required list field."""
         value = self._get(key, required=True)
         return JsonNode(value, self.page, self._child_path(key)).as_list()
+
+    def get_optional_list(self, key: str) -> list[JsonNode]:
+        """Return the items of a list field, none when it is missing or null."""
+        value = self._get(key, required=False)
+        return [] if value is None else JsonNode(value, self.page, self._child_path(key)).as_list()
 
     def get_timestamp(self, key: str) -> datetime:
         """Return a required ISO 8601 timestamp field as naive UTC (no offset means UTC)."""
@@ -456,7 +480,7 @@ def frame_dtypes(record_type: RecordType) -> list[Any]:
 
     if record_type.name not in _dtypes_by_record_type:
         _dtypes_by_record_type[record_type.name] = [
-            pd.api.types.pandas_dtype(PANDAS_DTYPES[column.sql_type]) for column in record_type.columns
+            pd.api.types.pandas_dtype(pandas_dtype(column)) for column in record_type.columns
         ]
     return _dtypes_by_record_type[record_type.name]
 
@@ -478,7 +502,7 @@ def records_table(record_type: RecordType, rows: Sequence[Mapping[str, object]])
             array = pa.array(values, _ARROW_TYPES[column.sql_type])
         except (ValueError, TypeError, OverflowError):  # ArrowInvalid, ArrowTypeError, a NaT Arrow refuses
             return None
-        if array.null_count and column.sql_type in _NOT_NULL_IN_PANDAS:
+        if array.null_count and column.sql_type in _NOT_NULL_IN_PANDAS and not column.nullable:
             return None
         columns.append(array)
     return pa.Table.from_arrays(columns, schema=arrow_schema(record_type))
@@ -504,10 +528,17 @@ def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]])
     table = records_table(record_type, rows)
     if table is not None:
         frame = table.to_pandas()
+        nullable_counts = {
+            column.name: NULLABLE_COUNT_DTYPE
+            for column in record_type.columns
+            if pandas_dtype(column) == NULLABLE_COUNT_DTYPE
+        }
+        if nullable_counts:  # Arrow gives int64, or floats when a value is null
+            frame = frame.astype(nullable_counts)
         if list(frame.dtypes) == frame_dtypes(record_type):
             return frame
     columns = {
-        column.name: pd.Series([row[column.name] for row in rows], dtype=PANDAS_DTYPES[column.sql_type])
+        column.name: pd.Series([row[column.name] for row in rows], dtype=pandas_dtype(column))
         for column in record_type.columns
     }
     return pd.DataFrame(columns, columns=record_type.column_names)

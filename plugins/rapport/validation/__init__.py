@@ -294,12 +294,14 @@ def _as_gx_reads_it(frame: pd.DataFrame) -> pd.DataFrame:
       Python (14 s a night at 10,000 accounts). A column beyond nanoseconds'
       range (before 1677 or after 2262: a parsing error the suites catch)
       stays as it is.
+    - A nullable count (``Int64``) as Python objects: GX 1.24 fails pandas'
+      nullable integers whatever the type list, and checks objects one by one.
     """
     import pandas as pd
 
     columns = {}
     for name, dtype in frame.dtypes.items():
-        if isinstance(dtype, pd.StringDtype):
+        if isinstance(dtype, pd.StringDtype | pd.Int64Dtype):
             columns[name] = frame[name].astype(object)
         elif pd.api.types.is_datetime64_dtype(dtype) and dtype != "datetime64[ns]":
             try:

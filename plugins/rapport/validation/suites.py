@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Final
 
 from rapport.records import (
     ACCOUNT_SNAPSHOTS,
+    ACCOUNT_STATES,
+    COUNTS_REQUIRED_WHEN_ACTIVE,
     INTERACTION_TYPES,
     INTERACTIONS,
     PLATFORMS,
@@ -64,6 +66,8 @@ def build_suite(record_type: RecordType, *, combined: bool = False) -> gx.Expect
     for column in record_type.columns:
         if not combined:
             type_list = PANDAS_TYPES[column.sql_type]
+            if column.nullable and column.sql_type in _COUNT_TYPES:
+                type_list = [*type_list, "int"]  # GX reads a nullable count as Python ints (see validation)
             expectations.append(gxe.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=type_list))
         if not column.nullable:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
@@ -133,7 +137,15 @@ def _when(condition: str, column: str) -> Expectation:
 
 
 def _account_snapshot_rules() -> list[Expectation]:
-    return [_not_after_observation("account_created_at")]
+    import great_expectations.expectations as gxe
+
+    return [
+        _not_after_observation("account_created_at"),
+        gxe.ExpectColumnValuesToBeInSet(column="account_state", value_set=list(ACCOUNT_STATES)),
+        # A suspended account shows no counts: NULL, never 0. A live one always shows them.
+        *(_when('account_state == "active"', column) for column in COUNTS_REQUIRED_WHEN_ACTIVE),
+        _when('account_state == "moved"', "moved_to_handle"),
+    ]
 
 
 def _post_rules() -> list[Expectation]:

@@ -16,15 +16,37 @@ account_weeks as (
     select * from {{ ref('int_account_weeks_spined') }}
 ),
 
+-- Each snapshot with the state of the account's snapshot before (NULL for its first).
+previous_states as (
+    select
+        account_id,
+        observed_at,
+        account_state,
+        lag(account_state) over (partition by account_id order by observed_at) as previous_account_state
+    from account_snapshots
+),
+
 latest_snapshots as (
     select
         account_id,
         max(observed_at) as last_observed_at,
         arg_max(account_native_id, observed_at) as account_native_id,
         arg_max(display_name, observed_at) as display_name,
-        arg_max(followers_count, observed_at) as followers_count,
+        -- arg_max_null: a suspended account's NULL is its count, not a reason to show an older one.
+        arg_max_null(followers_count, observed_at) as followers_count,
+        arg_max(account_state, observed_at) as account_state,
+        arg_max_null(moved_to_handle, observed_at) as moved_to_handle,
         min(account_created_at) as account_created_at
     from account_snapshots
+    group by account_id
+),
+
+state_starts as (
+    select
+        account_id,
+        max(observed_at) as state_observed_since
+    from previous_states
+    where previous_account_state is null or account_state != previous_account_state
     group by account_id
 ),
 
@@ -50,6 +72,9 @@ joined as (
         latest_snapshots.account_created_at,
         latest_snapshots.last_observed_at,
         latest_snapshots.followers_count,
+        latest_snapshots.account_state,
+        latest_snapshots.moved_to_handle,
+        state_starts.state_observed_since,
         organizations.organization_name,
         organizations.peer_group,
         organizations.size_band,
@@ -63,6 +88,8 @@ joined as (
         on accounts.organization_id = organizations.organization_id
     left join latest_snapshots
         on accounts.account_id = latest_snapshots.account_id
+    left join state_starts
+        on accounts.account_id = state_starts.account_id
     left join spans
         on accounts.account_id = spans.account_id
 )

@@ -34,10 +34,12 @@ joined as (
         account_weeks.weeks_of_history,
         accounts.expected_weekly_actions,
         interactions_by_week.median_response_hours,
+        snapshots_by_week.account_state,
         snapshots_by_week.followers_count,
         snapshots_by_week.following_count,
         snapshots_by_week.snapshot_observed_at,
         previous_snapshots_by_week.followers_count as previous_week_followers_count,
+        previous_snapshots_by_week.account_state as previous_week_account_state,
         -- A week of the span without a post or an interaction is a true zero.
         coalesce(posts_by_week.actions, 0) as actions,
         coalesce(posts_by_week.original_posts, 0) as original_posts,
@@ -89,7 +91,7 @@ joined as (
 -- Each rate is NULL when its denominator is 0: undefined, not 0 or 1.
 rates_computed as (
     select
-        * exclude (previous_week_followers_count),
+        * exclude (previous_week_followers_count, previous_week_account_state),
         actions > 0 as is_active_week,
         questions_received - questions_pending as questions_decided,
         cast(questions_answered as double)
@@ -101,7 +103,12 @@ rates_computed as (
         / nullif(posts_with_text, 0) as non_promotional_share,
         cast(actions as double) / nullif(expected_weekly_actions, 0) as effort_ratio,
         cast(media_with_alt_text as double) / nullif(media_attachments, 0) as alt_text_share,
-        followers_count - previous_week_followers_count as followers_change
+        -- Only between two weeks of a live account: a suspension (no counts) or a move
+        -- (the followers go to the new account) is a state, not a collapse.
+        case
+            when account_state = 'active' and previous_week_account_state = 'active'
+                then followers_count - previous_week_followers_count
+        end as followers_change
     from joined
 )
 

@@ -15,7 +15,9 @@ renamed as (
         cast(followers_count as bigint) as followers_count,
         cast(following_count as bigint) as following_count,
         cast(posts_count as bigint) as posts_count,
-        cast(account_created_at as timestamp) as account_created_at
+        cast(account_created_at as timestamp) as account_created_at,
+        cast(account_state as varchar) as account_state,
+        cast(moved_to_handle as varchar) as moved_to_handle
     from source_account_snapshots
 )
 

@@ -396,27 +396,81 @@ def test_an_unknown_handle_raises_not_found_and_lands_the_error_body(
     assert len(appview.log) == 1  # a 400 is not retried
 
 
-@pytest.mark.parametrize(
-    ("body", "cause"),
-    [
-        ("error-account-takedown.json", "AccountTakedown: Account has been suspended"),
-        ("error-account-deactivated.json", "AccountDeactivated: Account is deactivated"),
-        ("error-profile-not-found.json", "InvalidRequest: Profile not found"),
-    ],
-    ids=["taken-down", "deactivated", "no-profile"],
-)
-def test_an_account_taken_down_deactivated_or_without_profile_raises_not_found(
-    appview: HTTPServer, clock: FakeClock, body: str, cause: str
-) -> None:
-    appview.expect_request(xrpc_path(PROFILE_ENDPOINT)).respond_with_json(fixture(body), status=400)
+def test_a_did_without_profile_raises_not_found(appview: HTTPServer, clock: FakeClock) -> None:
+    appview.expect_request(xrpc_path(PROFILE_ENDPOINT)).respond_with_json(
+        fixture("error-profile-not-found.json"), status=400
+    )
     serve_account(appview, skip=(PROFILE_ENDPOINT,))
     pages, error = extract_until_error(clock, NotFoundError)
-    assert cause in str(error)
+    assert "InvalidRequest: Profile not found" in str(error)
     assert ACCOUNT.account_id in str(error)
     assert [(page.endpoint, page.status) for page in pages] == [
         (RESOLVE_HANDLE_ENDPOINT, 200),
         (PROFILE_ENDPOINT, 400),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "state"),
+    [("error-account-takedown.json", "taken_down"), ("error-account-deactivated.json", "deactivated")],
+    ids=["taken-down", "deactivated"],
+)
+def test_an_account_taken_down_or_deactivated_lands_the_error_and_is_a_snapshot_of_its_state(
+    appview: HTTPServer, clock: FakeClock, body: str, state: str
+) -> None:
+    """Issue 15: the AppView's getProfile answers 400 AccountTakedown / AccountDeactivated; the
+    extraction lands it and stops (no feed to read), normalize gives the state with NULL counts."""
+    appview.expect_request(xrpc_path(PROFILE_ENDPOINT)).respond_with_json(fixture(body), status=400)
+    serve_account(appview, skip=(PROFILE_ENDPOINT,))
+    pages, _ = extract(clock)
+    assert [(page.endpoint, page.status) for page in pages] == [
+        (RESOLVE_HANDLE_ENDPOINT, 200),
+        (PROFILE_ENDPOINT, 400),
+    ]
+    assert len(appview.log) == 2, "no feed or thread is asked for"
+    records = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)
+    (snapshot,) = records["account_snapshots"]
+    assert snapshot["account_state"] == state
+    assert snapshot["account_native_id"] == fixture("resolveHandle.json")["did"]
+    assert (snapshot["followers_count"], snapshot["following_count"], snapshot["posts_count"]) == (None,) * 3
+    assert records["posts"] == [] and records["interactions"] == []
+    assert records_frames(records)["account_snapshots"]["followers_count"].isna().all()
+
+
+def test_a_handle_a_pds_refuses_to_resolve_for_a_takedown_is_a_snapshot_named_by_the_handle(
+    appview: HTTPServer, clock: FakeClock
+) -> None:
+    appview.expect_request(xrpc_path(RESOLVE_HANDLE_ENDPOINT)).respond_with_json(
+        fixture("error-account-takedown.json"), status=400
+    )
+    pages, _ = extract(clock)
+    assert [(page.endpoint, page.status) for page in pages] == [(RESOLVE_HANDLE_ENDPOINT, 400)]
+    (snapshot,) = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)["account_snapshots"]
+    assert (snapshot["account_state"], snapshot["account_native_id"]) == (
+        "taken_down",
+        ACCOUNT.handle.lstrip("@"),
+    )
+
+
+@pytest.mark.parametrize(("negated", "state"), [(False, "taken_down"), (True, "active")])
+def test_a_profile_labelled_takedown_is_taken_down_unless_the_label_is_negated(
+    landed: list[Page], negated: bool, state: str
+) -> None:
+    profile = fixture("getProfile.json")
+    label = {
+        "src": "did:plc:ar7c4by46qjdydhdevvrndac",
+        "uri": profile["did"],
+        "val": "!takedown",
+        "neg": negated,
+        "cts": "2026-11-18T09:12:00.000Z",
+    }
+    pages = [
+        landed[0],
+        Page(PROFILE_ENDPOINT, json.dumps(profile | {"labels": [label]}).encode(), 200, landed[1].params),
+        *landed[2:],
+    ]
+    (snapshot,) = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)["account_snapshots"]
+    assert snapshot["account_state"] == state
 
 
 def test_a_feed_page_that_is_not_json_raises_a_source_error_after_landing_it(
@@ -584,7 +638,7 @@ def test_a_handle_without_an_app_password_is_a_source_error(
 def test_normalize_reads_the_snapshot_from_the_profile(records: dict[str, Any]) -> None:
     snapshots = records["account_snapshots"]
     assert len(snapshots) == 1
-    assert snapshots.iloc[0].to_dict() == {
+    assert snapshots.astype(object).where(snapshots.notna(), None).iloc[0].to_dict() == {
         "platform": "bluesky",
         "account_id": "bluesky:lakesidelibrary.bsky.social",
         "account_native_id": DID,
@@ -594,6 +648,8 @@ def test_normalize_reads_the_snapshot_from_the_profile(records: dict[str, Any]) 
         "following_count": 287,
         "posts_count": 1364,
         "account_created_at": datetime(2023, 4, 18, 9, 12, 44, 201000),
+        "account_state": "active",
+        "moved_to_handle": None,
         "observed_at": OBSERVED_AT,
     }
 
@@ -819,7 +875,9 @@ def test_normalize_output_columns_and_dtypes_equal_the_record_types(records: dic
         frame = records[record_type.name]
         assert list(frame.columns) == record_type.column_names
         for column in record_type.columns:
-            assert str(frame[column.name].dtype) == EXPECTED_DTYPES[column.sql_type], column.name
+            nullable_count = column.nullable and column.sql_type == "BIGINT"  # NULL when the account is gone
+            expected = "Int64" if nullable_count else EXPECTED_DTYPES[column.sql_type]
+            assert str(frame[column.name].dtype) == expected, column.name
             if not column.nullable:
                 assert frame[column.name].notna().all(), column.name
 
@@ -912,7 +970,7 @@ def test_normalize_refuses_a_profile_of_another_did_than_the_handle_resolved_to(
 
 
 def test_normalize_refuses_an_error_page_other_than_a_deleted_thread(landed: list[Page]) -> None:
-    failed = Page(PROFILE_ENDPOINT, json.dumps(fixture("error-account-takedown.json")).encode(), 400, {})
+    failed = Page(PROFILE_ENDPOINT, json.dumps(fixture("error-profile-not-found.json")).encode(), 400, {})
     with pytest.raises(NormalizationError, match=r"app\.bsky\.actor\.getProfile page 2: HTTP status 400"):
         bluesky.normalize([*landed, failed], ACCOUNT, OBSERVED_AT)
 

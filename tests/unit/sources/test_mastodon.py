@@ -439,6 +439,54 @@ def test_an_unknown_or_suspended_account_raises_not_found_naming_account_and_url
     assert len(api.requests) == 1, f"a {meaning} account is not retried"
 
 
+def test_a_suspended_account_lands_its_lookup_and_asks_nothing_more(api, make_client):
+    """Since Mastodon 3.3 a suspended account answers 200 with ``"suspended": true``, 0 counts, no fields."""
+    api.fail_once(
+        LOOKUP_PATH, 200, fixture("accounts_lookup_suspended.json"), query={"acct": "riviere_transit"}
+    )
+
+    pages, stats = mastodon.extract_with_stats(ACCOUNT, WINDOW, client=make_client())
+    landed = list(pages)
+
+    assert landed == [
+        Page("accounts/lookup", fixture("accounts_lookup_suspended.json"), 200, {"acct": "riviere_transit"})
+    ]
+    assert [request.path for request in api.requests] == [LOOKUP_PATH]
+    assert stats.requests == 1 and stats.statuses_pages == 0
+
+
+def test_a_suspended_account_is_a_snapshot_in_state_suspended_with_null_counts_not_zeros(api, make_client):
+    api.fail_once(
+        LOOKUP_PATH, 200, fixture("accounts_lookup_suspended.json"), query={"acct": "riviere_transit"}
+    )
+
+    records = mastodon.normalize(extract_all(make_client()), ACCOUNT, OBSERVED_AT)
+
+    (snapshot,) = records["account_snapshots"]
+    assert snapshot["account_state"] == "suspended"
+    assert snapshot["account_native_id"] == OWN_ID
+    assert (snapshot["followers_count"], snapshot["following_count"], snapshot["posts_count"]) == (None,) * 3
+    assert snapshot["display_name"] is None and snapshot["moved_to_handle"] is None
+    assert records["posts"] == [] and records["interactions"] == []
+    frames = records_frames(records)
+    assert frames["account_snapshots"]["followers_count"].isna().all()
+    assert str(frames["account_snapshots"]["followers_count"].dtype) == "Int64"
+
+
+def test_a_moved_account_is_still_read_and_flagged_with_the_account_it_moved_to(api, make_client):
+    api.fail_once(LOOKUP_PATH, 200, fixture("accounts_lookup_moved.json"), query={"acct": "riviere_transit"})
+
+    pages = extract_all(make_client())
+    records = mastodon.normalize(pages, ACCOUNT, OBSERVED_AT)
+
+    assert len(pages) == 7, "its old statuses and threads are read as before"
+    (snapshot,) = records["account_snapshots"]
+    assert snapshot["account_state"] == "moved"
+    assert snapshot["moved_to_handle"] == "@riviere_transit@transports.example"
+    assert snapshot["followers_count"] == 1893, "a moved account still shows its counts"
+    assert {row["post_id"] for row in records["posts"]} >= {S1, S3, S6}
+
+
 def test_a_thread_deleted_before_its_context_call_is_kept_as_a_page_and_skipped(api, make_client):
     api.fail_once(f"/api/v1/statuses/{S3}/context", 404, fixture("error_record_not_found.json"))
 
@@ -521,7 +569,10 @@ def test_normalize_gives_exactly_the_columns_and_dtypes_of_the_record_types(fram
         assert list(frame.columns) == record_type.column_names
         assert frame.dtypes.to_dict() == empty.dtypes.to_dict()
         assert {column.name: str(frame[column.name].dtype) for column in record_type.columns} == {
-            column.name: EXPECTED_DTYPES[column.sql_type] for column in record_type.columns
+            column.name: "Int64"
+            if column.nullable and column.sql_type == "BIGINT"
+            else EXPECTED_DTYPES[column.sql_type]
+            for column in record_type.columns
         }
         for column in record_type.required_columns:
             assert frame[column].notna().all(), f"{record_type.name}.{column} has nulls"
@@ -529,7 +580,12 @@ def test_normalize_gives_exactly_the_columns_and_dtypes_of_the_record_types(fram
 
 
 def test_the_snapshot_comes_from_the_lookup(frames):
-    (snapshot,) = frames["account_snapshots"].to_dict("records")
+    (snapshot,) = (
+        frames["account_snapshots"]
+        .astype(object)
+        .where(frames["account_snapshots"].notna(), None)
+        .to_dict("records")
+    )
 
     assert snapshot == {
         "platform": "mastodon",
@@ -541,6 +597,8 @@ def test_the_snapshot_comes_from_the_lookup(frames):
         "following_count": 211,
         "posts_count": 4821,
         "account_created_at": pd.Timestamp("2022-11-12"),
+        "account_state": "active",
+        "moved_to_handle": None,
         "observed_at": pd.Timestamp(OBSERVED_AT),
     }
 

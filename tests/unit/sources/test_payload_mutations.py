@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 
 from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, get_source
-from rapport.sources.payloads import PANDAS_DTYPES, JsonNode, load_json, records_frames, records_table
+from rapport.sources.payloads import JsonNode, load_json, pandas_dtype, records_frames, records_table
 from rapport.validation.suites import conforms
 from tests.mutations import (
     COUNTS,
@@ -78,7 +78,7 @@ def assert_record_frames(frames: dict[str, Any]) -> None:
         frame = frames[record_type.name]
         assert list(frame.columns) == record_type.column_names
         dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
-        assert dtypes == {column.name: PANDAS_DTYPES[column.sql_type] for column in record_type.columns}
+        assert dtypes == {column.name: pandas_dtype(column) for column in record_type.columns}
         assert conforms(frame, record_type)
         frame.to_parquet(io.BytesIO(), index=False)  # what the validation step does with it next
 

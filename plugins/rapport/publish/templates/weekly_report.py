@@ -302,7 +302,7 @@ footer ul { padding-left: 1.2rem; }
         <th scope="row"><span class="account">{{ account.handle }}</span>{% if account.display_name %} <span class="muted">{{ account.display_name }}</span>{% endif %}</th>
         <td>{{ account.platform }}</td>
         <td class="number">{{ account.weeks_text }}</td>
-        <td>{{ score_bar(account.overall) }}</td>
+        <td>{% if account.state_text %}<span class="account-state">{{ account.state_text }}</span>{% else %}{{ score_bar(account.overall) }}{% endif %}</td>
       </tr>
     {% endfor %}
     </tbody>

@@ -24,6 +24,7 @@ from rapport.sources import NormalizationError, Page, Records, Row, SourceError,
 from rapport.sources.bluesky.client import BlueskyClient, Connection, HttpOptions, Session, read_connection
 from rapport.sources.bluesky.session import SharedSession, session_state_file
 from rapport.sources.bluesky.settings import (
+    ACCOUNT_STATE_ERRORS,
     AUTHOR_FEED_ENDPOINT,
     BASE_URL_VARIABLE,
     BLOCKED_POST,
@@ -45,9 +46,18 @@ from rapport.sources.bluesky.settings import (
     REASON_PIN,
     REASON_REPOST,
     RESOLVE_HANDLE_ENDPOINT,
+    TAKEDOWN_LABEL,
     THREAD_VIEW_POST,
 )
-from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, Response, StalledCursorError
+from rapport.sources.http import (
+    ClientError,
+    HttpClient,
+    HttpError,
+    HttpStats,
+    NotFoundError,
+    Response,
+    StalledCursorError,
+)
 from rapport.sources.payloads import (
     JsonNode,
     contains_question,
@@ -97,7 +107,10 @@ def extract_with_stats(
     one ``app.bsky.feed.getPostThread`` per post of the account published in
     [since, until) that has replies, newest first, at most ``thread_budget``
     of them (else ``RAPPORT_BLUESKY_THREAD_BUDGET``, else 40). A thread whose
-    post was deleted meanwhile (400 ``NotFound``) is landed and skipped.
+    post was deleted meanwhile (400 ``NotFound``) is landed and skipped. An
+    account taken down or deactivated (``AccountTakedown``,
+    ``AccountDeactivated`` from ``resolveHandle`` or ``getProfile``) ends the
+    pages with that error page, without raising: normalize reads its state.
     Naive datetimes are taken as UTC. ``options`` tune the HTTP client
     (timeouts, attempts, backoff, an injected ``sleep`` and ``clock``).
 
@@ -112,8 +125,8 @@ def extract_with_stats(
 
     The iteration raises ``SourceError`` subclasses of
     :mod:`rapport.sources.http`, naming the account, the URL and the cause:
-    ``NotFoundError`` for an unknown handle, or an account taken down or
-    deactivated; ``RetriesExhaustedError`` when the server keeps failing;
+    ``NotFoundError`` for an unknown handle or a DID without a profile;
+    ``RetriesExhaustedError`` when the server keeps failing;
     ``HttpError`` for a 200 whose body cannot be read. A failed response's
     body is yielded as a page before the error is raised.
     """
@@ -184,9 +197,16 @@ def _extract(
         http.stats = stats
         client = BlueskyClient(http, renew=shared.renew if shared is not None else None)
         handle = account.handle.lstrip("@")
-        response = yield from _fetch(RESOLVE_HANDLE_ENDPOINT, partial(client.resolve_handle, handle))
-        did = _read_response(response, account, partial(JsonNode.get_str, key="did"))
-        yield from _fetch(PROFILE_ENDPOINT, partial(client.get_profile, did))
+        resolved = yield from _fetch_unless_gone(
+            RESOLVE_HANDLE_ENDPOINT, partial(client.resolve_handle, handle), account
+        )
+        if resolved is None:
+            return
+        did = _read_response(resolved, account, partial(JsonNode.get_str, key="did"))
+        if (
+            yield from _fetch_unless_gone(PROFILE_ENDPOINT, partial(client.get_profile, did), account)
+        ) is None:
+            return
 
         entries: list[_FeedEntry] = []
         cursor: str | None = None
@@ -237,6 +257,22 @@ def _fetch(endpoint: str, call: Callable[[], Response]) -> Generator[Page, None,
         raise
     yield response.page(endpoint)
     return response
+
+
+def _fetch_unless_gone(
+    endpoint: str, call: Callable[[], Response], account: Account
+) -> Generator[Page, None, Response | None]:
+    """:func:`_fetch`, but ``None`` for an account taken down or deactivated: its error page is
+    landed (normalize reads the state from it) and there is nothing more to read."""
+    try:
+        return (yield from _fetch(endpoint, call))
+    except NotFoundError as error:
+        if error.response is None or error.response.error not in ACCOUNT_STATE_ERRORS:
+            raise
+        logger.info(
+            "%s: %s answered %s: nothing more to read", account.account_id, endpoint, error.response.error
+        )
+        return None
 
 
 def _read_response(response: Response, account: Account, read: Callable[[JsonNode], _Read]) -> _Read:
@@ -313,7 +349,10 @@ def normalize(
     its column's type or ``None``, ``observed_at`` (naive UTC) on every row:
 
     - the snapshot comes from the last ``getProfile`` page (``account_native_id``
-      is the DID);
+      is the DID), ``taken_down`` when it carries a ``!takedown`` label on the
+      account; when the last ``resolveHandle`` or ``getProfile`` page is an
+      ``AccountTakedown`` or ``AccountDeactivated`` error, the snapshot is the
+      state alone (``taken_down``, ``deactivated``; counts NULL, no posts);
     - posts are the feed items the account wrote or reposted, and its own
       posts found in the fetched threads (each post once, the first seen);
     - interactions are the posts of others in the threads that reply directly
@@ -342,9 +381,14 @@ def normalize(
     profiles: list[JsonNode] = []
     feeds: list[JsonNode] = []
     threads: list[JsonNode] = []
+    gone: str | None = None  # the state of an account the last identity or profile page said is gone
     for page, label in labelled:
         if page.endpoint not in _ENDPOINTS:
             raise NormalizationError(f"{label}: unknown {PLATFORM} endpoint {page.endpoint!r}")
+        if page.endpoint in (RESOLVE_HANDLE_ENDPOINT, PROFILE_ENDPOINT):
+            gone = ACCOUNT_STATE_ERRORS.get(_error_name(page) or "") if page.status != 200 else None
+            if gone is not None:
+                continue
         if page.status != 200:
             if page.endpoint == POST_THREAD_ENDPOINT and _error_name(page) == DELETED_POST_ERROR:
                 continue
@@ -358,6 +402,14 @@ def normalize(
             feeds.append(root)
         elif page.endpoint == POST_THREAD_ENDPOINT:
             threads.append(root)
+    if gone is not None:
+        # A PDS may refuse to resolve the handle of an account it took down: no DID to name it.
+        native_id = resolved[-1].get_str("did") if resolved else account.handle.lstrip("@")
+        return {
+            ACCOUNT_SNAPSHOTS.name: [_gone_snapshot(account, native_id, gone, observed)],
+            POSTS.name: [],
+            INTERACTIONS.name: [],
+        }
     if not profiles:
         raise NormalizationError(
             f"{account.account_id}: none of the {len(pages)} pages is a {PROFILE_ENDPOINT} page, "
@@ -416,16 +468,45 @@ def _error_name(page: Page) -> str | None:
 
 
 def _read_profile(node: JsonNode, account: Account, observed: datetime) -> Row:
+    did = node.get_str("did")
     return {
         "platform": PLATFORM,
         "account_id": account.account_id,
-        "account_native_id": node.get_str("did"),
+        "account_native_id": did,
         "handle": node.get_str("handle"),
         "display_name": node.get_optional_str("displayName") or None,
         "followers_count": node.get_int("followersCount"),
         "following_count": node.get_int("followsCount"),
         "posts_count": node.get_int("postsCount"),
         "account_created_at": node.get_optional_timestamp("createdAt"),
+        "account_state": "taken_down" if _is_labelled_taken_down(node, did) else "active",
+        "moved_to_handle": None,
+        "observed_at": observed,
+    }
+
+
+def _is_labelled_taken_down(profile: JsonNode, did: str) -> bool:
+    """Whether the profile carries a ``!takedown`` label on the account itself, not negated."""
+    return any(
+        label.get_str("val") == TAKEDOWN_LABEL and label.get_str("uri") == did and not label.get_flag("neg")
+        for label in profile.get_optional_list("labels")
+    )
+
+
+def _gone_snapshot(account: Account, native_id: str, state: str, observed: datetime) -> Row:
+    """The snapshot of an account taken down or deactivated: its state, no counts (none are shown)."""
+    return {
+        "platform": PLATFORM,
+        "account_id": account.account_id,
+        "account_native_id": native_id,
+        "handle": account.handle.lstrip("@"),
+        "display_name": None,
+        "followers_count": None,
+        "following_count": None,
+        "posts_count": None,
+        "account_created_at": None,
+        "account_state": state,
+        "moved_to_handle": None,
         "observed_at": observed,
     }
 

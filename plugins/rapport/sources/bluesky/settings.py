@@ -75,6 +75,12 @@ THREAD_PARENT_HEIGHT: Final = 0
 
 NOT_FOUND_ERRORS: Final = frozenset({"AccountTakedown", "AccountDeactivated", "HandleNotFound"})
 """XRPC error names that mean the account is gone, whatever the HTTP status (Bluesky answers 400)."""
+ACCOUNT_STATE_ERRORS: Final = {"AccountTakedown": "taken_down", "AccountDeactivated": "deactivated"}
+"""getProfile's (or a PDS's resolveHandle's) errors for an account that exists but shows nothing,
+and the ``account_state`` each one is (rapport.records.ACCOUNT_STATES): landed as a state, not a failure."""
+TAKEDOWN_LABEL: Final = "!takedown"
+"""The moderation label (com.atproto.label.defs#label ``val``) of an account taken down whose profile
+is still served: its snapshot is ``taken_down``, unless the label is negated (``neg``)."""
 UNKNOWN_ACCOUNT_MESSAGES: Final = ("Unable to resolve handle", "Profile not found")
 """Messages of the generic 400 ``InvalidRequest`` that mean the handle or DID names no account."""
 DELETED_POST_ERROR: Final = "NotFound"

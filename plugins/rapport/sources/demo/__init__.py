@@ -188,6 +188,8 @@ def _read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
         "following_count": node.get_int("following_count"),
         "posts_count": node.get_int("statuses_count"),
         "account_created_at": node.get_optional_timestamp("created_at"),
+        "account_state": "active",  # the demo's accounts are all live
+        "moved_to_handle": None,
         "observed_at": observed,
     }
 

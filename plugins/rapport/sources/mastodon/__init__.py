@@ -118,7 +118,9 @@ def extract(
 ) -> Iterator[Page]:
     """Fetch one account's statuses and the threads around them from its Mastodon instance.
 
-    Yields, in order: the ``accounts/lookup`` page; the ``accounts/<id>/statuses``
+    Yields, in order: the ``accounts/lookup`` page (and nothing more when it
+    says ``"suspended": true``: a suspended account has no statuses to read;
+    a ``moved`` one is read as any other); the ``accounts/<id>/statuses``
     pages, newest first, following the ``Link`` header until the first page
     whose oldest status is older than ``window.since``; then one
     ``statuses/<id>/context`` page for each of the account's own posts
@@ -131,7 +133,8 @@ def extract(
     Raises, after yielding the failed response as a page when there is one,
     a :class:`~rapport.sources.SourceError` naming the account, the URL (never
     the token) and the cause: :class:`~rapport.sources.http.NotFoundError` for
-    an unknown or suspended account, :class:`~rapport.sources.http.RetriesExhaustedError`
+    an unknown account (or one suspended on a server older than Mastodon 3.3,
+    which answers 410), :class:`~rapport.sources.http.RetriesExhaustedError`
     when the server keeps failing, :class:`MalformedResponseError` when a body
     is not the documented JSON, and the other ``HttpError`` subclasses. A
     thread that answers 404 (the post was deleted meanwhile) is yielded and
@@ -192,7 +195,12 @@ def _extract(
     try:
         username = account.handle.lstrip("@")
         lookup = yield from _fetch(partial(client.lookup_account, username), LOOKUP_ENDPOINT)
-        own_id = _read_or_fail(client, lookup, LOOKUP_ENDPOINT, lambda root: root.get_str("id"))
+        own_id, suspended = _read_or_fail(client, lookup, LOOKUP_ENDPOINT, _read_lookup)
+        if suspended:
+            # Since Mastodon 3.3 a suspended account answers 200, with no counts and no statuses
+            # to read: its snapshot says so (normalize), and nothing more is asked.
+            log.info("%s: suspended on %s: no statuses read", account.account_id, account.instance)
+            return
 
         statuses_endpoint = STATUSES_ENDPOINT.format(account_id=path_id(own_id))
         candidates: list[tuple[datetime, str]] = []
@@ -298,6 +306,11 @@ def _read_listing(root: JsonNode) -> list[_Listed]:
     ]
 
 
+def _read_lookup(root: JsonNode) -> tuple[str, bool]:
+    """The account's id, and whether its instance suspended it."""
+    return root.get_str("id"), root.get_flag("suspended")
+
+
 def _check_context(root: JsonNode) -> None:
     root.get_list("ancestors")
     root.get_list("descendants")
@@ -315,7 +328,10 @@ def normalize(
     of rows with exactly the columns of :mod:`rapport.records`, each value of
     its column's type or ``None``, ``observed_at`` (naive UTC) on every row:
 
-    - the snapshot comes from the last lookup page;
+    - the snapshot comes from the last lookup page: ``account_state`` is
+      ``suspended`` for ``"suspended": true`` (its counts and display name
+      NULL: the server shows 0 and an empty profile), ``moved`` when the
+      account names the one it ``moved`` to (``moved_to_handle``), else ``active``;
     - posts are the account's own statuses, from the statuses pages and from
       the threads (its answers and older posts found only there);
     - interactions are the statuses of other accounts in the threads that
@@ -455,16 +471,22 @@ def _read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
     # Mastodon usernames are case-insensitive; a local account's acct is its bare username.
     if acct.split("@")[0].lower() != username.lower():
         node.fail(f"the page describes {acct[:40]!r}, not {account.handle!r}", "acct")
+    moved = node.get_optional_object("moved")
+    suspended = node.get_flag("suspended")
+    # A suspended account shows 0 for every count and an empty profile: not a collapse, no counts.
+    counts_shown = not suspended
     return {
         "platform": account.platform,
         "account_id": account.account_id,
         "account_native_id": node.get_str("id"),
         "handle": _full_handle(acct, account),
-        "display_name": node.get_optional_str("display_name"),
-        "followers_count": node.get_int("followers_count"),
-        "following_count": node.get_int("following_count"),
-        "posts_count": node.get_int("statuses_count"),
+        "display_name": node.get_optional_str("display_name") if counts_shown else None,
+        "followers_count": node.get_int("followers_count") if counts_shown else None,
+        "following_count": node.get_int("following_count") if counts_shown else None,
+        "posts_count": node.get_int("statuses_count") if counts_shown else None,
         "account_created_at": node.get_optional_timestamp("created_at"),
+        "account_state": "suspended" if suspended else "moved" if moved is not None else "active",
+        "moved_to_handle": _full_handle(moved.get_str("acct"), account) if moved is not None else None,
         "observed_at": observed,
     }
 
