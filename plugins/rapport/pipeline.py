@@ -10,7 +10,7 @@ runs, never at import.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +34,11 @@ class RunFailedError(RapportError, RuntimeError):
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The window an extraction covers and why."""
+    """The window an extraction covers and why, and the thread ledger that plans its thread reads."""
 
     window: Window
     is_backfill: bool
+    ledger: ThreadLedger = field(default_factory=ThreadLedger)
 
 
 def run_date_of(until: datetime | None) -> date:
@@ -59,16 +60,21 @@ def plan_extraction(settings: Settings, account: Account, until: datetime) -> Ru
     The first run of an account backfills ``history_weeks``; later runs start
     at the account's watermark (the end of its newest complete extraction by an
     earlier run, not quarantined) less ``lookback_days``, so counts on recent
-    posts are refreshed.
+    posts are refreshed. The plan carries the account's thread ledger as
+    earlier runs left it (:func:`account_ledger`): a source that reads reply
+    threads spends its budget on the changed ones, then on the backlog.
     """
     until = resolve_until(until)
+    run_date = run_date_of(until)
     watermark = latest_until(
-        settings.landing_dir, account, before=run_date_of(until), quarantine_dir=settings.quarantine_dir
+        settings.landing_dir, account, before=run_date, quarantine_dir=settings.quarantine_dir
     )
+    ledger = account_ledger(settings, account, run_date)
     if watermark is None:
-        return RunPlan(Window(until - timedelta(weeks=settings.history_weeks), until), is_backfill=True)
+        window = Window(until - timedelta(weeks=settings.history_weeks), until)
+        return RunPlan(window, is_backfill=True, ledger=ledger)
     since = min(watermark, until) - timedelta(days=settings.lookback_days)
-    return RunPlan(Window(since, until), is_backfill=False)
+    return RunPlan(Window(since, until), is_backfill=False, ledger=ledger)
 
 
 def account_ledger(settings: Settings, account: Account, run_date: date) -> ThreadLedger:
@@ -119,8 +125,7 @@ def extract_account(
     # A simulated platform is observed at the end of the window, which keeps replays identical.
     fetched_at = plan.window.until if getattr(source, "SIMULATED", False) else datetime.now(UTC)
     run_date = run_date_of(plan.window.until)
-    ledger = account_ledger(settings, account, run_date)
-    pages, cost, threads = extract_with_cost(source, account, plan.window, ledger)
+    pages, cost, threads = extract_with_cost(source, account, plan.window, plan.ledger)
 
     def thread_summary() -> dict[str, Any] | None:
         report = threads()
