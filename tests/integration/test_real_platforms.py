@@ -31,9 +31,11 @@ BLUESKY_HANDLES = [f"org{number:03d}" for number in range(26, 51)]
 BUDGET = 40  # the connectors' default thread budget
 
 
-def registry_yaml() -> str:
+def registry_yaml(
+    mastodon_handles: list[str] = MASTODON_HANDLES, bluesky_handles: list[str] = BLUESKY_HANDLES
+) -> str:
     lines = ["organizations:"]
-    for handle in MASTODON_HANDLES + BLUESKY_HANDLES:
+    for handle in mastodon_handles + bluesky_handles:
         lines += [
             f"  - id: {handle}",
             f"    name: Organization {handle}",
@@ -42,7 +44,7 @@ def registry_yaml() -> str:
             "    language: en",
             "    accounts:",
         ]
-        if handle in MASTODON_HANDLES:
+        if handle in mastodon_handles:
             lines += [
                 "      - platform: mastodon",
                 f'        handle: "@{handle}"',

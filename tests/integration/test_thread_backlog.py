@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import query, rapport_environment
-from tests.integration.test_real_platforms import run_night
+from tests.integration.test_real_platforms import registry_yaml, run_night
 from tests.platforms.bluesky_server import GET_POST_THREAD, BlueskyServer
 from tests.platforms.mastodon_server import MastodonServer, status_id
 from tests.platforms.world import Account as WorldAccount
@@ -58,31 +58,11 @@ def handles(world: World) -> dict[str, list[str]]:
     return {"mastodon": busiest(range(1, 26)), "bluesky": busiest(range(26, 51))}
 
 
-def registry_yaml(handles: dict[str, list[str]]) -> str:
-    lines = ["organizations:"]
-    for platform, names in handles.items():
-        for handle in names:
-            lines += [
-                f"  - id: {handle}",
-                f"    name: Organization {handle}",
-                "    peer_group: test",
-                "    size_band: medium",
-                "    language: en",
-                "    accounts:",
-                f"      - platform: {platform}",
-            ]
-            if platform == "mastodon":
-                lines += [f'        handle: "@{handle}"', "        instance: social.example"]
-            else:
-                lines += [f"        handle: {handle}.bsky.social"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture(scope="module")
 def home(handles: dict[str, list[str]], tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("backlog")
     (home / "config").mkdir()
-    (home / "config" / "accounts.yml").write_text(registry_yaml(handles))
+    (home / "config" / "accounts.yml").write_text(registry_yaml(handles["mastodon"], handles["bluesky"]))
     return home
 
 
