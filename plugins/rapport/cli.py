@@ -135,7 +135,7 @@ def fetch(
     start = since.replace(tzinfo=UTC) if since else end - timedelta(weeks=get_settings().history_weeks)
     window = Window(start, end)
     fetched_at = datetime.now(UTC)  # bounds what is left for later dates; the rows are observed at `end`
-    pages_iterator, cost = extract_with_cost(source, account, window)
+    pages_iterator, cost, _ = extract_with_cost(source, account, window)
     pages = []
     with Progress(
         SpinnerColumn(),

@@ -3,7 +3,8 @@
 Layout (the folders' names are :mod:`rapport.zones`')::
 
     <landing_dir>/platform=<platform>/account=<slug>/run_date=<YYYY-MM-DD>/
-        extraction=<id>/manifest.json     what was asked, when, and how it ended
+        extraction=<id>/manifest.json     what was asked, when, and how it ended (and, for a
+                                          source that reads reply threads, how many it read)
         extraction=<id>/0001.json.gz ...  each response body, byte for byte (known secrets a
                                           server echoed read ``***``; the page's entry says
                                           ``"redacted": true``)
@@ -75,6 +76,14 @@ class Extraction:
     error: str | None
     pages: tuple[dict[str, Any], ...]
     cost: dict[str, Any] | None = None
+    threads: dict[str, Any] | None = None
+    """What a source that reads reply threads listed and read (:meth:`ThreadReport.summary`)."""
+
+    @property
+    def reads_since(self) -> datetime | None:
+        """The ``created_at`` of the oldest post whose thread it read (its rows may be that old)."""
+        earliest = (self.threads or {}).get("earliest_read_created_at")
+        return datetime.fromisoformat(earliest) if isinstance(earliest, str) else None
 
     @property
     def is_complete(self) -> bool:
@@ -115,11 +124,14 @@ def land_extraction(
     fetched_at: datetime,
     pages: Iterable[Page],
     cost: Callable[[], dict[str, Any]] | None = None,
+    threads: Callable[[], dict[str, Any] | None] | None = None,
 ) -> Extraction:
     """Store every page an extraction yields, then its manifest, atomically.
 
     ``cost``, when given, is called once the pages are consumed; what it returns
-    (request counters, never a secret) is kept in the manifest.
+    (request counters, never a secret) is kept in the manifest. So is what
+    ``threads`` returns, when it returns something: the counts of reply threads
+    listed and read, and the oldest post read (the load refreshes the weeks from there).
 
     Pages are written as they arrive. If the source raises, the pages already
     received are landed all the same with status ``failed`` and the error, and
@@ -159,16 +171,17 @@ def land_extraction(
                     break
                 entries.append(_write_page(staging, len(entries) + 1, page))
                 journal(entries[-1])
-        final = _finish(
-            staging,
-            {
-                **header,
-                "status": "failed" if failure else "complete",
-                "error": f"{type(failure).__name__}: {failure}" if failure else None,
-                "pages": entries,
-                "cost": cost() if cost else None,
-            },
-        )
+        manifest = {
+            **header,
+            "status": "failed" if failure else "complete",
+            "error": f"{type(failure).__name__}: {failure}" if failure else None,
+            "pages": entries,
+            "cost": cost() if cost else None,
+        }
+        # Only when there is one: the manifests (and ids) of other sources stay as they were.
+        if (thread_summary := threads() if threads else None) is not None:
+            manifest["threads"] = thread_summary
+        final = _finish(staging, manifest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -402,6 +415,7 @@ def read_extraction(path: Path) -> Extraction:
                 _page(entry, number) for number, entry in enumerate(_field(manifest, "pages", list), 1)
             ),
             cost=_field(manifest, "cost", dict, optional=True),
+            threads=_field(manifest, "threads", dict, optional=True),
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LandingError(f"{manifest_path}: unreadable manifest ({error})") from error

@@ -428,7 +428,9 @@ def _replace_observed(connection: duckdb.DuckDBPyConnection, record_type: Record
 def _log_batches(connection: duckdb.DuckDBPyConnection, metas: Sequence[dict[str, Any]]) -> None:
     """Record each batch loaded (its entry in a part's ``batches.json``), with its extraction window:
     dbt's incremental models refresh, per account, the weeks from the earliest window loaded since
-    they last ran."""
+    they last ran. A batch that read threads of posts older than its window (the thread ledger's
+    backlog) logs the oldest of those posts as its ``window_since``: the weeks its rows touch are
+    recomputed."""
     import pyarrow as pa
 
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
@@ -447,7 +449,7 @@ def _log_batches(connection: duckdb.DuckDBPyConnection, metas: Sequence[dict[str
                 "account_snapshots_rows": meta["rows"].get("account_snapshots", 0),
                 "thread_reads_rows": meta["rows"].get("thread_reads", 0),
                 "loaded_at": loaded_at,
-                "window_since": _naive_utc(window["since"]) if "since" in window else None,
+                "window_since": _window_since(meta),
                 "window_until": _naive_utc(window["until"]) if "until" in window else None,
             }
         )
@@ -457,6 +459,14 @@ def _log_batches(connection: duckdb.DuckDBPyConnection, metas: Sequence[dict[str
         connection.register("logged_batches", logged)
         connection.execute("insert or replace into raw.load_batches by name select * from logged_batches")
         connection.unregister("logged_batches")
+
+
+def _window_since(meta: dict[str, Any]) -> datetime | None:
+    """The earliest moment a batch's rows may touch: its window's start, or the oldest post whose
+    thread it read, if older."""
+    window = meta.get("window") or {}
+    moments = [_naive_utc(moment) for moment in (window.get("since"), meta.get("reads_since")) if moment]
+    return min(moments, default=None)
 
 
 def _memory_size(text: str) -> str:

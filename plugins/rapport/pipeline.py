@@ -10,7 +10,7 @@ runs, never at import.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from rapport.errors import RapportError
 from rapport.landing import find_extractions, land_extraction, latest_until, readable_extractions
 from rapport.settings import Settings, get_settings
 from rapport.sources import Window, extract_with_cost, get_source
+from rapport.thread_ledger import ThreadLedger, read_ledger, record_extraction
 
 if TYPE_CHECKING:
     from rapport.publish.report import Alert
@@ -33,10 +34,11 @@ class RunFailedError(RapportError, RuntimeError):
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The window an extraction covers and why."""
+    """The window an extraction covers and why, and the thread ledger that plans its thread reads."""
 
     window: Window
     is_backfill: bool
+    ledger: ThreadLedger = field(default_factory=ThreadLedger)
 
 
 def run_date_of(until: datetime | None) -> date:
@@ -58,16 +60,33 @@ def plan_extraction(settings: Settings, account: Account, until: datetime) -> Ru
     The first run of an account backfills ``history_weeks``; later runs start
     at the account's watermark (the end of its newest complete extraction by an
     earlier run, not quarantined) less ``lookback_days``, so counts on recent
-    posts are refreshed.
+    posts are refreshed. The plan carries the account's thread ledger as
+    earlier runs left it (:func:`account_ledger`): a source that reads reply
+    threads spends its budget on the changed ones, then on the backlog.
     """
     until = resolve_until(until)
+    run_date = run_date_of(until)
     watermark = latest_until(
-        settings.landing_dir, account, before=run_date_of(until), quarantine_dir=settings.quarantine_dir
+        settings.landing_dir, account, before=run_date, quarantine_dir=settings.quarantine_dir
     )
+    ledger = account_ledger(settings, account, run_date)
     if watermark is None:
-        return RunPlan(Window(until - timedelta(weeks=settings.history_weeks), until), is_backfill=True)
+        window = Window(until - timedelta(weeks=settings.history_weeks), until)
+        return RunPlan(window, is_backfill=True, ledger=ledger)
     since = min(watermark, until) - timedelta(days=settings.lookback_days)
-    return RunPlan(Window(since, until), is_backfill=False)
+    return RunPlan(Window(since, until), is_backfill=False, ledger=ledger)
+
+
+def account_ledger(settings: Settings, account: Account, run_date: date) -> ThreadLedger:
+    """The account's thread ledger as runs before ``run_date`` left it, reads by quarantined
+    extractions left out (their threads are read again). See :mod:`rapport.thread_ledger`."""
+    return read_ledger(
+        zones.thread_ledger_file(settings.landing_dir, account.platform, account.slug),
+        before=run_date,
+        is_quarantined=lambda day, extraction_id: zones.is_quarantined(
+            settings.quarantine_dir, day, extraction_id
+        ),
+    )
 
 
 def list_account_ids(platform: str | None = None) -> list[str]:
@@ -92,7 +111,9 @@ def extract_account(
 ) -> dict[str, Any]:
     """Extract one account up to ``until`` and land every page; return a small summary.
 
-    ``registry`` saves reading the registry again (a batch reads it once).
+    A source that reads reply threads plans them through the account's thread
+    ledger (:func:`account_ledger`), and a complete extraction records in it
+    what was listed and read. ``registry`` saves reading the registry again (a batch reads it once).
     Raises the source's error (after landing what was fetched) when the
     account cannot be extracted: the task fails and is retried, other
     accounts go on.
@@ -103,10 +124,24 @@ def extract_account(
     source = get_source(account.platform)
     # A simulated platform is observed at the end of the window, which keeps replays identical.
     fetched_at = plan.window.until if getattr(source, "SIMULATED", False) else datetime.now(UTC)
-    pages, cost = extract_with_cost(source, account, plan.window)
+    run_date = run_date_of(plan.window.until)
+    pages, cost, threads = extract_with_cost(source, account, plan.window, plan.ledger)
+
+    def thread_summary() -> dict[str, Any] | None:
+        report = threads()
+        return report.summary() if report is not None else None
+
     extraction = land_extraction(
-        settings.landing_dir, account, run_date_of(plan.window.until), plan.window, fetched_at, pages, cost
+        settings.landing_dir, account, run_date, plan.window, fetched_at, pages, cost, thread_summary
     )
+    report = threads()
+    if report is not None and extraction.is_complete:
+        record_extraction(
+            zones.thread_ledger_file(settings.landing_dir, account.platform, account.slug),
+            report,
+            run_date,
+            extraction.extraction_id,
+        )
     summary = {
         "account_id": account_id,
         "extraction_id": extraction.extraction_id,
@@ -116,6 +151,7 @@ def extract_account(
         "pages": len(extraction.pages),
         "bytes": sum(page["bytes"] for page in extraction.pages),
         "requests": (extraction.cost or {}).get("requests", len(extraction.pages)),
+        "threads": extraction.threads,
     }
     log.info("extracted %s", summary)
     return summary

@@ -3,6 +3,8 @@
 ::
 
     landing     <landing_dir>/platform=<platform>/account=<slug>/run_date=<YYYY-MM-DD>/extraction=<id>/
+    ledger      <landing_dir>/platform=<platform>/account=<slug>/thread-ledger.json (and .lock, and
+                thread-ledger.json.damaged-<n> for a damaged one kept aside)
     staged      <staging_dir>/run_date=<YYYY-MM-DD>/part=<nnnnn>/
     quarantine  <quarantine_dir>/run_date=<YYYY-MM-DD>/extraction=<id>/
     reports     <data_dir>/reports/run_date=<YYYY-MM-DD>/
@@ -43,6 +45,7 @@ _PART: Final = "part="
 _PLATFORM: Final = "platform="
 _ACCOUNT: Final = "account="
 _ASIDE: Final = ".rebuild-"
+_THREAD_LEDGER: Final = "thread-ledger.json"
 _DAMAGED: Final = ".damaged-"
 
 
@@ -96,6 +99,24 @@ def landed_run_dates(landing_dir: Path) -> list[date]:
         if (run_date := run_date_of_dir(path)) is not None
     }
     return sorted(found)
+
+
+def thread_ledger_file(landing_dir: Path, platform: str, slug: str) -> Path:
+    """An account's thread ledger (:mod:`rapport.thread_ledger`): which of its reply threads were read."""
+    return landing_account_dir(landing_dir, platform, slug) / _THREAD_LEDGER
+
+
+def thread_ledger_lock_file(ledger: Path) -> Path:
+    """The lock held while an account's thread ledger is read, changed and replaced."""
+    return ledger.with_name(f"{ledger.name}.lock")
+
+
+def damaged_aside(path: Path) -> Path:
+    """A free name beside ``path`` where a damaged file is kept for a person to read."""
+    number = 1
+    while (candidate := path.with_name(f"{path.name}{_DAMAGED}{number}")).exists():
+        number += 1
+    return candidate
 
 
 def extraction_dir(parent: Path, extraction_id: str) -> Path:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import multiprocessing
 import re
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ import pytest
 
 from rapport.accounts import load_registry
 from rapport.load import connect, load_batches
+from rapport.validation import PART_FILE, StagedPart
 from tests.conftest import PROJECT_ROOT
 from tests.factories import ACCOUNT_ID, OBSERVED_AT, batch_frames, stage_batch
 
@@ -353,3 +355,27 @@ def test_a_warehouse_made_before_account_states_is_upgraded_its_snapshots_active
     ) == [("account_state", False), ("followers_count", True), ("posts_count", True)]
     load_batches(warehouse, REGISTRY, [batch])  # a second load finds nothing to upgrade
     assert query(warehouse, "select count(*) from raw.account_snapshots") == [(2,)]
+
+
+def _stage_with_window(directory: Path, extraction_id: str, reads_since: str | None) -> StagedPart:
+    """A batch whose part says its window (as validation writes it) and, maybe, the oldest thread read."""
+    part = stage_batch(directory, batch_frames(), OBSERVED_AT, extraction_id)
+    [batch] = part.batches
+    batch = batch | {"window": {"since": "2026-11-01T00:00:00+00:00", "until": "2026-11-16T00:00:00+00:00"}}
+    if reads_since is not None:
+        batch["reads_since"] = reads_since
+    (directory / PART_FILE).write_text(json.dumps([batch]))
+    return StagedPart(directory, (batch,))
+
+
+def test_a_batch_that_read_threads_older_than_its_window_logs_the_oldest_as_its_window_since(
+    tmp_path: Path, warehouse: Path
+):
+    # dbt's incremental models refresh each account's weeks from the earliest window_since loaded.
+    old = _stage_with_window(tmp_path / "b1", "e1", reads_since="2026-06-02T10:30:00+00:00")
+    recent = _stage_with_window(tmp_path / "b2", "e2", reads_since=None)
+    load_batches(warehouse, REGISTRY, [old, recent])
+    assert query(warehouse, "select extraction_id, window_since from raw.load_batches order by 1") == [
+        ("e1", datetime(2026, 6, 2, 10, 30)),
+        ("e2", datetime(2026, 11, 1)),
+    ]

@@ -39,6 +39,7 @@ from rapport.records import PLATFORMS
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
+    from rapport.thread_ledger import ThreadLedger, ThreadReport
 
 Row = dict[str, Any]
 """One record: its values keyed by column name."""
@@ -115,20 +116,27 @@ def get_source(platform: str) -> Source:
 
 
 def extract_with_cost(
-    source: Source, account: Account, window: Window
-) -> tuple[Iterator[Page], Callable[[], dict[str, Any]] | None]:
-    """A source's pages for an account and window, and a way to read what they cost.
+    source: Source, account: Account, window: Window, ledger: ThreadLedger | None = None
+) -> tuple[Iterator[Page], Callable[[], dict[str, Any]] | None, Callable[[], ThreadReport | None]]:
+    """A source's pages for an account and window, a way to read what they cost, and what it read.
 
     For a source with ``extract_with_stats`` (the HTTP ones), the second item
     returns its request counters (requests, retries, rate_limited,
     slept_seconds) once the pages are consumed; for the others it is ``None``.
+    ``ledger`` (the thread ledger's view, :mod:`rapport.thread_ledger`) is
+    handed to a source that reads reply threads; the third item returns, once
+    the pages are consumed, what it listed and read (``None`` for the others).
     """
     with_stats = getattr(source, "extract_with_stats", None)
     if with_stats is None:
-        return source.extract(account, window), None
-    pages, stats = with_stats(account, window)
+        return source.extract(account, window), None, lambda: None
+    pages, stats = with_stats(account, window, ledger=ledger)
 
     def cost() -> dict[str, Any]:
         return dataclasses.asdict(getattr(stats, "http", stats))
 
-    return pages, cost
+    def threads() -> ThreadReport | None:
+        report: ThreadReport | None = getattr(stats, "threads", None)
+        return report
+
+    return pages, cost, threads

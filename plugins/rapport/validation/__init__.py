@@ -785,7 +785,7 @@ def _staged_table(frame: pd.DataFrame, record_type: RecordType) -> pa.Table:
 
 def _describe(extraction: Extraction, outcome: BatchOutcome) -> dict[str, Any]:
     """What the loader and a reader need of a batch: its outcome, where it came from, its window."""
-    return asdict(outcome) | {
+    described = asdict(outcome) | {
         "platform": extraction.platform,
         "run_date": extraction.run_date.isoformat(),
         "fetched_at": extraction.fetched_at.isoformat(),
@@ -794,6 +794,11 @@ def _describe(extraction: Extraction, outcome: BatchOutcome) -> dict[str, Any]:
             "until": extraction.window.until.isoformat(),
         },
     }
+    if extraction.reads_since is not None:
+        # It read threads of posts older than its window (the thread ledger's backlog): the
+        # loader refreshes the weeks from the oldest of them.
+        described["reads_since"] = extraction.reads_since.isoformat()
+    return described
 
 
 def _quarantine(

@@ -35,9 +35,11 @@ from rapport.sources.bluesky.settings import (
     PROFILE_ENDPOINT,
     RESOLVE_HANDLE_ENDPOINT,
     THREAD_BUDGET_VARIABLE,
+    THREAD_VIEW_POST,
 )
 from rapport.sources.http import ClientError, HttpError, HttpStats, NotFoundError, RetriesExhaustedError
 from rapport.sources.payloads import records_frames
+from rapport.thread_ledger import ThreadLedger, ThreadState
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bluesky"
 ACCOUNT = Account(
@@ -994,3 +996,54 @@ def test_a_question_mark_inside_a_link_facet_is_no_question_also_when_the_link_i
     assert asked["Bravo 🎉 ! Notre compte rendu : Quels horaires pour 2027 ?"] is False  # a link's words
     assert asked["Très beau rapport — la carte : ville.québec/bibliotheques?q..."] is False  # shortened link
     assert asked["Ouvert le dimanche ? youtu.be/dQw4w9WgXcQ?si=abc123"] is True
+
+
+# -- the thread ledger ------------------------------------------------------------------------------
+
+OLD_POST = f"at://{DID}/app.bsky.feed.post/3lxoldpostzzzz"  # months old: only the ledger knows it
+
+
+def read_at(post: dict[str, Any], read: int | None, root: dict[str, Any] | None = None) -> ThreadState:
+    """The ledger's state of a feed post listed with its fixture's count, last read at ``read``."""
+    created = datetime.fromisoformat(post["record"]["createdAt"].replace("Z", "+00:00")).replace(tzinfo=None)
+    return ThreadState(created, post["replyCount"], read, root["uri"] if root else None)
+
+
+def all_read() -> dict[str, ThreadState]:
+    """Every thread of the window read at the count the feed shows."""
+    states = {post["uri"]: read_at(post, post["replyCount"]) for post in (GARDEN, ARCHIVES_QUOTE, ATELIER)}
+    states |= {post["uri"]: read_at(post, post["replyCount"]) for post in (REPORT, STORYTIME)}
+    states[GARDEN_ANSWER["uri"]] = read_at(GARDEN_ANSWER, 1, root=GARDEN)
+    states[ATELIER_EN["uri"]] = read_at(ATELIER_EN, 1, root=ATELIER)
+    return states
+
+
+def test_a_night_where_every_listed_reply_count_was_read_makes_no_get_post_thread_call(
+    appview: HTTPServer, clock: FakeClock
+) -> None:
+    serve_account(appview)
+    pages, stats = extract(clock, ledger=ThreadLedger(all_read()))
+    assert requests_to(appview, POST_THREAD_ENDPOINT) == []
+    assert stats.requests == len(pages) == 2 + 3
+    assert stats.threads.read == [] and stats.threads.plan.left == 0
+    assert {thread.post_id for thread in stats.threads.listed} == set(all_read())
+
+
+def test_a_changed_answer_rereads_its_root_thread_once_then_the_backlog_is_read_newest_first(
+    appview: HTTPServer, clock: FakeClock
+) -> None:
+    serve_account(appview)
+    for uri in (CLOSED["uri"], OLD_POST):
+        serve_thread(appview, uri, {"thread": {"$type": THREAD_VIEW_POST, "post": CLOSED}})
+    states = all_read()
+    states[GARDEN_ANSWER["uri"]] = read_at(GARDEN_ANSWER, 0, root=GARDEN)  # a reply came under the answer
+    states[CLOSED["uri"]] = read_at(CLOSED, None)  # before the window, listed on the last page, never read
+    states[OLD_POST] = ThreadState(datetime(2026, 8, 1), 3, 1)  # read, then listed with more replies
+    _, stats = extract(clock, ledger=ThreadLedger(states))
+
+    fetched = [request["uri"] for request in requests_to(appview, POST_THREAD_ENDPOINT)]
+    assert fetched == [GARDEN["uri"], CLOSED["uri"], OLD_POST]
+    assert (stats.threads.plan.changed, stats.threads.plan.backlog) == (2, 1)
+    # The garden's thread holds the answer: both are recorded as read at tonight's counts.
+    assert (GARDEN_ANSWER["uri"], 1) in stats.threads.reads() and (GARDEN["uri"], 6) in stats.threads.reads()
+    assert stats.threads.earliest_read() == datetime(2026, 8, 1)

@@ -31,6 +31,7 @@ from rapport.sources import NormalizationError, Page, SourceError, Window, get_s
 from rapport.sources.http import RESET_MARGIN, HttpStats, NotFoundError, RetriesExhaustedError
 from rapport.sources.mastodon import ExtractionStats, MalformedResponseError, MastodonClient
 from rapport.sources.payloads import records_frame, records_frames
+from rapport.thread_ledger import ThreadLedger, ThreadState
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mastodon"
 ACCOUNT = Account(
@@ -857,3 +858,68 @@ def test_a_question_mark_inside_a_link_is_no_question_whatever_the_link_shows():
     assert not rows.loc["117661480000000001", "is_question"]  # a link labelled "Quels horaires pour 2027 ?"
     assert not rows.loc["117661480000000002", "is_question"]  # ville.québec/agenda/evenements, query hidden
     assert rows.loc["117661480000000003", "is_question"]  # "passe-t-il encore ?" beside a link with a query
+
+
+# -- the thread ledger ------------------------------------------------------------------------------
+
+
+def naive(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+OLD = "117400000000000000"  # a post of the backlog, months old: only the ledger knows it
+
+
+def ledger_of(**read_counts: tuple[int, int | None]) -> ThreadLedger:
+    """A ledger view: post id -> (count when last listed, count when its thread was last read)."""
+    created = {S1: "2026-11-22T18:05:12Z", S3: "2026-11-21T16:00:00Z", S6: "2026-11-18T10:15:00Z"}
+    created |= {S9: "2026-11-15T20:00:00Z", OLD: "2026-08-01T12:00:00Z"}
+    return ThreadLedger(
+        {
+            post_id: ThreadState(naive(created[post_id]), listed, read)
+            for post_id, (listed, read) in ((globals()[name], counts) for name, counts in read_counts.items())
+        }
+    )
+
+
+def test_a_night_where_every_listed_reply_count_was_read_makes_no_context_call(api, make_client):
+    ledger = ledger_of(S1=(2, 2), S3=(4, 4), S6=(1, 1))
+    pages, stats = mastodon.extract_with_stats(ACCOUNT, WINDOW, client=make_client(), ledger=ledger)
+    list(pages)
+
+    assert api.context_ids() == []
+    assert stats.requests == 1 + 3 and stats.contexts_fetched == 0
+    assert stats.threads.read == [] and stats.threads.plan.left == 0
+    # What was listed is reported all the same, for the ledger: the posts with replies of the window.
+    assert [(thread.post_id, thread.reply_count) for thread in stats.threads.listed] == [
+        (S1, 2),
+        (S3, 4),
+        (S6, 1),
+    ]
+
+
+def test_changed_threads_are_read_first_then_the_ledgers_backlog_newest_first(api, make_client):
+    for status_id in (S9, OLD):
+        api.respond(f"/api/v1/statuses/{status_id}/context", b'{"ancestors": [], "descendants": []}')
+    # S3 got a reply since it was read; S9 (older than the window, on the last page) and OLD were never read.
+    ledger = ledger_of(S1=(2, 2), S3=(3, 3), S6=(1, 1), S9=(4, None), OLD=(2, None))
+    pages, stats = mastodon.extract_with_stats(
+        ACCOUNT, WINDOW, client=make_client(), ledger=ledger, context_budget=2
+    )
+    list(pages)
+
+    # S9 is listed tonight (the page that crosses since) with a count it was never read at: a change.
+    assert api.context_ids() == [S3, S9]
+    assert (stats.threads.plan.changed, stats.threads.plan.backlog, stats.contexts_skipped) == (2, 1, 1)
+
+    api.server.clear_log()
+    list(mastodon.extract(ACCOUNT, WINDOW, client=make_client(), ledger=ledger, context_budget=40))
+    assert api.context_ids() == [S3, S9, OLD]
+
+
+def test_a_thread_read_reports_the_posts_it_covers_and_the_oldest_one_read(api, make_client):
+    pages, stats = mastodon.extract_with_stats(ACCOUNT, WINDOW, client=make_client())
+    list(pages)
+    assert stats.threads.read == [S1, S3, S6]
+    assert stats.threads.reads() == [(S1, 2), (S3, 4), (S6, 1)]
+    assert stats.threads.earliest_read() == naive("2026-11-18T10:15:00Z")

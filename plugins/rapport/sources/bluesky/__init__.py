@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar, Unpack
+from typing import TYPE_CHECKING, Final, TypeVar, Unpack
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
@@ -65,11 +65,12 @@ from rapport.sources.payloads import (
     to_naive_utc,
     without_byte_ranges,
 )
+from rapport.thread_ledger import ListedThread, ThreadLedger, ThreadReport, plan_thread_reads
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
 
-__all__ = ["extract", "extract_with_stats", "normalize"]
+__all__ = ["API_COST", "ExtractionStats", "extract", "extract_with_stats", "normalize"]
 
 logger = logging.getLogger("rapport.sources.bluesky")
 
@@ -77,36 +78,81 @@ _Read = TypeVar("_Read")
 
 _ENDPOINTS = (RESOLVE_HANDLE_ENDPOINT, PROFILE_ENDPOINT, AUTHOR_FEED_ENDPOINT, POST_THREAD_ENDPOINT)
 
+API_COST: Final = (
+    "per account per run: 1 resolveHandle + 1 getProfile "
+    "+ getAuthorFeed pages (100 items each, down to the first item older than window.since) "
+    "+ min(threads due, thread budget (default 40)) getPostThread calls, where the threads due are "
+    "the own posts listed with a replyCount other than when the thread ledger last read them "
+    "(never read included; a reply of the account inside another of these threads is read with it) "
+    "plus the ledger's unread backlog; a sign-in (with an app password) and retries come on top"
+)
+"""Requests one extraction costs, before retries.
+
+A first run (26 weeks) reads the newest 40 of the T threads with replies and
+leaves T - 40 in the ledger's backlog; each nightly run reads the c threads
+whose reply count changed, then up to 40 - c of the backlog, newest first: the
+history is read completely after ceil((T - 40) / (40 - c)) more nights. Once it
+is, a night costs 2 + feed pages + c calls; a night with nothing new, no
+getPostThread call.
+"""
+
+
+@dataclass
+class ExtractionStats(HttpStats):
+    """What one extraction cost (the :class:`~rapport.sources.http.HttpStats` counters, the
+    sign-in included) and what it listed and read, for the thread ledger."""
+
+    threads: ThreadReport = field(default_factory=ThreadReport)
+
+    @property
+    def http(self) -> HttpStats:
+        """The request counters alone, as a plain :class:`~rapport.sources.http.HttpStats` copy."""
+        return HttpStats(self.requests, self.retries, self.rate_limited, self.slept_seconds)
+
 
 # -- extract ----------------------------------------------------------------------------------------
 
 
 def extract(
-    account: Account, window: Window, *, thread_budget: int | None = None, **options: Unpack[HttpOptions]
+    account: Account,
+    window: Window,
+    *,
+    thread_budget: int | None = None,
+    ledger: ThreadLedger | None = None,
+    **options: Unpack[HttpOptions],
 ) -> Iterator[Page]:
     """Fetch one account's data for a window from Bluesky; see :func:`extract_with_stats`."""
-    pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, **options)
+    pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, ledger=ledger, **options)
     return pages
 
 
 def extract_with_stats(
-    account: Account, window: Window, *, thread_budget: int | None = None, **options: Unpack[HttpOptions]
-) -> tuple[Iterator[Page], HttpStats]:
+    account: Account,
+    window: Window,
+    *,
+    thread_budget: int | None = None,
+    ledger: ThreadLedger | None = None,
+    **options: Unpack[HttpOptions],
+) -> tuple[Iterator[Page], ExtractionStats]:
     """Fetch one account's data for a window, and count what it costs.
 
     Returns the pages (a lazy iterator: nothing is requested before the first
-    page is asked for) and an :class:`~rapport.sources.http.HttpStats` that the
-    iteration fills in (``requests`` counts every attempt, the sign-in
-    included; ``retries``, ``rate_limited``, ``slept_seconds``): read it once
-    the pages are consumed, or after an error.
+    page is asked for) and an :class:`ExtractionStats` that the iteration fills
+    in (``requests`` counts every attempt, the sign-in included; ``retries``,
+    ``rate_limited``, ``slept_seconds``; ``threads``, what was listed and read
+    for the thread ledger): read it once the pages are consumed, or after an error.
 
     The pages, in order: ``com.atproto.identity.resolveHandle`` (handle to
     DID), ``app.bsky.actor.getProfile``, the ``app.bsky.feed.getAuthorFeed``
     pages (100 items each, newest first; the last is the first page whose
     oldest item is older than ``window.since``, or the end of the feed), then
-    one ``app.bsky.feed.getPostThread`` per post of the account published in
-    [since, until) that has replies, newest first, at most ``thread_budget``
-    of them (else ``RAPPORT_BLUESKY_THREAD_BUDGET``, else 40). A thread whose
+    one ``app.bsky.feed.getPostThread`` per thread
+    :func:`~rapport.thread_ledger.plan_thread_reads` chooses from the
+    account's posts listed with replies in [since, until) and the ``ledger``
+    (default: empty, every listed thread is new): first those whose
+    ``replyCount`` differs from when their thread was last read, newest first,
+    then the ledger's unread backlog, at most ``thread_budget`` in all (else
+    ``RAPPORT_BLUESKY_THREAD_BUDGET``, else 40). A thread whose
     post was deleted meanwhile (400 ``NotFound``) is landed and skipped. An
     account taken down or deactivated (``AccountTakedown``,
     ``AccountDeactivated`` from ``resolveHandle`` or ``getProfile``) ends the
@@ -130,8 +176,8 @@ def extract_with_stats(
     ``HttpError`` for a 200 whose body cannot be read. A failed response's
     body is yielded as a page before the error is raised.
     """
-    stats = HttpStats()
-    return _extract(account, window, stats, thread_budget, options), stats
+    stats = ExtractionStats()
+    return _extract(account, window, stats, thread_budget, ledger or ThreadLedger(), options), stats
 
 
 @dataclass(frozen=True)
@@ -151,8 +197,9 @@ class _FeedEntry:
 def _extract(
     account: Account,
     window: Window,
-    stats: HttpStats,
+    stats: ExtractionStats,
     thread_budget: int | None,
+    ledger: ThreadLedger,
     options: HttpOptions,
 ) -> Iterator[Page]:
     if account.platform != PLATFORM:
@@ -231,13 +278,16 @@ def _extract(
                 )
             seen_cursors.add(cursor)
 
-        for uri in _threads_to_fetch(entries, since, until, connection.thread_budget):
+        stats.threads.listed += _listed_threads(entries, since, until, ledger)
+        plan = stats.threads.plan = plan_thread_reads(stats.threads.listed, ledger, connection.thread_budget)
+        for uri in plan.to_read:
             try:
                 yield from _fetch(POST_THREAD_ENDPOINT, partial(client.get_post_thread, uri))
             except ClientError as error:
                 if error.response is None or error.response.error != DELETED_POST_ERROR:
                     raise
                 logger.info("%s: post %s was deleted before its thread was fetched", account.account_id, uri)
+            stats.threads.read.append(uri)
 
 
 def _secrets(connection: Connection, session: Session | None) -> list[str | None]:
@@ -318,22 +368,26 @@ def _read_feed_page(root: JsonNode, did: str) -> tuple[list[_FeedEntry], str | N
     return entries, root.get_optional_str("cursor")
 
 
-def _threads_to_fetch(entries: list[_FeedEntry], since: datetime, until: datetime, budget: int) -> list[str]:
-    """The account's posts of the window that have replies, newest first, at most ``budget``.
+def _listed_threads(
+    entries: list[_FeedEntry], since: datetime, until: datetime, ledger: ThreadLedger
+) -> list[ListedThread]:
+    """The account's posts with replies that the feed listed in [since, until) (older ones too when
+    the ledger knows them: their count is fresh), each with the root of the thread it is in.
 
-    A reply of the account in the thread of another of these posts is left out:
-    the thread of that first post already holds it and the replies it got (down
-    to ``THREAD_DEPTH`` levels), so a busy conversation costs one call, not one
-    per answer.
+    The planner reads a reply of the account inside the thread of another of
+    these posts through that post's thread (it holds the reply and the replies
+    it got, down to ``THREAD_DEPTH`` levels), so a busy conversation costs one
+    call, not one per answer.
     """
-    candidates = {
-        entry.own_post_uri: entry
-        for entry in entries
-        if entry.own_post_uri is not None and entry.reply_count > 0 and since <= entry.published_at < until
-    }
-    selected = [entry for entry in candidates.values() if entry.thread_root_uri not in candidates]
-    selected.sort(key=lambda entry: entry.published_at, reverse=True)
-    return [str(entry.own_post_uri) for entry in selected[:budget]]
+    listed: dict[str, ListedThread] = {}
+    for entry in entries:
+        uri = entry.own_post_uri
+        if uri is None or entry.reply_count <= 0 or entry.published_at >= until:
+            continue
+        if entry.published_at < since and uri not in ledger.posts:
+            continue
+        listed[uri] = ListedThread(uri, entry.published_at, entry.reply_count, entry.thread_root_uri)
+    return list(listed.values())
 
 
 # -- normalize --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from html.parser import HTMLParser
@@ -42,6 +42,7 @@ from rapport.sources.payloads import (
     read_html,
     to_naive_utc,
 )
+from rapport.thread_ledger import ListedThread, ThreadLedger, ThreadReport, plan_thread_reads
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -61,18 +62,24 @@ log = logging.getLogger(__name__)
 API_COST: Final = (
     "per account per run: 1 lookup "
     "+ (floor(statuses published since window.since / 40) + 1) statuses pages "
-    "+ min(own posts published in the window with replies_count > 0, context budget (default 40)) "
-    "context calls; retries come on top (ExtractionStats.retries)"
+    "+ min(threads due, context budget (default 40)) context calls, where the threads due are "
+    "the own posts listed with a replies_count other than when the thread ledger last read them "
+    "(never read included) plus the ledger's unread backlog; retries come on top (ExtractionStats.retries)"
 )
 """Requests one extraction costs, before retries.
 
 For an account posting 15 times a week, two thirds of its posts getting
 replies: a first run (26 weeks of backfill) costs 1 + (floor(390 / 40) + 1) =
-10 statuses pages + 40 threads (the budget; 260 posts had replies) = 51 calls; a
-nightly run (from the watermark less the 14-day lookback, about 15 days) costs
-1 + 1 + ~21 threads = ~23 calls; a night with nothing published in the window,
-2 calls. Mastodon allows 300 calls per 5 minutes per IP address (or per token):
-past that, the client waits for the reset instead of earning 429s.
+10 statuses pages + 40 threads (the budget; T = 260 posts had replies) = 51
+calls, and leaves T - 40 = 220 threads in the ledger's backlog. Each nightly
+run (from the watermark less the 14-day lookback, about 15 days) costs 1 + 1
+statuses page + the c threads whose reply count changed, plus up to 40 - c of
+the backlog, newest first: the history is read completely after
+ceil((T - 40) / (40 - c)) more nights (with c = 10 changed threads a night, 8
+nights for T = 260). Once the backlog is read, a night costs 2 + c calls; a
+night with nothing new, 2 calls and no thread. Mastodon allows 300 calls per 5
+minutes per IP address (or per token): past that, the client waits for the
+reset instead of earning 429s.
 """
 
 
@@ -96,9 +103,11 @@ class ExtractionStats(HttpStats):
     statuses_pages: int = 0
     contexts_fetched: int = 0
     contexts_skipped: int = 0
-    """Posts with replies whose thread was not read because the context budget was spent."""
+    """Threads due (changed or in the backlog) not read because the context budget was spent."""
     contexts_missing: int = 0
     """Threads that answered 404 or 410: the post was deleted between the listing and the call."""
+    threads: ThreadReport = field(default_factory=ThreadReport)
+    """What the extraction listed and read, for the thread ledger."""
 
     @property
     def http(self) -> HttpStats:
@@ -115,6 +124,7 @@ def extract(
     *,
     context_budget: int | None = None,
     client: MastodonClient | None = None,
+    ledger: ThreadLedger | None = None,
 ) -> Iterator[Page]:
     """Fetch one account's statuses and the threads around them from its Mastodon instance.
 
@@ -123,10 +133,14 @@ def extract(
     a ``moved`` one is read as any other); the ``accounts/<id>/statuses``
     pages, newest first, following the ``Link`` header until the first page
     whose oldest status is older than ``window.since``; then one
-    ``statuses/<id>/context`` page for each of the account's own posts
-    published in [since, until) with replies (newest first), at most
-    ``context_budget`` of them (default: ``RAPPORT_MASTODON_CONTEXT_BUDGET``,
-    else 40). Naive datetimes are taken as UTC. The client defaults to
+    ``statuses/<id>/context`` page for each thread
+    :func:`~rapport.thread_ledger.plan_thread_reads` chooses from the
+    account's own posts listed with replies in [since, until) and the
+    ``ledger`` (default: empty, every listed thread is new): first those whose
+    ``replies_count`` differs from when their thread was last read, newest
+    first, then the ledger's unread backlog, at most ``context_budget`` in all
+    (default: ``RAPPORT_MASTODON_CONTEXT_BUDGET``, else 40). Naive datetimes
+    are taken as UTC. The client defaults to
     :meth:`MastodonClient.for_account` (the instance's URL, the token of
     ``RAPPORT_MASTODON_TOKEN``); a client passed in is not closed.
 
@@ -141,7 +155,9 @@ def extract(
     skipped. Raises ``ValueError`` at the call, before any request, for a
     negative budget or one the environment variable spells wrong.
     """
-    pages, _ = extract_with_stats(account, window, context_budget=context_budget, client=client)
+    pages, _ = extract_with_stats(
+        account, window, context_budget=context_budget, client=client, ledger=ledger
+    )
     return pages
 
 
@@ -151,6 +167,7 @@ def extract_with_stats(
     *,
     context_budget: int | None = None,
     client: MastodonClient | None = None,
+    ledger: ThreadLedger | None = None,
 ) -> tuple[Iterator[Page], ExtractionStats]:
     """Do what :func:`extract` does, and also return the counters of the requests it makes.
 
@@ -162,6 +179,7 @@ def extract_with_stats(
         land_extraction(..., pages)  # consumes the pages
         print(f"{stats.requests} API calls")  # lookup + statuses pages + contexts + retries
 
+    ``stats.threads`` reports what was listed and read, for the thread ledger.
     Raises what :func:`extract` raises.
     """
     if account.platform != PLATFORM:
@@ -170,7 +188,7 @@ def extract_with_stats(
         )
     budget = _resolve_budget(context_budget)
     stats = ExtractionStats()
-    return _extract(client, account, window, budget, stats), stats
+    return _extract(client, account, window, budget, ledger or ThreadLedger(), stats), stats
 
 
 def _resolve_budget(context_budget: int | None) -> int:
@@ -186,6 +204,7 @@ def _extract(
     account: Account,
     window: Window,
     budget: int,
+    ledger: ThreadLedger,
     stats: ExtractionStats,
 ) -> Iterator[Page]:
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
@@ -203,29 +222,30 @@ def _extract(
             return
 
         statuses_endpoint = STATUSES_ENDPOINT.format(account_id=path_id(own_id))
-        candidates: list[tuple[datetime, str]] = []
+        listed_threads = stats.threads.listed
         first = partial(client.fetch_statuses, own_id)
         response: Response | None = yield from _fetch(first, statuses_endpoint)
         while response is not None:
             stats.statuses_pages += 1
             listed = _read_or_fail(client, response, statuses_endpoint, _read_listing)
-            candidates += [
-                (status.created_at, status.status_id)
+            listed_threads += [
+                ListedThread(status.status_id, status.created_at, status.reply_count)
                 for status in listed
                 if status.author_id == own_id
-                and status.has_replies
+                and status.reply_count > 0
                 and not status.is_reblog
                 and not status.is_direct
-                and since <= status.created_at < until
+                and status.created_at < until
+                # Older than the window: listed on the page that crosses since; known ones get their count.
+                and (since <= status.created_at or status.status_id in ledger.posts)
             ]
             if not listed or min(status.created_at for status in listed) < since:
                 break
             response = yield from _fetch(partial(client.fetch_next, response), statuses_endpoint)
 
-        # Newest first: a spent budget leaves out the oldest threads, read by earlier runs while new.
-        targets = [status_id for _, status_id in sorted(candidates, key=lambda item: item[0], reverse=True)]
-        stats.contexts_skipped = max(0, len(targets) - budget)
-        for status_id in targets[:budget]:
+        plan = stats.threads.plan = plan_thread_reads(listed_threads, ledger, budget)
+        stats.contexts_skipped = plan.left
+        for status_id in plan.to_read:
             endpoint = CONTEXT_ENDPOINT.format(status_id=path_id(status_id))
             try:
                 context = client.fetch_context(status_id)
@@ -234,6 +254,7 @@ def _extract(
                 if error.response is not None:
                     yield error.page(endpoint)
                 stats.contexts_missing += 1
+                stats.threads.read.append(status_id)
                 continue
             except HttpError as error:
                 if error.response is not None:
@@ -242,6 +263,7 @@ def _extract(
             yield context.page(endpoint)
             stats.contexts_fetched += 1
             _read_or_fail(client, context, endpoint, _check_context)
+            stats.threads.read.append(status_id)
         log.info(
             "%s: %d requests (%d statuses pages, %d threads, %d over budget, %d deleted), %d retries",
             account.account_id,
@@ -287,7 +309,7 @@ class _Listed:
     status_id: str
     author_id: str
     created_at: datetime
-    has_replies: bool
+    reply_count: int
     is_reblog: bool
     is_direct: bool
 
@@ -298,7 +320,7 @@ def _read_listing(root: JsonNode) -> list[_Listed]:
             status_id=node.get_str("id"),
             author_id=node.get_object("account").get_str("id"),
             created_at=node.get_timestamp("created_at"),
-            has_replies=node.get_int("replies_count") > 0,
+            reply_count=node.get_int("replies_count"),
             is_reblog=node.get_optional_object("reblog") is not None,
             is_direct=node.get_optional_str("visibility") == "direct",
         )
