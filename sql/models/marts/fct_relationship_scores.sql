@@ -40,6 +40,8 @@ components_scored as (
             when active_days >= {{ var('trust_presence_full_days') }} then 1.0
             else cast(active_days as double) / {{ var('trust_presence_full_days') }}
         end as trust_presence_share,
+        -- Not a component of investment since 0.2 (presence counts in trust; effort
+        -- already counts volume): kept as a column for the weekly report.
         case
             when active_days >= {{ var('investment_presence_full_days') }} then 1.0
             else cast(active_days as double) / {{ var('investment_presence_full_days') }}
@@ -58,7 +60,7 @@ indicators_scored as (
             ['trust_presence_share', var('trust_weight_presence')],
         ]) }} as trust_value,
         {{ renormalized_weighted_mean([
-            ['reply_share', var('openness_weight_reply_share')],
+            ['dialogue_share', var('openness_weight_dialogue_share')],
             ['own_news_share', var('openness_weight_own_news_share')],
         ]) }} as openness_value,
         {{ renormalized_weighted_mean([
@@ -67,8 +69,7 @@ indicators_scored as (
         ]) }} as involvement_value,
         {{ renormalized_weighted_mean([
             ['effort_component', var('investment_weight_effort')],
-            ['alt_text_share', var('investment_weight_alt_text')],
-            ['investment_presence_share', var('investment_weight_presence')],
+            ['accessibility_share', var('investment_weight_accessibility')],
         ]) }} as investment_value
     from components_scored
 ),
@@ -161,7 +162,16 @@ commitment_scored as (
                     ['bursts_measured.active_week_share', var('commitment_weight_continuity')],
                     ['1 - bursts_measured.burst_penalty', var('commitment_weight_steadiness')],
                 ]) }}
-        end as commitment_value
+        end as commitment_value,
+        -- Commitment's time components alone, for overall: the four weekly
+        -- indicators already count there once, directly (methodology 0.2).
+        case
+            when weekly_qualities_scored.weeks_of_history >= {{ min_history_weeks }}
+                then {{ renormalized_weighted_mean([
+                    ['bursts_measured.active_week_share', var('commitment_weight_continuity')],
+                    ['1 - bursts_measured.burst_penalty', var('commitment_weight_steadiness')],
+                ]) }}
+        end as commitment_over_time_value
     from weekly_qualities_scored
     inner join bursts_measured
         on
@@ -177,7 +187,7 @@ overall_scored as (
             ['openness_value', var('overall_weight_openness')],
             ['involvement_value', var('overall_weight_involvement')],
             ['investment_value', var('overall_weight_investment')],
-            ['commitment_value', var('overall_weight_commitment')],
+            ['commitment_over_time_value', var('overall_weight_commitment')],
         ]) }} as overall_value
     from commitment_scored
 ),
@@ -266,6 +276,9 @@ final as (
         round(100 * response_time_component, 1) as response_time_score,
         replies_to_public,
         round(reply_share, 4) as reply_share,
+        replies_on_others_posts,
+        dialogue_replies,
+        round(dialogue_share, 4) as dialogue_share,
         original_posts,
         own_news_posts,
         round(own_news_share, 4) as own_news_share,
@@ -279,6 +292,9 @@ final as (
         media_attachments,
         media_with_alt_text,
         round(alt_text_share, 4) as alt_text_share,
+        own_posts,
+        accessible_posts,
+        round(accessibility_share, 4) as accessibility_share,
         round(trust_presence_share, 4) as trust_presence_share,
         round(investment_presence_share, 4) as investment_presence_share,
         window_weeks,
@@ -287,7 +303,8 @@ final as (
         window_actions,
         round(burst_concentration, 4) as burst_concentration,
         round(burst_penalty, 4) as burst_penalty,
-        round(100 * sustained_quality_value, 1) as sustained_quality_score
+        round(100 * sustained_quality_value, 1) as sustained_quality_score,
+        round(100 * commitment_over_time_value, 1) as commitment_over_time_score
     from weeks_refreshed
 )
 
