@@ -32,6 +32,7 @@ joined as (
         account_weeks.iso_year,
         account_weeks.iso_week,
         account_weeks.weeks_of_history,
+        account_weeks.is_created_in_span,
         accounts.expected_weekly_actions,
         interactions_by_week.median_response_hours,
         snapshots_by_week.followers_count,

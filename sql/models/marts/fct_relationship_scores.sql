@@ -223,9 +223,16 @@ notes_written as (
                 end,
                 case
                     when commitment_value is not null then null
-                    when weeks_of_history < {{ min_history_weeks }}
+                    when weeks_of_history < {{ min_history_weeks }} and is_created_in_span
                         then format(
                             'commitment: new account, {} week(s) of history, fewer than the {} required',
+                            weeks_of_history,
+                            {{ min_history_weeks }}
+                        )
+                    -- An older account whose history read is still short.
+                    when weeks_of_history < {{ min_history_weeks }}
+                        then format(
+                            'commitment: {} week(s) of history read, fewer than the {} required',
                             weeks_of_history,
                             {{ min_history_weeks }}
                         )
