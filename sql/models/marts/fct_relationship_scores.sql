@@ -5,14 +5,70 @@
 {%- set min_history_weeks = var('commitment_min_history_weeks') -%}
 {%- set busiest_weeks = var('burst_busiest_weeks') -%}
 {%- set burst_threshold = var('burst_concentration_threshold') -%}
+{%- set pseudo_count = var('shrinkage_pseudo_count') -%}
+{#- Each rate component: [its name, the count it divides, the count it divides by]. -#}
+{%- set shrunk_rates = [
+    ['answered_question_share', 'questions_answered', 'questions_decided'],
+    ['dialogue_share', 'dialogue_replies', 'actions'],
+    ['own_news_share', 'own_news_posts', 'original_posts'],
+    ['directed_at_others_share', 'actions_directed_at_others', 'actions'],
+    ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text'],
+    ['accessibility_share', 'accessible_posts', 'own_posts'],
+] -%}
 
 with
 
 weekly_metrics as (
-    -- The weeks to refresh and the weeks before them that their trailing windows read.
+    -- The weeks to refresh and the weeks before them that their trailing
+    -- windows read: the window's first week shrinks its rates toward the
+    -- window before it, hence two windows less a week.
     select weekly_metrics.*
     from {{ ref('fct_account_weekly_metrics') }} as weekly_metrics
-    {{ refreshed_only('weekly_metrics', 'weekly_metrics.week_start_date', (window_length_weeks | int) - 1) }}
+    {{ refreshed_only('weekly_metrics', 'weekly_metrics.week_start_date', 2 * (window_length_weeks | int) - 1) }}
+),
+
+-- Each rate's counts over the account's previous commitment_window_weeks
+-- weeks (this week left out): its trailing pooled rate is their ratio.
+trailing_counts_summed as (
+    select
+        *,
+    {%- for rate in shrunk_rates %}
+        sum({{ rate[1] }}) over trailing_weeks as trailing_{{ rate[0] }}_numerator,
+        sum({{ rate[2] }}) over trailing_weeks as trailing_{{ rate[0] }}_denominator{{ "," if not loop.last }}
+    {%- endfor %}
+    from weekly_metrics
+    window trailing_weeks as (
+        partition by account_id
+        order by week_start_date
+        range between interval ({{ 7 * (window_length_weeks | int) }}) day preceding
+        and interval 7 day preceding
+    )
+),
+
+-- Empirical-Bayes shrinkage: (x + k·p) / (n + k), the week's x of n drawn
+-- toward the trailing rate p with the weight of k pseudo-observations, so
+-- one or two actions cannot swing a rate. Undefined this week (n = 0): still
+-- undefined. No earlier volume (no p): the week's own rate.
+rates_shrunk as (
+    select
+        *,
+    {%- for rate in shrunk_rates %}
+        case
+            when
+                trailing_{{ rate[0] }}_denominator > 0
+                and trailing_{{ rate[0] }}_numerator is not null
+                and {{ rate[2] }} > 0
+                then
+                    (
+                        ({{ rate[1] }})
+                        + {{ pseudo_count }} * trailing_{{ rate[0] }}_numerator
+                        / trailing_{{ rate[0] }}_denominator
+                    )
+                    / ({{ rate[2] }} + {{ pseudo_count }})
+            else {{ rate[0] }}
+        end as shrunk_{{ rate[0] }}{{ "," if not loop.last }}
+    {%- endfor %}
+    from trailing_counts_summed
 ),
 
 -- Components on a 0-1 scale; NULL when undefined, and then left out of their
@@ -22,7 +78,22 @@ components_scored as (
         *,
         case
             when questions_decided >= {{ var('min_questions_for_response_rate') }}
-                then answered_question_share
+                then shrunk_answered_question_share
+            -- Below the minimum, in a week where the organization acted or was
+            -- asked: the same estimate, mostly its answering habit (p with no
+            -- question decided), rather than trust on presence alone.
+            when
+                (actions > 0 or questions_received > 0)
+                and questions_decided + {{ pseudo_count }} > 0
+                and trailing_answered_question_share_denominator > 0
+                and trailing_answered_question_share_numerator is not null
+                then
+                    (
+                        questions_answered
+                        + {{ pseudo_count }} * trailing_answered_question_share_numerator
+                        / trailing_answered_question_share_denominator
+                    )
+                    / (questions_decided + {{ pseudo_count }})
         end as answered_question_component,
         case
             when median_response_hours is null then null
@@ -48,7 +119,7 @@ components_scored as (
         end as investment_presence_share,
         -- least() would ignore a NULL ratio (unknown size band) and return 1.
         case when effort_ratio > 1 then 1.0 else effort_ratio end as effort_component
-    from weekly_metrics
+    from rates_shrunk
 ),
 
 indicators_scored as (
@@ -60,16 +131,16 @@ indicators_scored as (
             ['trust_presence_share', var('trust_weight_presence')],
         ]) }} as trust_value,
         {{ renormalized_weighted_mean([
-            ['dialogue_share', var('openness_weight_dialogue_share')],
-            ['own_news_share', var('openness_weight_own_news_share')],
+            ['shrunk_dialogue_share', var('openness_weight_dialogue_share')],
+            ['shrunk_own_news_share', var('openness_weight_own_news_share')],
         ]) }} as openness_value,
         {{ renormalized_weighted_mean([
-            ['directed_at_others_share', var('involvement_weight_directed_at_others_share')],
-            ['non_promotional_share', var('involvement_weight_non_promotional_share')],
+            ['shrunk_directed_at_others_share', var('involvement_weight_directed_at_others_share')],
+            ['shrunk_non_promotional_share', var('involvement_weight_non_promotional_share')],
         ]) }} as involvement_value,
         {{ renormalized_weighted_mean([
             ['effort_component', var('investment_weight_effort')],
-            ['accessibility_share', var('investment_weight_accessibility')],
+            ['shrunk_accessibility_share', var('investment_weight_accessibility')],
         ]) }} as investment_value
     from components_scored
 ),
@@ -311,7 +382,10 @@ final as (
         round(burst_concentration, 4) as burst_concentration,
         round(burst_penalty, 4) as burst_penalty,
         round(100 * sustained_quality_value, 1) as sustained_quality_score,
-        round(100 * commitment_over_time_value, 1) as commitment_over_time_score
+        round(100 * commitment_over_time_value, 1) as commitment_over_time_score,
+    {%- for rate in shrunk_rates %}
+        round(shrunk_{{ rate[0] }}, 4) as shrunk_{{ rate[0] }}{{ "," if not loop.last }}
+    {%- endfor %}
     from weeks_refreshed
 )
 
