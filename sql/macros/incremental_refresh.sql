@@ -24,6 +24,7 @@
 {% macro scoring_configuration_names() %}
     {#- Every var of dbt_project.yml: tests/unit/test_dbt_project.py keeps this list complete. -#}
     {{ return([
+        'methodology_version',
         'question_answer_window_days',
         'trust_weight_answered_question_share', 'trust_weight_response_time', 'trust_weight_presence',
         'trust_presence_full_days', 'min_questions_for_response_rate',

@@ -31,6 +31,7 @@ joined as (
         account_weeks.week_start_date,
         account_weeks.iso_year,
         account_weeks.iso_week,
+        '{{ var("methodology_version") }}' as methodology_version,
         account_weeks.weeks_of_history,
         account_weeks.is_created_in_span,
         accounts.expected_weekly_actions,

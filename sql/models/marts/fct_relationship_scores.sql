@@ -334,6 +334,7 @@ final as (
         week_start_date,
         iso_year,
         iso_week,
+        '{{ var("methodology_version") }}' as methodology_version,
         round(100 * trust_value, 1) as trust_score,
         round(100 * openness_value, 1) as openness_score,
         round(100 * involvement_value, 1) as involvement_score,
