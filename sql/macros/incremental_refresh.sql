@@ -24,18 +24,20 @@
 {% macro scoring_configuration_names() %}
     {#- Every var of dbt_project.yml: tests/unit/test_dbt_project.py keeps this list complete. -#}
     {{ return([
+        'methodology_version',
         'question_answer_window_days',
         'trust_weight_answered_question_share', 'trust_weight_response_time', 'trust_weight_presence',
         'trust_presence_full_days', 'min_questions_for_response_rate',
         'response_time_target_hours', 'response_time_ceiling_hours',
-        'openness_weight_reply_share', 'openness_weight_own_news_share',
+        'openness_weight_dialogue_share', 'openness_weight_own_news_share',
         'involvement_weight_directed_at_others_share', 'involvement_weight_non_promotional_share',
-        'investment_weight_effort', 'investment_weight_alt_text', 'investment_weight_presence',
+        'investment_weight_effort', 'investment_weight_accessibility',
         'expected_weekly_actions_small', 'expected_weekly_actions_medium', 'expected_weekly_actions_large',
         'investment_presence_full_days',
         'commitment_window_weeks', 'commitment_min_history_weeks',
         'commitment_weight_sustained_quality', 'commitment_weight_continuity', 'commitment_weight_steadiness',
         'burst_busiest_weeks', 'burst_concentration_threshold',
+        'shrinkage_pseudo_count',
         'overall_weight_trust', 'overall_weight_openness', 'overall_weight_involvement',
         'overall_weight_investment', 'overall_weight_commitment',
         'own_news_keywords_en', 'own_news_keywords_fr', 'promotional_keywords_en', 'promotional_keywords_fr',

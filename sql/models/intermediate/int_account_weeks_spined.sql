@@ -1,7 +1,9 @@
 -- One row per registered account per ISO week (Monday start) of its span: from
--- the week of its first post or interaction (never before the week its account
--- was created, when known; the week of its first snapshot when it has no
--- activity) to the last complete week before its latest snapshot.
+-- the start of the history read (the Monday of its batches' earliest extraction
+-- window) or the week its account was created, whichever is later, to the last
+-- complete week before its latest snapshot. Without a recorded window (batches
+-- loaded before windows were), the span starts at its first post or
+-- interaction, or at its first snapshot when it has none.
 with
 
 accounts as (
@@ -10,6 +12,10 @@ accounts as (
 
 account_snapshots as (
     select * from {{ ref('stg_social__account_snapshots') }}
+),
+
+load_batches as (
+    select * from {{ source('social', 'load_batches') }}
 ),
 
 -- The weeks of activity, already aggregated: reading them instead of every
@@ -42,6 +48,14 @@ first_activities as (
     group by account_id
 ),
 
+history_starts as (
+    select
+        account_id,
+        cast(date_trunc('week', min(window_since)) as date) as history_start_week_start_date
+    from load_batches
+    group by account_id
+),
+
 observation_bounds as (
     select
         account_id,
@@ -57,8 +71,13 @@ account_bounds as (
         accounts.account_id,
         observation_bounds.account_created_at,
         observation_bounds.last_observed_at,
+        -- least() ignores a NULL: activity found before the history's start
+        -- (none is expected) still has its week.
         coalesce(
-            first_activities.first_active_week_start_date,
+            least(
+                history_starts.history_start_week_start_date,
+                first_activities.first_active_week_start_date
+            ),
             cast(date_trunc('week', observation_bounds.first_observed_at) as date)
         ) as first_seen_week_start_date
     from accounts
@@ -66,6 +85,8 @@ account_bounds as (
         on accounts.account_id = observation_bounds.account_id
     left join first_activities
         on accounts.account_id = first_activities.account_id
+    left join history_starts
+        on accounts.account_id = history_starts.account_id
 ),
 
 account_spans as (
@@ -78,7 +99,12 @@ account_spans as (
         greatest(
             first_seen_week_start_date,
             cast(date_trunc('week', account_created_at) as date)
-        ) as first_week_start_date
+        ) as first_week_start_date,
+        -- A new account: created within the history read, so its span starts
+        -- with it. An account of unknown creation date is not called new.
+        coalesce(
+            cast(date_trunc('week', account_created_at) as date) >= first_seen_week_start_date, false
+        ) as is_created_in_span
     from account_bounds
 ),
 
@@ -105,6 +131,7 @@ spined as (
         calendar_weeks.week_start_date,
         account_spans.first_week_start_date,
         account_spans.last_week_start_date,
+        account_spans.is_created_in_span,
         isoyear(calendar_weeks.week_start_date) as iso_year,
         week(calendar_weeks.week_start_date) as iso_week,
         (calendar_weeks.week_start_date - account_spans.first_week_start_date) // 7 + 1 as weeks_of_history

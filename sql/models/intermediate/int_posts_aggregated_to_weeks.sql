@@ -32,6 +32,16 @@ aggregated as (
         count(*) filter (where not is_deleted and is_promotional) as promotional_posts,
         coalesce(sum(media_attachments) filter (where not is_deleted), 0) as media_attachments,
         coalesce(sum(media_with_alt_text) filter (where not is_deleted), 0) as media_with_alt_text,
+        -- Accessibility: the organization's own posts (a repost's media are its
+        -- author's) whose media are all described; a post without media is accessible.
+        count(*) filter (
+            where not is_deleted and post_type != 'repost' and (has_own_text or media_attachments > 0)
+        ) as own_posts,
+        count(*) filter (
+            where
+            not is_deleted and post_type != 'repost' and (has_own_text or media_attachments > 0)
+            and media_with_alt_text >= media_attachments
+        ) as accessible_posts,
         -- Distinct dates, counted as the bits set by the days of the week
         -- (Monday = 1): the same number as count(distinct published_date)
         -- within one ISO week, without a distinct aggregate over every post.

@@ -31,7 +31,9 @@ joined as (
         account_weeks.week_start_date,
         account_weeks.iso_year,
         account_weeks.iso_week,
+        '{{ var("methodology_version") }}' as methodology_version,
         account_weeks.weeks_of_history,
+        account_weeks.is_created_in_span,
         accounts.expected_weekly_actions,
         interactions_by_week.median_response_hours,
         snapshots_by_week.account_state,
@@ -59,6 +61,8 @@ joined as (
         -- sum() of integers is a HUGEINT in DuckDB: back to BIGINT.
         coalesce(cast(posts_by_week.media_attachments as bigint), 0) as media_attachments,
         coalesce(cast(posts_by_week.media_with_alt_text as bigint), 0) as media_with_alt_text,
+        coalesce(posts_by_week.own_posts, 0) as own_posts,
+        coalesce(posts_by_week.accessible_posts, 0) as accessible_posts,
         coalesce(posts_by_week.active_days, 0) as active_days,
         coalesce(posts_by_week.deleted_posts, 0) as deleted_posts,
         coalesce(interactions_by_week.interactions_received, 0) as interactions_received,
@@ -97,12 +101,16 @@ rates_computed as (
         cast(questions_answered as double)
         / nullif(questions_received - questions_pending, 0) as answered_question_share,
         cast(replies_to_public as double) / nullif(actions, 0) as reply_share,
+        -- Dialogue: every reply to someone else, asked or not (methodology 0.2).
+        replies_to_public + replies_on_others_posts as dialogue_replies,
+        cast(replies_to_public + replies_on_others_posts as double) / nullif(actions, 0) as dialogue_share,
         cast(own_news_posts as double) / nullif(original_posts, 0) as own_news_share,
         cast(actions_directed_at_others as double) / nullif(actions, 0) as directed_at_others_share,
         cast(posts_with_text - promotional_posts as double)
         / nullif(posts_with_text, 0) as non_promotional_share,
         cast(actions as double) / nullif(expected_weekly_actions, 0) as effort_ratio,
         cast(media_with_alt_text as double) / nullif(media_attachments, 0) as alt_text_share,
+        cast(accessible_posts as double) / nullif(own_posts, 0) as accessibility_share,
         -- Only between two weeks of a live account: a suspension (no counts) or a move
         -- (the followers go to the new account) is a state, not a collapse.
         case

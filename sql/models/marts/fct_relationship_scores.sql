@@ -5,14 +5,70 @@
 {%- set min_history_weeks = var('commitment_min_history_weeks') -%}
 {%- set busiest_weeks = var('burst_busiest_weeks') -%}
 {%- set burst_threshold = var('burst_concentration_threshold') -%}
+{%- set pseudo_count = var('shrinkage_pseudo_count') -%}
+{#- Each rate component: [its name, the count it divides, the count it divides by]. -#}
+{%- set shrunk_rates = [
+    ['answered_question_share', 'questions_answered', 'questions_decided'],
+    ['dialogue_share', 'dialogue_replies', 'actions'],
+    ['own_news_share', 'own_news_posts', 'original_posts'],
+    ['directed_at_others_share', 'actions_directed_at_others', 'actions'],
+    ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text'],
+    ['accessibility_share', 'accessible_posts', 'own_posts'],
+] -%}
 
 with
 
 weekly_metrics as (
-    -- The weeks to refresh and the weeks before them that their trailing windows read.
+    -- The weeks to refresh and the weeks before them that their trailing
+    -- windows read: the window's first week shrinks its rates toward the
+    -- window before it, hence two windows less a week.
     select weekly_metrics.*
     from {{ ref('fct_account_weekly_metrics') }} as weekly_metrics
-    {{ refreshed_only('weekly_metrics', 'weekly_metrics.week_start_date', (window_length_weeks | int) - 1) }}
+    {{ refreshed_only('weekly_metrics', 'weekly_metrics.week_start_date', 2 * (window_length_weeks | int) - 1) }}
+),
+
+-- Each rate's counts over the account's previous commitment_window_weeks
+-- weeks (this week left out): its trailing pooled rate is their ratio.
+trailing_counts_summed as (
+    select
+        *,
+    {%- for rate in shrunk_rates %}
+        sum({{ rate[1] }}) over trailing_weeks as trailing_{{ rate[0] }}_numerator,
+        sum({{ rate[2] }}) over trailing_weeks as trailing_{{ rate[0] }}_denominator{{ "," if not loop.last }}
+    {%- endfor %}
+    from weekly_metrics
+    window trailing_weeks as (
+        partition by account_id
+        order by week_start_date
+        range between interval ({{ 7 * (window_length_weeks | int) }}) day preceding
+        and interval 7 day preceding
+    )
+),
+
+-- Empirical-Bayes shrinkage: (x + k·p) / (n + k), the week's x of n drawn
+-- toward the trailing rate p with the weight of k pseudo-observations, so
+-- one or two actions cannot swing a rate. Undefined this week (n = 0): still
+-- undefined. No earlier volume (no p): the week's own rate.
+rates_shrunk as (
+    select
+        *,
+    {%- for rate in shrunk_rates %}
+        case
+            when
+                trailing_{{ rate[0] }}_denominator > 0
+                and trailing_{{ rate[0] }}_numerator is not null
+                and {{ rate[2] }} > 0
+                then
+                    (
+                        ({{ rate[1] }})
+                        + {{ pseudo_count }} * trailing_{{ rate[0] }}_numerator
+                        / trailing_{{ rate[0] }}_denominator
+                    )
+                    / ({{ rate[2] }} + {{ pseudo_count }})
+            else {{ rate[0] }}
+        end as shrunk_{{ rate[0] }}{{ "," if not loop.last }}
+    {%- endfor %}
+    from trailing_counts_summed
 ),
 
 -- Components on a 0-1 scale; NULL when undefined, and then left out of their
@@ -22,7 +78,22 @@ components_scored as (
         *,
         case
             when questions_decided >= {{ var('min_questions_for_response_rate') }}
-                then answered_question_share
+                then shrunk_answered_question_share
+            -- Below the minimum, in a week where the organization acted or was
+            -- asked: the same estimate, mostly its answering habit (p with no
+            -- question decided), rather than trust on presence alone.
+            when
+                (actions > 0 or questions_received > 0)
+                and questions_decided + {{ pseudo_count }} > 0
+                and trailing_answered_question_share_denominator > 0
+                and trailing_answered_question_share_numerator is not null
+                then
+                    (
+                        questions_answered
+                        + {{ pseudo_count }} * trailing_answered_question_share_numerator
+                        / trailing_answered_question_share_denominator
+                    )
+                    / (questions_decided + {{ pseudo_count }})
         end as answered_question_component,
         case
             when median_response_hours is null then null
@@ -40,13 +111,15 @@ components_scored as (
             when active_days >= {{ var('trust_presence_full_days') }} then 1.0
             else cast(active_days as double) / {{ var('trust_presence_full_days') }}
         end as trust_presence_share,
+        -- Not a component of investment since 0.2 (presence counts in trust; effort
+        -- already counts volume): kept as a column for the weekly report.
         case
             when active_days >= {{ var('investment_presence_full_days') }} then 1.0
             else cast(active_days as double) / {{ var('investment_presence_full_days') }}
         end as investment_presence_share,
         -- least() would ignore a NULL ratio (unknown size band) and return 1.
         case when effort_ratio > 1 then 1.0 else effort_ratio end as effort_component
-    from weekly_metrics
+    from rates_shrunk
 ),
 
 indicators_scored as (
@@ -58,17 +131,16 @@ indicators_scored as (
             ['trust_presence_share', var('trust_weight_presence')],
         ]) }} as trust_value,
         {{ renormalized_weighted_mean([
-            ['reply_share', var('openness_weight_reply_share')],
-            ['own_news_share', var('openness_weight_own_news_share')],
+            ['shrunk_dialogue_share', var('openness_weight_dialogue_share')],
+            ['shrunk_own_news_share', var('openness_weight_own_news_share')],
         ]) }} as openness_value,
         {{ renormalized_weighted_mean([
-            ['directed_at_others_share', var('involvement_weight_directed_at_others_share')],
-            ['non_promotional_share', var('involvement_weight_non_promotional_share')],
+            ['shrunk_directed_at_others_share', var('involvement_weight_directed_at_others_share')],
+            ['shrunk_non_promotional_share', var('involvement_weight_non_promotional_share')],
         ]) }} as involvement_value,
         {{ renormalized_weighted_mean([
             ['effort_component', var('investment_weight_effort')],
-            ['alt_text_share', var('investment_weight_alt_text')],
-            ['investment_presence_share', var('investment_weight_presence')],
+            ['shrunk_accessibility_share', var('investment_weight_accessibility')],
         ]) }} as investment_value
     from components_scored
 ),
@@ -161,7 +233,16 @@ commitment_scored as (
                     ['bursts_measured.active_week_share', var('commitment_weight_continuity')],
                     ['1 - bursts_measured.burst_penalty', var('commitment_weight_steadiness')],
                 ]) }}
-        end as commitment_value
+        end as commitment_value,
+        -- Commitment's time components alone, for overall: the four weekly
+        -- indicators already count there once, directly (methodology 0.2).
+        case
+            when weekly_qualities_scored.weeks_of_history >= {{ min_history_weeks }}
+                then {{ renormalized_weighted_mean([
+                    ['bursts_measured.active_week_share', var('commitment_weight_continuity')],
+                    ['1 - bursts_measured.burst_penalty', var('commitment_weight_steadiness')],
+                ]) }}
+        end as commitment_over_time_value
     from weekly_qualities_scored
     inner join bursts_measured
         on
@@ -177,7 +258,7 @@ overall_scored as (
             ['openness_value', var('overall_weight_openness')],
             ['involvement_value', var('overall_weight_involvement')],
             ['investment_value', var('overall_weight_investment')],
-            ['commitment_value', var('overall_weight_commitment')],
+            ['commitment_over_time_value', var('overall_weight_commitment')],
         ]) }} as overall_value
     from commitment_scored
 ),
@@ -213,9 +294,16 @@ notes_written as (
                 end,
                 case
                     when commitment_value is not null then null
-                    when weeks_of_history < {{ min_history_weeks }}
+                    when weeks_of_history < {{ min_history_weeks }} and is_created_in_span
                         then format(
                             'commitment: new account, {} week(s) of history, fewer than the {} required',
+                            weeks_of_history,
+                            {{ min_history_weeks }}
+                        )
+                    -- An older account whose history read is still short.
+                    when weeks_of_history < {{ min_history_weeks }}
+                        then format(
+                            'commitment: {} week(s) of history read, fewer than the {} required',
                             weeks_of_history,
                             {{ min_history_weeks }}
                         )
@@ -246,6 +334,7 @@ final as (
         week_start_date,
         iso_year,
         iso_week,
+        '{{ var("methodology_version") }}' as methodology_version,
         round(100 * trust_value, 1) as trust_score,
         round(100 * openness_value, 1) as openness_score,
         round(100 * involvement_value, 1) as involvement_score,
@@ -266,6 +355,9 @@ final as (
         round(100 * response_time_component, 1) as response_time_score,
         replies_to_public,
         round(reply_share, 4) as reply_share,
+        replies_on_others_posts,
+        dialogue_replies,
+        round(dialogue_share, 4) as dialogue_share,
         original_posts,
         own_news_posts,
         round(own_news_share, 4) as own_news_share,
@@ -279,6 +371,9 @@ final as (
         media_attachments,
         media_with_alt_text,
         round(alt_text_share, 4) as alt_text_share,
+        own_posts,
+        accessible_posts,
+        round(accessibility_share, 4) as accessibility_share,
         round(trust_presence_share, 4) as trust_presence_share,
         round(investment_presence_share, 4) as investment_presence_share,
         window_weeks,
@@ -287,7 +382,11 @@ final as (
         window_actions,
         round(burst_concentration, 4) as burst_concentration,
         round(burst_penalty, 4) as burst_penalty,
-        round(100 * sustained_quality_value, 1) as sustained_quality_score
+        round(100 * sustained_quality_value, 1) as sustained_quality_score,
+        round(100 * commitment_over_time_value, 1) as commitment_over_time_score,
+    {%- for rate in shrunk_rates %}
+        round(shrunk_{{ rate[0] }}, 4) as shrunk_{{ rate[0] }}{{ "," if not loop.last }}
+    {%- endfor %}
     from weeks_refreshed
 )
 
