@@ -37,24 +37,30 @@ def generate_nightly(size: int) -> dict[str, Any]:
     ``plan_extraction`` is the extract task's own planning: the watermark and
     the thread ledger of each account. The scale accounts' source reads
     notifications, not reply threads, so their ledgers stay empty and plan no
-    thread call; the accounts are landed window by window.
+    thread call: the notifications are read from the watermark
+    (``Window.replies_since``), the statuses from the lookback. The accounts
+    are landed window by window.
     """
     from rapport.accounts import load_registry
     from rapport.pipeline import plan_extraction
     from rapport.settings import get_settings
+    from rapport.sources import Window
     from rapport.sources.demo.scale import land_world
 
     settings = get_settings()
     registry = load_registry(settings.accounts_file)
-    by_window: dict[tuple[datetime, datetime], list[Any]] = {}
+    by_window: dict[Window, list[Any]] = {}
     for account in registry.accounts:
         plan = plan_extraction(settings, account, NIGHTLY_UNTIL)
         if plan.ledger.posts:  # the scale source reads no thread: a ledger here is another home's
             raise SystemExit(f"{account.account_id}: a scale account has a thread ledger")
-        by_window.setdefault((plan.window.since, plan.window.until), []).append(account)
+        by_window.setdefault(plan.window, []).append(account)
     totals: dict[str, Any] = {}
-    for (since, until), accounts in by_window.items():
-        for key, value in land_world(settings.landing_dir, accounts, since, until).items():
+    for window, accounts in by_window.items():
+        landed = land_world(
+            settings.landing_dir, accounts, window.since, window.until, replies_since=window.replies_since
+        )
+        for key, value in landed.items():
             totals[key] = totals.get(key, 0) + value
     return totals
 

@@ -148,11 +148,14 @@ def land_extraction(
         )
     except OSError as error:
         raise LandingError(f"{parent}: cannot create the landing directory ({error})") from error
+    window_fields = {"since": window.since.isoformat(), "until": window.until.isoformat()}
+    if window.replies_since is not None:
+        window_fields["replies_since"] = window.replies_since.isoformat()
     header = {
         "platform": account.platform,
         "account_id": account.account_id,
         "run_date": run_date.isoformat(),
-        "window": {"since": window.since.isoformat(), "until": window.until.isoformat()},
+        "window": window_fields,
         "fetched_at": fetched_at.isoformat(),
     }
     entries: list[dict[str, Any]] = []
@@ -407,7 +410,11 @@ def read_extraction(path: Path) -> Extraction:
             platform=_field(manifest, "platform", str),
             account_id=_field(manifest, "account_id", str),
             run_date=date.fromisoformat(_field(manifest, "run_date", str)),
-            window=Window(since=_moment(window, "window.since"), until=_moment(window, "window.until")),
+            window=Window(
+                since=_moment(window, "window.since"),
+                until=_moment(window, "window.until"),
+                replies_since=_moment(window, "window.replies_since") if "replies_since" in window else None,
+            ),
             fetched_at=_moment(manifest, "fetched_at"),
             status=_field(manifest, "status", str),
             error=_field(manifest, "error", str, optional=True),

@@ -60,7 +60,8 @@ def plan_extraction(settings: Settings, account: Account, until: datetime) -> Ru
     The first run of an account backfills ``history_weeks``; later runs start
     at the account's watermark (the end of its newest complete extraction by an
     earlier run, not quarantined) less ``lookback_days``, so counts on recent
-    posts are refreshed. The plan carries the account's thread ledger as
+    posts are refreshed; the public's posts, read by those runs, are listed
+    from the watermark (``Window.replies_since``). The plan carries the account's thread ledger as
     earlier runs left it (:func:`account_ledger`): a source that reads reply
     threads spends its budget on the changed ones, then on the backlog.
     """
@@ -74,7 +75,10 @@ def plan_extraction(settings: Settings, account: Account, until: datetime) -> Ru
         window = Window(until - timedelta(weeks=settings.history_weeks), until)
         return RunPlan(window, is_backfill=True, ledger=ledger)
     since = min(watermark, until) - timedelta(days=settings.lookback_days)
-    return RunPlan(Window(since, until), is_backfill=False, ledger=ledger)
+    # The public's posts before the watermark were read by earlier runs: no need to list them again.
+    return RunPlan(
+        Window(since, until, replies_since=min(watermark, until)), is_backfill=False, ledger=ledger
+    )
 
 
 def account_ledger(settings: Settings, account: Account, run_date: date) -> ThreadLedger:

@@ -33,7 +33,8 @@ def test_a_later_run_starts_at_the_watermark_less_the_lookback(rapport_home: Pat
     )
     plan = plan_extraction(settings, ACCOUNT, NIGHT + timedelta(days=1))
     assert not plan.is_backfill
-    assert plan.window == Window(NIGHT - timedelta(days=14), NIGHT + timedelta(days=1))
+    # The public's posts before the watermark were read by the first run: they are read from it.
+    assert plan.window == Window(NIGHT - timedelta(days=14), NIGHT + timedelta(days=1), replies_since=NIGHT)
 
 
 def test_rerunning_a_date_plans_the_same_window_as_its_first_run(rapport_home: Path):

@@ -67,10 +67,20 @@ def without_in_flight(rows: Iterable[Row], observed: datetime, fetched: datetime
 
 @dataclass(frozen=True)
 class Window:
-    """The time range an extraction covers: ``since`` inclusive, ``until`` exclusive (UTC)."""
+    """The time range an extraction covers: ``since`` inclusive, ``until`` exclusive (UTC).
+
+    ``replies_since``, when set, is the end of the account's earlier
+    extractions (its watermark): every post of the public published before it
+    was read by them, and a post of the public does not change once read. A
+    source that lists the public's posts by date (the demo's notifications)
+    reads them from there; the account's own posts are still listed from
+    ``since``, to refresh their counts. Sources that read the public's posts in
+    reply threads plan those with the thread ledger instead.
+    """
 
     since: datetime
     until: datetime
+    replies_since: datetime | None = None
 
 
 @dataclass(frozen=True)

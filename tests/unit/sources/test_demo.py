@@ -237,6 +237,22 @@ def test_pages_name_their_endpoint_and_request_parameters():
     assert json.loads(lookup.body)["acct"] == "petit_theatre"
 
 
+def test_a_nightly_window_lists_statuses_from_its_start_and_the_publics_posts_from_the_watermark():
+    since, watermark, until = (datetime(2026, 6, day, tzinfo=UTC) for day in (1, 14, 15))
+    whole = fetch("riviere_transit", since, until)
+    pages = list(demo.extract(account("riviere_transit"), Window(since, until, replies_since=watermark)))
+
+    # The statuses are listed over the whole window, to refresh their counts ...
+    assert items(pages, "accounts/statuses") == items(whole, "accounts/statuses")
+    # ... the public's posts only from the watermark: earlier runs read those before it.
+    later = [
+        item for item in items(whole, "notifications") if item["created_at"] >= watermark.isoformat()[:19]
+    ]
+    assert 0 < len(items(pages, "notifications")) == len(later) < len(items(whole, "notifications"))
+    first = next(page for page in pages if page.endpoint == "notifications")
+    assert first.params["since"] == watermark.isoformat()
+
+
 def test_the_lookup_describes_the_account_at_the_end_of_the_window(world):
     snapshot = frames_of(world, "riviere_transit")["account_snapshots"]
     row = snapshot.iloc[0]

@@ -51,7 +51,9 @@ def extract(account: Account, window: Window, *, seed: str | None = None) -> Ite
     Yields, in order, the ``accounts/lookup`` page (the account as it is at
     ``window.until``), every ``accounts/statuses`` page and every
     ``notifications`` page (40 items a page, newest first) of the items
-    published in [since, until). Naive datetimes are taken as UTC. The seed is
+    published in [since, until); the notifications from
+    ``window.replies_since`` when it is set (earlier runs read those before
+    it). Naive datetimes are taken as UTC. The seed is
     ``seed``, else the ``RAPPORT_DEMO_SEED`` environment variable, else
     ``DEFAULT_SEED``; the same seed and window always give the same bytes.
 
@@ -71,6 +73,8 @@ def extract(account: Account, window: Window, *, seed: str | None = None) -> Ite
     yield _fetch(client, account, LOOKUP_ENDPOINT, {"acct": account.handle})
     listing = {"since": since.isoformat(), "until": until.isoformat()}
     yield from _fetch_all(client, account, STATUSES_ENDPOINT, listing)
+    if window.replies_since is not None:  # the public's posts before it were read by earlier runs
+        listing["since"] = max(since, _as_utc(window.replies_since)).isoformat()
     yield from _fetch_all(client, account, NOTIFICATIONS_ENDPOINT, {"types": "mention", **listing})
 
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import Field
 
 from rapport.settings import read_setting
+from rapport.sources import Window
 from rapport.sources.demo.client import (
     DemoApiError,
     DemoResponse,
@@ -458,9 +459,12 @@ def land_world(
     since: datetime,
     until: datetime,
     *,
+    replies_since: datetime | None = None,
     processes: int | None = None,
 ) -> dict[str, int]:
     """Land one extraction of [since, until) for each scale account, in ``processes`` processes.
+
+    ``replies_since``: the notifications are read from there (``Window.replies_since``).
 
     Each is exactly what the nightly run's extract step lands for that
     window (same pages, same manifest). The landing zone syncs every file
@@ -472,23 +476,19 @@ def land_world(
     chunks = [list(accounts[start::workers]) for start in range(workers)]
     totals = {"extractions": 0, "pages": 0, "bytes": 0}
     with ProcessPoolExecutor(workers) as pool:
-        for counts in pool.map(
-            _land_accounts, [landing_dir] * workers, chunks, [since] * workers, [until] * workers
-        ):
+        window = Window(since, until, replies_since)
+        for counts in pool.map(_land_accounts, [landing_dir] * workers, chunks, [window] * workers):
             for key, value in counts.items():
                 totals[key] += value
     return totals
 
 
-def _land_accounts(
-    landing_dir: Path, accounts: list[Account], since: datetime, until: datetime
-) -> dict[str, Any]:
+def _land_accounts(landing_dir: Path, accounts: list[Account], window: Window) -> dict[str, Any]:
     from rapport.landing import land_extraction
-    from rapport.sources import Window
     from rapport.sources.demo import extract
 
     counts = {"extractions": 0, "pages": 0, "bytes": 0}
-    window = Window(since, until)
+    until = window.until
     for account in accounts:
         extraction = land_extraction(
             landing_dir, account, until.date(), window, until, extract(account, window)
