@@ -573,6 +573,7 @@ def run_sensitivity(
     runs = 0
     perturbations: list[Perturbation] = []
     if plans:
+        _require_raw_tables(warehouse)
         with tempfile.TemporaryDirectory(prefix="rapport-methodology-") as folder:
             base = Path(folder) / "baseline.duckdb"
             copy_warehouse(warehouse, base)
@@ -602,6 +603,22 @@ def run_sensitivity(
                     )
                     perturbations.append(Perturbation(name, chosen[name], value, changes, rho, shift, ranked))
     return perturbations, skipped, time.monotonic() - started, runs
+
+
+def _require_raw_tables(warehouse: Path) -> None:
+    """Raise ``FiguresError`` unless the warehouse holds the raw tables the reruns score again."""
+    connection = _open(warehouse)
+    try:
+        (tables,) = connection.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'raw'"
+        ).fetchone() or (0,)
+    finally:
+        connection.close()
+    if not tables:
+        raise FiguresError(
+            f"{warehouse}: no raw tables to score again (a published copy holds the marts only): "
+            "name the warehouse itself, or add --skip-sensitivity"
+        )
 
 
 def _say(progress: Callable[[str], None] | None, text: str) -> None:
@@ -655,7 +672,8 @@ def compute_figures(
 
 
 def _number(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    # + 0.0 turns a -0.0 into 0.0, and round() first keeps -0.001 from printing as -0.00.
+    return "n/a" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

@@ -346,3 +346,17 @@ def test_an_unknown_var_to_perturb_is_a_user_mistake_naming_it(warehouse: Path, 
     )
     assert result.exit_code == 2
     assert result.output.startswith("error: --vars: nope: not a numeric var of ")
+
+
+def test_sensitivity_on_a_warehouse_without_raw_tables_is_one_line_naming_it(
+    warehouse: Path, rapport_home: Path
+):
+    # The published copy holds the marts only: there is nothing for dbt to score again.
+    result = runner.invoke(
+        app, ["methodology", "--warehouse", str(warehouse), "--vars", "trust_weight_presence"]
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {warehouse}: no raw tables to score again (a published copy holds the marts only): "
+        "name the warehouse itself, or add --skip-sensitivity\n"
+    )
