@@ -5,7 +5,7 @@ up to 2026-11-23, through the real connectors and pipeline), in a Rapport home
 of its own, for the figures of docs/methodology.md §11::
 
     .venv/bin/python -m tests.platforms.world_warehouse /tmp/world
-    RAPPORT_HOME=/tmp/world .venv/bin/rapport methodology
+    .venv/bin/rapport methodology --warehouse /tmp/world/data/warehouse.duckdb
 
 About a minute and a half on 2 cores. The servers listen on 127.0.0.1 only.
 """
