@@ -284,6 +284,45 @@ def query(
         _echo(frame.to_string(index=False, max_rows=200))
 
 
+@app.command()
+def methodology(
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse", help="The warehouse to read (default: RAPPORT_WAREHOUSE); it is only read."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of Markdown tables.")] = False,
+    skip_sensitivity: Annotated[
+        bool, typer.Option("--skip-sensitivity", help="Leave out the sensitivity (it reruns dbt).")
+    ] = False,
+    var_names: Annotated[
+        str | None,
+        typer.Option("--vars", help="Perturb only these vars, comma-separated (default: every numeric var)."),
+    ] = None,
+) -> None:
+    """Print the reliability figures of the scores: test-retest, stability, internal consistency and
+    sensitivity to each weight and threshold (docs/methodology.md, "Reliability and sensitivity").
+
+    The warehouse is only read; the sensitivity reruns dbt, once per var and direction, on a copy.
+    """
+    from rapport.reliability import compute_figures, figures_markdown
+
+    settings = get_settings()
+    names = [name.strip() for name in var_names.split(",") if name.strip()] if var_names else None
+    figures = compute_figures(
+        settings,
+        warehouse or settings.warehouse,
+        sensitivity=not skip_sensitivity,
+        var_names=names,
+        progress=lambda text: _echo(f"rerun: {text}", err=True),
+    )
+    if as_json:
+        typer.echo(json.dumps(figures.as_json(), indent=2))
+    else:
+        typer.echo(figures_markdown(figures), nl=False)
+
+
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may read as the start of a formula (OWASP, CSV injection)."""
 

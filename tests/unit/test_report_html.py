@@ -21,6 +21,7 @@ import pytest
 
 from rapport.publish.report import (
     LOW_RESPONSE_RATE,
+    MIN_ACTIONS_FOR_DROP_ALERT,
     SCORE_DROP,
     SILENT_ACCOUNT,
     Alert,
@@ -184,8 +185,8 @@ ACCOUNTS = [
 ]
 
 
-def build_warehouse(path: Path) -> Path:
-    """Write the tiny warehouse described in the module docstring to ``path``."""
+def build_warehouse(path: Path, accounts_weeks: dict[str, list[dict[str, Any]]] | None = None) -> Path:
+    """Write the tiny warehouse described in the module docstring to ``path`` (or these accounts' weeks)."""
     organization_of = {account[0]: account[1] for account in ACCOUNTS}
     connection = duckdb.connect(str(path))
     try:
@@ -196,7 +197,7 @@ def build_warehouse(path: Path) -> Path:
             "values (?, ?, ?, ?, ?)",
             ACCOUNTS,
         )
-        for account_id, weeks in _weeks().items():
+        for account_id, weeks in (accounts_weeks or _weeks()).items():
             for index, (week, values) in enumerate(zip(WEEKS, weeks, strict=True)):
                 row = {
                     "account_id": account_id,
@@ -273,11 +274,51 @@ def test_compute_alerts_honours_its_thresholds(warehouse: Path):
     ]
 
 
+def _busier_week_warehouse(path: Path, thin_actions: int) -> Path:
+    """theatre: involvement 100 on ``thin_actions`` action(s) in W46, then 70 on 6 actions in W47 (the
+    demo's green_valley); museum: involvement 100 -> 70 and investment 90 -> 30 on 10 then 1 action(s)."""
+    steady = ACTIVE_WEEK | _scores(60.0, 50.0, 80.0, 70.0, 60.0, 64.0)
+    theatre = [steady, steady]
+    theatre.append(steady | {"actions": thin_actions} | _scores(60.0, 50.0, 100.0, 70.0, 60.0, 68.0))
+    theatre.append(steady | {"actions": 6} | _scores(60.0, 50.0, 70.0, 70.0, 60.0, 62.0))
+    museum = [steady | _scores(60.0, 50.0, 100.0, 90.0, 60.0, 72.0) for _ in range(3)]
+    museum.append(steady | {"actions": 1} | _scores(60.0, 50.0, 70.0, 30.0, 60.0, 54.0))
+    return build_warehouse(path, {"demo:@theatre": theatre, "demo:@museum": museum})
+
+
+def test_a_drop_against_a_week_of_too_few_actions_is_no_alert_the_busier_week_is_not_worse(tmp_path: Path):
+    warehouse = _busier_week_warehouse(tmp_path / "warehouse.duckdb", thin_actions=1)
+    drops = [alert.message for alert in compute_alerts(warehouse) if alert.kind == SCORE_DROP]
+    # Theatre's 1-action week is too thin to compare; museum's 1-action week too, for involvement.
+    # Investment scores the volume itself: its fall on a thin week is real and still alerts.
+    assert drops == ["investment fell 60.0 points in week 2026-W47, from 90.0 to 30.0"]
+
+
+def test_a_drop_between_two_weeks_with_enough_actions_still_alerts(tmp_path: Path):
+    warehouse = _busier_week_warehouse(tmp_path / "warehouse.duckdb", thin_actions=MIN_ACTIONS_FOR_DROP_ALERT)
+    theatre = [alert for alert in compute_alerts(warehouse) if alert.account_id == "demo:@theatre"]
+    assert [(alert.kind, alert.message) for alert in theatre] == [
+        (SCORE_DROP, "involvement fell 30.0 points in week 2026-W47, from 100.0 to 70.0")
+    ]
+    # The minimum is a parameter: 0 compares every pair of weeks, as before.
+    museum = [
+        alert.message
+        for alert in compute_alerts(warehouse, min_actions=0)
+        if alert.account_id == "demo:@museum"
+    ]
+    assert museum == [
+        "involvement fell 30.0 points in week 2026-W47, from 100.0 to 70.0",
+        "investment fell 60.0 points in week 2026-W47, from 90.0 to 30.0",
+    ]
+
+
 def test_compute_alerts_rejects_thresholds_out_of_range(warehouse: Path):
     with pytest.raises(ValueError, match="silent_days"):
         compute_alerts(warehouse, silent_days=0)
     with pytest.raises(ValueError, match="min_response_rate"):
         compute_alerts(warehouse, min_response_rate=1.5)
+    with pytest.raises(ValueError, match="min_actions"):
+        compute_alerts(warehouse, min_actions=-1)
 
 
 def test_report_is_written_for_the_latest_week_with_a_latest_copy(report: Path, html: str):

@@ -46,6 +46,14 @@ COMMITMENT_WINDOW_WEEKS: Final = 12
 AVERAGE_WEEKS: Final = 12
 # An indicator that moved less than this since last week is not explained.
 MOVE_THRESHOLD_POINTS: Final = 1.0
+# A drop of trust, openness or involvement is an alert only when both weeks compared have at least
+# this many actions: the weekly effort expected of the smallest organizations (the dbt var
+# expected_weekly_actions_small). Under it a share moves by a third or more per action, so the
+# "drop" is the count, not the behaviour (docs/methodology.md, "Alerts").
+MIN_ACTIONS_FOR_DROP_ALERT: Final = 3
+# Investment scores the volume itself (effort, active days) and commitment a 12-week window:
+# their drops alert whatever the week's volume.
+VOLUME_BOUND_INDICATORS: Final = ("trust", "openness", "involvement")
 
 SCORE_DROP: Final = "score_drop"
 SILENT_ACCOUNT: Final = "silent_account"
@@ -142,7 +150,7 @@ _ALERT_SCORES_SQL: Final = f"""
     select
         account_id, organization_id, week_start_date,
         {", ".join(f"{name}_score" for name in INDICATORS)},
-        questions_answered, questions_decided, answered_question_share
+        actions, questions_answered, questions_decided, answered_question_share
     from marts.fct_relationship_scores
     where week_start_date >= (select max(week_start_date) from marts.fct_relationship_scores) - interval 7 day
     order by account_id, week_start_date
@@ -208,11 +216,15 @@ def compute_alerts(
     drop_points: float = 15.0,
     silent_days: int = 14,
     min_response_rate: float = 0.5,
+    min_actions: int = MIN_ACTIONS_FOR_DROP_ALERT,
 ) -> list[Alert]:
     """The relationship-health alerts of the latest complete week, per account.
 
     - ``SCORE_DROP``: one of the five indicators fell more than ``drop_points``
-      since the week before (both weeks scored).
+      since the week before (both weeks scored). For trust, openness and
+      involvement, rates of the week's actions and questions, both weeks must
+      also have at least ``min_actions`` actions: a week of one action scores
+      0 or 100 on a share, and its "drop" says nothing of a habit.
     - ``SILENT_ACCOUNT``: no action for at least ``silent_days`` days up to the end
       of the latest week. The weekly metrics count actions per week, not per day,
       so silence is counted in whole silent weeks: the alert fires when the last
@@ -222,7 +234,8 @@ def compute_alerts(
 
     Returns the alerts ordered by organization, account and kind (empty when the
     warehouse has no scores). Raises ``ValueError`` on a negative ``drop_points``,
-    a ``silent_days`` under 1 or a ``min_response_rate`` outside 0-1, and
+    a ``silent_days`` under 1, a ``min_response_rate`` outside 0-1 or a
+    negative ``min_actions``, and
     ``FileNotFoundError`` when the warehouse file does not exist.
     """
     if drop_points < 0:
@@ -231,6 +244,8 @@ def compute_alerts(
         raise ValueError(f"silent_days must be 1 or more, got {silent_days}")
     if not 0 <= min_response_rate <= 1:
         raise ValueError(f"min_response_rate must be between 0 and 1, got {min_response_rate}")
+    if min_actions < 0:
+        raise ValueError(f"min_actions must be 0 or more, got {min_actions}")
     scores, metrics = _read(warehouse, [_ALERT_SCORES_SQL, _ALERT_METRICS_SQL])
     if not scores:
         return []
@@ -247,7 +262,13 @@ def compute_alerts(
             continue
         previous = weeks.get(latest_week - timedelta(days=7))
         organization_id = current["organization_id"]
+        enough_volume = (
+            previous is not None
+            and min(_count(previous, "actions"), _count(current, "actions")) >= min_actions
+        )
         for indicator in INDICATORS if previous else ():
+            if indicator in VOLUME_BOUND_INDICATORS and not enough_volume:
+                continue
             before = _number(previous or {}, f"{indicator}_score")
             now = _number(current, f"{indicator}_score")
             if before is not None and now is not None and before - now > drop_points:
