@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rapport.settings import get_settings
+from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import DEMO_UNTIL, query, run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -109,6 +110,30 @@ def test_each_archetype_stands_out_on_the_indicator_it_was_designed_for(
 ):
     order = ranked(averages_over_history(demo_home / "data" / "warehouse.duckdb"), indicator)
     assert (order[0] if position == "first" else order[-1]) == organization, order
+
+
+def test_week_to_week_drops_of_the_demo_are_at_most_half_of_methodology_0_1s(demo_home: Path):
+    """Issue 15: 0.1 (4d76e2b) made 77 drops of more than 15 points over the five indicators
+    (sql/analyses/week_to_week_stability.sql, docs/methodology.md section 11)."""
+    analysis = (PROJECT_ROOT / "sql" / "analyses" / "week_to_week_stability.sql").read_text(encoding="utf-8")
+    drops = {
+        indicator: count
+        for indicator, _, _, count in query(demo_home / "data" / "warehouse.duckdb", analysis)
+    }
+    assert sum(drops[name] for name in INDICATORS) <= 77 // 2, drops
+
+
+def test_the_demos_busier_week_no_longer_scores_as_a_drop(demo_home: Path):
+    """Issue 15: green valley's last week (6 actions, 3 of them directed at others) scored
+    involvement 70 against 100 for the week before (1 action): the busier week looked the worse."""
+    rows = query(
+        demo_home / "data" / "warehouse.duckdb",
+        "select actions, involvement_score from marts.fct_relationship_scores "
+        "where account_id = 'demo:@green_valley' and week_start_date >= '2026-11-09' order by week_start_date",
+    )
+    [(actions_before, before), (actions_now, now)] = rows
+    assert (actions_before, actions_now) == (1, 6)
+    assert before - now < 15, rows
 
 
 def test_changing_a_weight_in_the_dbt_vars_changes_the_scores_accordingly(demo_home: Path, tmp_path: Path):

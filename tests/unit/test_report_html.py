@@ -4,7 +4,8 @@ Four organizations over four ISO weeks (2026-W44 to 2026-W47):
 - open-lab (culture; its name holds a script tag): trust falls 90 -> 70 in W47
   because it answered 4 of 10 questions instead of 9 of 10, in 6 h instead of 0.5 h;
 - museum (culture): the best; commitment NULL in W47 (new account), one question;
-- theatre (culture): the weakest of the culture group;
+- theatre (culture): the weakest of the culture group; in W47 its dialogue and
+  its accessible posts fall (openness 40 -> 30, investment 60 -> 50);
 - quiet-bank (finance): silent in W46 and W47.
 """
 
@@ -55,13 +56,16 @@ create table marts.fct_relationship_scores (
     weeks_of_history bigint, actions bigint, active_days bigint,
     questions_received bigint, questions_pending bigint, questions_decided bigint, questions_answered bigint,
     answered_question_share double, median_response_hours double, response_time_score double,
-    replies_to_public bigint, reply_share double, original_posts bigint, own_news_posts bigint,
+    dialogue_replies bigint, dialogue_share double, original_posts bigint, own_news_posts bigint,
     own_news_share double, actions_directed_at_others bigint, directed_at_others_share double,
     posts_with_text bigint, promotional_posts bigint, non_promotional_share double,
-    expected_weekly_actions integer, effort_ratio double, media_attachments bigint,
-    media_with_alt_text bigint, alt_text_share double, trust_presence_share double,
-    investment_presence_share double, window_weeks bigint, active_weeks_in_window bigint,
-    active_week_share double, burst_penalty double, sustained_quality_score double
+    expected_weekly_actions integer, effort_ratio double, own_posts bigint,
+    accessible_posts bigint, accessibility_share double, trust_presence_share double,
+    window_weeks bigint, active_weeks_in_window bigint,
+    active_week_share double, burst_penalty double, sustained_quality_score double,
+    shrunk_answered_question_share double, shrunk_response_time_score double, shrunk_dialogue_share double,
+    shrunk_own_news_share double, shrunk_directed_at_others_share double, shrunk_non_promotional_share double,
+    shrunk_accessibility_share double
 );
 """
 
@@ -77,8 +81,8 @@ ACTIVE_WEEK: dict[str, Any] = {
     "answered_question_share": 1.0,
     "median_response_hours": 0.5,
     "response_time_score": 100.0,
-    "replies_to_public": 3,
-    "reply_share": 0.3,
+    "dialogue_replies": 3,
+    "dialogue_share": 0.3,
     "original_posts": 4,
     "own_news_posts": 2,
     "own_news_share": 0.5,
@@ -89,11 +93,10 @@ ACTIVE_WEEK: dict[str, Any] = {
     "non_promotional_share": 0.889,
     "expected_weekly_actions": 7,
     "effort_ratio": 1.43,
-    "media_attachments": 4,
-    "media_with_alt_text": 4,
-    "alt_text_share": 1.0,
+    "own_posts": 9,
+    "accessible_posts": 9,
+    "accessibility_share": 1.0,
     "trust_presence_share": 0.714,
-    "investment_presence_share": 1.0,
     "window_weeks": 4,
     "active_weeks_in_window": 4,
     "active_week_share": 1.0,
@@ -110,8 +113,8 @@ SILENT_WEEK: dict[str, Any] = ACTIVE_WEEK | {
     "answered_question_share": None,
     "median_response_hours": None,
     "response_time_score": None,
-    "replies_to_public": 0,
-    "reply_share": None,
+    "dialogue_replies": 0,
+    "dialogue_share": None,
     "original_posts": 0,
     "own_news_posts": 0,
     "own_news_share": None,
@@ -121,14 +124,23 @@ SILENT_WEEK: dict[str, Any] = ACTIVE_WEEK | {
     "promotional_posts": 0,
     "non_promotional_share": None,
     "effort_ratio": 0.0,
-    "media_attachments": 0,
-    "media_with_alt_text": 0,
-    "alt_text_share": None,
+    "own_posts": 0,
+    "accessible_posts": 0,
+    "accessibility_share": None,
     "trust_presence_share": None,
-    "investment_presence_share": 0.0,
     "score_notes": "trust: no public questions and no activity this week; "
     "openness: no actions this week; involvement: no actions this week",
 }
+
+
+SHRUNK_RATES = [
+    "answered_question_share",
+    "dialogue_share",
+    "own_news_share",
+    "directed_at_others_share",
+    "non_promotional_share",
+    "accessibility_share",
+]
 
 
 def _scores(trust, openness, involvement, investment, commitment, overall) -> dict[str, Any]:
@@ -160,7 +172,16 @@ def _weeks() -> dict[str, list[dict[str, Any]]]:
         | _scores(85.0, 70.0, 80.0, 90.0, None, 80.0)
         | {"score_notes": "commitment: new account, 4 week(s) of history, fewer than the 6 required"}
     )
-    theatre = [ACTIVE_WEEK | _scores(50.0, 40.0, 45.0, 60.0, 55.0, 50.0) for _ in range(4)]
+    theatre = [ACTIVE_WEEK | _scores(50.0, 40.0, 45.0, 60.0, 55.0, 50.0) for _ in range(3)]
+    # Its single original post is not news: the raw own-news share falls 0.5, the one scored,
+    # drawn toward the habit, 0.1; dialogue falls less raw (0.2) but more as scored (0.13).
+    theatre.append(
+        ACTIVE_WEEK
+        | {"dialogue_replies": 1, "dialogue_share": 0.1, "shrunk_dialogue_share": 0.17}
+        | {"original_posts": 1, "own_news_posts": 0, "own_news_share": 0.0, "shrunk_own_news_share": 0.4}
+        | {"accessible_posts": 3, "accessibility_share": 0.333, "shrunk_accessibility_share": 0.5}
+        | _scores(50.0, 30.0, 45.0, 50.0, 55.0, 50.0)
+    )
     bank = [ACTIVE_WEEK | _scores(60.0, 30.0, 40.0, 70.0, 60.0, 52.0) for _ in range(2)]
     bank += [SILENT_WEEK | _scores(None, None, None, 0.0, 40.0, 20.0) for _ in range(2)]
     return {
@@ -205,6 +226,10 @@ def build_warehouse(path: Path, accounts_weeks: dict[str, list[dict[str, Any]]] 
                     "week_start_date": week,
                     "weeks_of_history": index + 1,
                 } | values
+                # The rates as scored: the raw ones unless a scenario draws them toward a habit.
+                for name in SHRUNK_RATES:
+                    row.setdefault(f"shrunk_{name}", row[name])
+                row.setdefault("shrunk_response_time_score", row["response_time_score"])
                 columns = ", ".join(row)
                 placeholders = ", ".join("?" for _ in row)
                 connection.execute(
@@ -380,6 +405,22 @@ def test_what_moved_names_the_component_that_moved_most(html: str):
         "median response time rose from 0.5 h to 6.0 h." in section
     )
     assert "Overall fell 4.0 points, from 71.0 to 67.0." in section
+
+
+def test_what_moved_explains_openness_and_investment_by_the_components_methodology_0_2_scores(html: str):
+    """Dialogue (replies to the public and on others' posts) and accessible posts, ranked by the
+    rates as scored (drawn toward the habit), not by the raw ones; presence is no part of investment."""
+    section = section_of(html, "theatre")
+    assert (
+        "Openness fell 10.0 points, from 40.0 to 30.0: replies to the public and on others&#39; posts went "
+        "from 3 of 10 actions to 1 of 10 actions, posts about its own news and plans went from "
+        "2 of 4 original posts to 0 of 1 original posts." in section
+    )
+    assert (
+        "Investment fell 10.0 points, from 60.0 to 50.0: accessible posts (every image described, "
+        "or no image) went from 9 of 9 own posts to 3 of 9 own posts." in section
+    )
+    assert "images with alt text" not in html
 
 
 def test_peer_rank_is_given_within_the_peer_group(html: str):

@@ -116,8 +116,7 @@ _SCORE_COLUMNS: Final = (
     "answered_question_share",
     "median_response_hours",
     "response_time_score",
-    "replies_to_public",
-    "reply_share",
+    "dialogue_replies",
     "original_posts",
     "own_news_posts",
     "own_news_share",
@@ -128,11 +127,17 @@ _SCORE_COLUMNS: Final = (
     "non_promotional_share",
     "expected_weekly_actions",
     "effort_ratio",
-    "media_attachments",
-    "media_with_alt_text",
-    "alt_text_share",
+    "own_posts",
+    "accessible_posts",
     "trust_presence_share",
-    "investment_presence_share",
+    # The rate components as scored (methodology 0.2: drawn toward the account's habit).
+    "shrunk_answered_question_share",
+    "shrunk_response_time_score",
+    "shrunk_dialogue_share",
+    "shrunk_own_news_share",
+    "shrunk_directed_at_others_share",
+    "shrunk_non_promotional_share",
+    "shrunk_accessibility_share",
     "window_weeks",
     "active_weeks_in_window",
     "active_week_share",
@@ -364,7 +369,8 @@ def _non_promotional(row: Row) -> int:
 
 @dataclass(frozen=True)
 class _Component:
-    """One component of an indicator: its 0-1 level and how to say how it changed."""
+    """One component of an indicator: its 0-1 level as the score used it (a rate drawn toward the
+    account's habit, methodology 0.2) and how to say, in the week's own counts, how it changed."""
 
     indicator: str
     level: Callable[[Row], float | None]
@@ -396,7 +402,7 @@ def _steadiness_level(row: Row) -> float | None:
 _COMPONENTS: Final = (
     _Component(
         "trust",
-        _share("answered_question_share"),
+        _share("shrunk_answered_question_share"),
         lambda before, now: _went(
             "answered questions",
             _fraction(before, "questions_answered", "questions_decided", "none decided"),
@@ -405,7 +411,7 @@ _COMPONENTS: Final = (
     ),
     _Component(
         "trust",
-        _percent_level("response_time_score"),
+        _percent_level("shrunk_response_time_score"),
         lambda before, now: _moved(
             "median response time",
             _number(before, "median_response_hours"),
@@ -422,16 +428,16 @@ _COMPONENTS: Final = (
     ),
     _Component(
         "openness",
-        _share("reply_share"),
+        _share("shrunk_dialogue_share"),
         lambda before, now: _went(
-            "replies to the public",
-            _of(before, _count(before, "replies_to_public"), "actions", "actions", "none (no action)"),
-            _of(now, _count(now, "replies_to_public"), "actions", "actions", "none (no action)"),
+            "replies to the public and on others' posts",
+            _of(before, _count(before, "dialogue_replies"), "actions", "actions", "none (no action)"),
+            _of(now, _count(now, "dialogue_replies"), "actions", "actions", "none (no action)"),
         ),
     ),
     _Component(
         "openness",
-        _share("own_news_share"),
+        _share("shrunk_own_news_share"),
         lambda before, now: _went(
             "posts about its own news and plans",
             _of(before, _count(before, "own_news_posts"), "original_posts", "original posts", "none"),
@@ -440,7 +446,7 @@ _COMPONENTS: Final = (
     ),
     _Component(
         "involvement",
-        _share("directed_at_others_share"),
+        _share("shrunk_directed_at_others_share"),
         lambda before, now: _went(
             "actions directed at others",
             _of(before, _count(before, "actions_directed_at_others"), "actions", "", "none (no action)"),
@@ -449,7 +455,7 @@ _COMPONENTS: Final = (
     ),
     _Component(
         "involvement",
-        _share("non_promotional_share"),
+        _share("shrunk_non_promotional_share"),
         lambda before, now: _went(
             "non-promotional posts",
             _of(before, _non_promotional(before), "posts_with_text", "posts with text", "none"),
@@ -470,18 +476,11 @@ _COMPONENTS: Final = (
     ),
     _Component(
         "investment",
-        _share("alt_text_share"),
+        _share("shrunk_accessibility_share"),
         lambda before, now: _went(
-            "images with alt text",
-            _fraction(before, "media_with_alt_text", "media_attachments", "none (no image)"),
-            _fraction(now, "media_with_alt_text", "media_attachments", "none (no image)"),
-        ),
-    ),
-    _Component(
-        "investment",
-        _share("investment_presence_share"),
-        lambda before, now: _moved(
-            "active days", _count(before, "active_days"), _count(now, "active_days"), lambda v: f"{v:.0f}"
+            "accessible posts (every image described, or no image)",
+            _of(before, _count(before, "accessible_posts"), "own_posts", "own posts", "none (no own post)"),
+            _of(now, _count(now, "accessible_posts"), "own_posts", "own posts", "none (no own post)"),
         ),
     ),
     _Component(

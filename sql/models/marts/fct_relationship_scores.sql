@@ -6,14 +6,19 @@
 {%- set busiest_weeks = var('burst_busiest_weeks') -%}
 {%- set burst_threshold = var('burst_concentration_threshold') -%}
 {%- set pseudo_count = var('shrinkage_pseudo_count') -%}
-{#- Each rate component: [its name, the count it divides, the count it divides by]. -#}
+{#- Each rate component: [its name, the count it divides, the count it divides by, the weeks
+    where, with nothing to divide by, it takes the account's habit]. -#}
+{%- set acted = 'actions > 0' -%}
+{%- set acted_or_asked = '(actions > 0 or questions_received > 0)' -%}
 {%- set shrunk_rates = [
-    ['answered_question_share', 'questions_answered', 'questions_decided'],
-    ['dialogue_share', 'dialogue_replies', 'actions'],
-    ['own_news_share', 'own_news_posts', 'original_posts'],
-    ['directed_at_others_share', 'actions_directed_at_others', 'actions'],
-    ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text'],
-    ['accessibility_share', 'accessible_posts', 'own_posts'],
+    ['answered_question_share', 'questions_answered', 'questions_decided', acted_or_asked],
+    ['response_time_value', 'coalesce(response_time_value, 0) * questions_answered', 'questions_answered',
+        'questions_decided = 0 and ' ~ acted_or_asked],
+    ['dialogue_share', 'dialogue_replies', 'actions', acted],
+    ['own_news_share', 'own_news_posts', 'original_posts', acted],
+    ['directed_at_others_share', 'actions_directed_at_others', 'actions', acted],
+    ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text', acted],
+    ['accessibility_share', 'accessible_posts', 'own_posts', acted],
 ] -%}
 
 with
@@ -27,6 +32,23 @@ weekly_metrics as (
     {{ refreshed_only('weekly_metrics', 'weekly_metrics.week_start_date', 2 * (window_length_weeks | int) - 1) }}
 ),
 
+-- The response time scored on 0-1: 1 at or under the target, 0 at or over the
+-- ceiling, linear in between. The median over the week's answered questions,
+-- counted as that many observations when shrunk.
+response_times_scored as (
+    select
+        *,
+        case
+            when median_response_hours is null then null
+            when median_response_hours <= {{ response_time_target_hours }} then 1.0
+            when median_response_hours >= {{ response_time_ceiling_hours }} then 0.0
+            else
+                ({{ response_time_ceiling_hours }} - median_response_hours)
+                / ({{ response_time_ceiling_hours }} - {{ response_time_target_hours }})
+        end as response_time_value
+    from weekly_metrics
+),
+
 -- Each rate's counts over the account's previous commitment_window_weeks
 -- weeks (this week left out): its trailing pooled rate is their ratio.
 trailing_counts_summed as (
@@ -36,7 +58,7 @@ trailing_counts_summed as (
         sum({{ rate[1] }}) over trailing_weeks as trailing_{{ rate[0] }}_numerator,
         sum({{ rate[2] }}) over trailing_weeks as trailing_{{ rate[0] }}_denominator{{ "," if not loop.last }}
     {%- endfor %}
-    from weekly_metrics
+    from response_times_scored
     window trailing_weeks as (
         partition by account_id
         order by week_start_date
@@ -47,8 +69,10 @@ trailing_counts_summed as (
 
 -- Empirical-Bayes shrinkage: (x + k·p) / (n + k), the week's x of n drawn
 -- toward the trailing rate p with the weight of k pseudo-observations, so
--- one or two actions cannot swing a rate. Undefined this week (n = 0): still
--- undefined. No earlier volume (no p): the week's own rate.
+-- one or two actions cannot swing a rate. Nothing to divide by this week
+-- (n = 0): the same formula, that is p, in a week where the indicator is
+-- scored, so the indicator keeps its composition instead of renormalizing;
+-- else undefined. No earlier volume (no p): the week's own rate.
 rates_shrunk as (
     select
         *,
@@ -57,7 +81,7 @@ rates_shrunk as (
             when
                 trailing_{{ rate[0] }}_denominator > 0
                 and trailing_{{ rate[0] }}_numerator is not null
-                and {{ rate[2] }} > 0
+                and ({{ rate[2] }} > 0 or {{ rate[3] }})
                 then
                     (
                         ({{ rate[1] }})
@@ -79,30 +103,17 @@ components_scored as (
         case
             when questions_decided >= {{ var('min_questions_for_response_rate') }}
                 then shrunk_answered_question_share
-            -- Below the minimum, in a week where the organization acted or was
-            -- asked: the same estimate, mostly its answering habit (p with no
-            -- question decided), rather than trust on presence alone.
+            -- Below the minimum: only the estimate drawn toward an earlier
+            -- answer rate, mostly the answering habit (p with no question
+            -- decided), rather than trust on presence alone.
             when
-                (actions > 0 or questions_received > 0)
-                and questions_decided + {{ pseudo_count }} > 0
-                and trailing_answered_question_share_denominator > 0
+                trailing_answered_question_share_denominator > 0
                 and trailing_answered_question_share_numerator is not null
-                then
-                    (
-                        questions_answered
-                        + {{ pseudo_count }} * trailing_answered_question_share_numerator
-                        / trailing_answered_question_share_denominator
-                    )
-                    / (questions_decided + {{ pseudo_count }})
+                then shrunk_answered_question_share
         end as answered_question_component,
-        case
-            when median_response_hours is null then null
-            when median_response_hours <= {{ response_time_target_hours }} then 1.0
-            when median_response_hours >= {{ response_time_ceiling_hours }} then 0.0
-            else
-                ({{ response_time_ceiling_hours }} - median_response_hours)
-                / ({{ response_time_ceiling_hours }} - {{ response_time_target_hours }})
-        end as response_time_component,
+        -- Nobody asked: the habit. Questions left unanswered: left out, the
+        -- answer rate counts the miss.
+        shrunk_response_time_value as response_time_component,
         -- Presence: active days over the days that count as full presence, at
         -- most 1. It says something about trust only in a week where the public
         -- asked something or the organization acted.
@@ -352,7 +363,7 @@ final as (
         questions_answered,
         round(answered_question_share, 4) as answered_question_share,
         round(median_response_hours, 2) as median_response_hours,
-        round(100 * response_time_component, 1) as response_time_score,
+        round(100 * response_time_value, 1) as response_time_score,
         replies_to_public,
         round(reply_share, 4) as reply_share,
         replies_on_others_posts,
@@ -384,7 +395,8 @@ final as (
         round(burst_penalty, 4) as burst_penalty,
         round(100 * sustained_quality_value, 1) as sustained_quality_score,
         round(100 * commitment_over_time_value, 1) as commitment_over_time_score,
-    {%- for rate in shrunk_rates %}
+        round(100 * shrunk_response_time_value, 1) as shrunk_response_time_score,
+    {%- for rate in shrunk_rates if rate[0] != 'response_time_value' %}
         round(shrunk_{{ rate[0] }}, 4) as shrunk_{{ rate[0] }}{{ "," if not loop.last }}
     {%- endfor %}
     from weeks_refreshed
