@@ -161,7 +161,9 @@ def test_the_markdown_says_n_a_and_why(warehouse: Path, rapport_home: Path):
     assert "| involvement | 0 | n/a | n/a | 0 |" in lines
     # The demo's involvement components are not columns of this warehouse.
     assert any(
-        line.startswith("| involvement | directed_at_others_share, non_promotional_share | 0 | n/a (not in")
+        line.startswith(
+            "| involvement | shrunk_directed_at_others_share, shrunk_non_promotional_share | 0 | n/a (not in"
+        )
         for line in lines
     )
     assert "Sensitivity" not in result.output
