@@ -48,7 +48,12 @@ aggregated as (
         coalesce(cast(bit_count(
             bit_or(1 << (isodow(published_date) - 1)) filter (where not is_deleted)
         ) as bigint), 0) as active_days,
-        count(*) filter (where is_deleted) as deleted_posts
+        count(*) filter (where is_deleted) as deleted_posts,
+        -- Thread coverage: its posts the public replied to, and of those the
+        -- ones whose thread was read (the replies, questions and answers in
+        -- an unread thread are not in the warehouse yet).
+        count(*) filter (where not is_deleted and has_replies) as threads_with_replies,
+        count(*) filter (where not is_deleted and has_replies and is_thread_read) as threads_read
     from posts_classified
     group by
         account_id,

@@ -65,6 +65,8 @@ joined as (
         coalesce(posts_by_week.accessible_posts, 0) as accessible_posts,
         coalesce(posts_by_week.active_days, 0) as active_days,
         coalesce(posts_by_week.deleted_posts, 0) as deleted_posts,
+        coalesce(posts_by_week.threads_with_replies, 0) as threads_with_replies,
+        coalesce(posts_by_week.threads_read, 0) as threads_read,
         coalesce(interactions_by_week.interactions_received, 0) as interactions_received,
         coalesce(interactions_by_week.interlocutors, 0) as interlocutors,
         coalesce(interactions_by_week.questions_received, 0) as questions_received,
@@ -116,7 +118,11 @@ rates_computed as (
         case
             when account_state = 'active' and previous_week_account_state = 'active'
                 then followers_count - previous_week_followers_count
-        end as followers_change
+        end as followers_change,
+        -- What the week's scores did not see: threads the public replied to
+        -- whose replies are not read yet (NULL coverage: no thread had replies).
+        threads_with_replies - threads_read as unread_threads,
+        cast(threads_read as double) / nullif(threads_with_replies, 0) as thread_coverage
     from joined
 )
 

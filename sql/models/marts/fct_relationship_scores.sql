@@ -342,6 +342,11 @@ final as (
         round(100 * commitment_value, 1) as commitment_score,
         round(100 * overall_value, 1) as overall_score,
         score_notes,
+        -- What the week's scores did not see (docs/methodology.md, Coverage).
+        threads_with_replies,
+        threads_read,
+        unread_threads,
+        round(thread_coverage, 4) as thread_coverage,
         size_band,
         weeks_of_history,
         actions,
