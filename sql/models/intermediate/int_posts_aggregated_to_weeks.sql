@@ -58,6 +58,27 @@ aggregated as (
     group by
         account_id,
         week_start_date
+),
+
+-- A reply on a post that is neither its own nor a known interaction, in a
+-- week with unread threads, may answer the public inside a thread not read
+-- yet: an unresolved reply (docs/methodology.md, Coverage). It stays dialogue,
+-- but is never counted as a reply on others' posts (nor as directed at others).
+unresolved_replies_counted as (
+    select
+        *,
+        case when threads_read < threads_with_replies then replies_on_others_posts else 0 end
+            as unresolved_replies
+    from aggregated
+),
+
+replies_resolved as (
+    select
+        * replace (
+            replies_on_others_posts - unresolved_replies as replies_on_others_posts,
+            actions_directed_at_others - unresolved_replies as actions_directed_at_others
+        )
+    from unresolved_replies_counted
 )
 
-select * from aggregated
+select * from replies_resolved

@@ -67,6 +67,7 @@ joined as (
         coalesce(posts_by_week.deleted_posts, 0) as deleted_posts,
         coalesce(posts_by_week.threads_with_replies, 0) as threads_with_replies,
         coalesce(posts_by_week.threads_read, 0) as threads_read,
+        coalesce(posts_by_week.unresolved_replies, 0) as unresolved_replies,
         coalesce(interactions_by_week.interactions_received, 0) as interactions_received,
         coalesce(interactions_by_week.interlocutors, 0) as interlocutors,
         coalesce(interactions_by_week.questions_received, 0) as questions_received,
@@ -103,11 +104,16 @@ rates_computed as (
         cast(questions_answered as double)
         / nullif(questions_received - questions_pending, 0) as answered_question_share,
         cast(replies_to_public as double) / nullif(actions, 0) as reply_share,
-        -- Dialogue: every reply to someone else, asked or not (methodology 0.2).
-        replies_to_public + replies_on_others_posts as dialogue_replies,
-        cast(replies_to_public + replies_on_others_posts as double) / nullif(actions, 0) as dialogue_share,
+        -- Dialogue: every reply to someone else, asked or not (methodology 0.2),
+        -- an unresolved reply too: to the public or on others' posts, it is dialogue.
+        replies_to_public + replies_on_others_posts + unresolved_replies as dialogue_replies,
+        cast(replies_to_public + replies_on_others_posts + unresolved_replies as double)
+        / nullif(actions, 0) as dialogue_share,
         cast(own_news_posts as double) / nullif(original_posts, 0) as own_news_share,
-        cast(actions_directed_at_others as double) / nullif(actions, 0) as directed_at_others_share,
+        -- An unresolved reply may be directed at others or answer the public:
+        -- left out of this share (methodology, Coverage).
+        cast(actions_directed_at_others as double)
+        / nullif(actions - unresolved_replies, 0) as directed_at_others_share,
         cast(posts_with_text - promotional_posts as double)
         / nullif(posts_with_text, 0) as non_promotional_share,
         cast(actions as double) / nullif(expected_weekly_actions, 0) as effort_ratio,

@@ -6,12 +6,13 @@
 {%- set busiest_weeks = var('burst_busiest_weeks') -%}
 {%- set burst_threshold = var('burst_concentration_threshold') -%}
 {%- set pseudo_count = var('shrinkage_pseudo_count') -%}
+{%- set min_thread_coverage = var('min_thread_coverage') -%}
 {#- Each rate component: [its name, the count it divides, the count it divides by]. -#}
 {%- set shrunk_rates = [
     ['answered_question_share', 'questions_answered', 'questions_decided'],
     ['dialogue_share', 'dialogue_replies', 'actions'],
     ['own_news_share', 'own_news_posts', 'original_posts'],
-    ['directed_at_others_share', 'actions_directed_at_others', 'actions'],
+    ['directed_at_others_share', 'actions_directed_at_others', 'actions - unresolved_replies'],
     ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text'],
     ['accessibility_share', 'accessible_posts', 'own_posts'],
 ] -%}
@@ -145,6 +146,22 @@ indicators_scored as (
     from components_scored
 ),
 
+-- Coverage (docs/methodology.md): a week with unread threads is never scored
+-- as if nobody asked. Its questions and answers may sit in the unread
+-- threads, so trust is undefined when too few threads were read, or when
+-- some are unread and no public question was found in the others.
+trust_coverage_applied as (
+    select
+        * replace (
+            case
+                when thread_coverage < {{ min_thread_coverage }} then null
+                when unread_threads > 0 and questions_received = 0 then null
+                else trust_value
+            end as trust_value
+        )
+    from indicators_scored
+),
+
 weekly_qualities_scored as (
     select
         *,
@@ -156,7 +173,7 @@ weekly_qualities_scored as (
             ['involvement_value', 1],
             ['investment_value', 1],
         ]) }} as weekly_quality_value
-    from indicators_scored
+    from trust_coverage_applied
 ),
 
 -- Each week paired with the weeks of its trailing window, itself included.
@@ -272,6 +289,19 @@ notes_written as (
                 '; ',
                 case
                     when trust_value is not null then null
+                    when thread_coverage < {{ min_thread_coverage }}
+                        then format(
+                            'trust: {} of {} threads with replies unread this week',
+                            unread_threads,
+                            threads_with_replies
+                        )
+                    when unread_threads > 0 and questions_received = 0
+                        then format(
+                            'trust: {} of {} threads with replies unread this week, '
+                            || 'no public question in the others',
+                            unread_threads,
+                            threads_with_replies
+                        )
                     when questions_received = 0 and actions = 0
                         then 'trust: no public questions and no activity this week'
                     else 'trust: no component defined (check the trust weights)'
@@ -347,6 +377,7 @@ final as (
         threads_read,
         unread_threads,
         round(thread_coverage, 4) as thread_coverage,
+        unresolved_replies,
         size_band,
         weeks_of_history,
         actions,
