@@ -42,7 +42,7 @@ create table marts.dim_organizations (
 create table marts.dim_accounts (
     account_id varchar, organization_id varchar, platform varchar, handle varchar, display_name varchar,
     instance varchar, account_state varchar default 'active', moved_to_handle varchar,
-    state_observed_since timestamp
+    state_observed_since timestamp, is_unreachable boolean default false, last_observed_at timestamp
 );
 create table marts.fct_account_weekly_metrics (
     account_id varchar, organization_id varchar, week_start_date date, actions bigint, active_days bigint
@@ -446,3 +446,23 @@ def test_an_account_that_is_not_active_is_shown_with_its_state_not_with_scores_r
     assert f"@quiet_bank: {expected}" in bank
     assert "Silent week" not in bank and "overall fell" not in bank.lower()
     assert expected not in section_of(html, "museum")
+
+
+def test_an_account_the_latest_run_did_not_reach_is_shown_as_not_reached_with_its_last_observation(
+    tmp_path: Path,
+):
+    """Issue 15: quiet-bank's account was last observed on 2026-11-16; the latest run did not reach it."""
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    connection = duckdb.connect(str(warehouse))
+    connection.execute(
+        "update marts.dim_accounts set is_unreachable = true, last_observed_at = timestamp '2026-11-16 00:00:00' "
+        "where account_id = 'demo:@quiet_bank'"
+    )
+    connection.close()
+    html = write_report(warehouse, tmp_path / "report").read_text(encoding="utf-8")
+    bank = section_of(html, "quiet-bank")
+    expected = "not reached by the latest run, last observed 2026-11-16"
+    assert f'<span class="account-state">{expected}</span>' in bank
+    assert f"@quiet_bank: {expected}. Its latest counts were not observed: not a collapse." in bank
+    assert "overall fell" not in bank.lower()
+    assert "not reached" not in section_of(html, "museum")

@@ -88,7 +88,7 @@ _ORGANIZATIONS_SQL: Final = """
 _ACCOUNTS_SQL: Final = """
     select
         account_id, organization_id, platform, handle, display_name,
-        instance, account_state, moved_to_handle, state_observed_since
+        instance, account_state, moved_to_handle, state_observed_since, is_unreachable, last_observed_at
     from marts.dim_accounts
 """
 
@@ -904,18 +904,22 @@ class _AccountView:
 
 
 def _state_text(account: Mapping[str, Any]) -> str | None:
-    """An account's state in words when its latest snapshot says it is not active, else ``None``."""
+    """An account's state in words when its latest snapshot says it is not active or the latest run
+    did not reach it, else ``None``."""
     from rapport.summary import describe_state
 
     state = account.get("account_state")
-    if state is None or state == "active":
+    unreachable = bool(account.get("is_unreachable"))
+    if (state is None or state == "active") and not unreachable:
         return None
     return describe_state(
         str(account.get("platform")),
         account.get("instance"),
-        str(state),
+        state,
         account.get("moved_to_handle"),
         account.get("state_observed_since"),
+        is_unreachable=unreachable,
+        last_observed_at=account.get("last_observed_at"),
     )
 
 
@@ -1151,9 +1155,12 @@ def _build_view(
                 moves = [line for line in moves if not line.startswith(prefix)] if prefix else []
                 coverage = [line for line in coverage if not line.startswith(prefix)] if prefix else []
                 moves.append(f"{label}: {state}; its scores are not compared.")
-                coverage.insert(
-                    0, f"{label}: {state}. Its counts are not shown by the platform: not a collapse."
+                unseen = (
+                    "Its latest counts were not observed"
+                    if account.get("account_state") in (None, "active")
+                    else "Its counts are not shown by the platform"
                 )
+                coverage.insert(0, f"{label}: {state}. {unseen}: not a collapse.")
             account_views.append(
                 _AccountView(
                     handle=label,

@@ -37,6 +37,7 @@ joined as (
         accounts.expected_weekly_actions,
         interactions_by_week.median_response_hours,
         snapshots_by_week.account_state,
+        snapshots_by_week.moved_to_handle,
         snapshots_by_week.followers_count,
         snapshots_by_week.following_count,
         snapshots_by_week.snapshot_observed_at,

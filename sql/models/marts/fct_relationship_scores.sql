@@ -7,6 +7,10 @@
 {%- set burst_threshold = var('burst_concentration_threshold') -%}
 {%- set pseudo_count = var('shrinkage_pseudo_count') -%}
 {%- set min_thread_coverage = var('min_thread_coverage') -%}
+{#- States in which the platform no longer shows the account live: its weeks are not scored. -#}
+{%- set inactive_states = "('suspended', 'moved', 'deactivated', 'taken_down')" -%}
+{#- Live, or not known otherwise (before the account's first snapshot). -#}
+{%- set is_live = "coalesce(account_state, 'active') not in " ~ inactive_states -%}
 {#- Each rate component: [its name, the count it divides, the count it divides by]. -#}
 {%- set shrunk_rates = [
     ['answered_question_share', 'questions_answered', 'questions_decided'],
@@ -191,6 +195,11 @@ window_weeks_paired as (
             and trailing_weeks.week_start_date
             between current_weeks.week_start_date - to_days(7 * ({{ window_length_weeks }} - 1))
             and current_weeks.week_start_date
+            -- A week the account was not live is no silence: out of the window.
+            and (
+                coalesce(trailing_weeks.account_state, 'active') not in {{ inactive_states }}
+                or current_weeks.week_start_date = trailing_weeks.week_start_date
+            )
 ),
 
 windows_aggregated as (
@@ -280,6 +289,22 @@ overall_scored as (
     from commitment_scored
 ),
 
+-- A week the platform did not show the account live (suspended, moved,
+-- deactivated, taken down) is a state, not a silence: no score at all.
+account_states_applied as (
+    select
+        * replace (
+            case when {{ is_live }} then trust_value end as trust_value,
+            case when {{ is_live }} then openness_value end as openness_value,
+            case when {{ is_live }} then involvement_value end as involvement_value,
+            case when {{ is_live }} then investment_value end as investment_value,
+            case when {{ is_live }} then commitment_value end as commitment_value,
+            case when {{ is_live }} then commitment_over_time_value end as commitment_over_time_value,
+            case when {{ is_live }} then overall_value end as overall_value
+        )
+    from overall_scored
+),
+
 -- Every NULL score with its reason, in words.
 notes_written as (
     select
@@ -345,14 +370,29 @@ notes_written as (
             ),
             ''
         ) as score_notes
-    from overall_scored
+    from account_states_applied
+),
+
+-- The state, alone, is the reason of a week that is not scored for it.
+account_state_notes_written as (
+    select
+        * replace (
+            case account_state
+                when 'suspended' then 'account: suspended on the platform'
+                when 'deactivated' then 'account: deactivated on the platform'
+                when 'taken_down' then 'account: taken down on the platform'
+                when 'moved' then 'account: moved to ' || coalesce(moved_to_handle, 'another account')
+                else score_notes
+            end as score_notes
+        )
+    from notes_written
 ),
 
 -- Only the weeks to refresh: the earlier ones were read for their trailing windows alone.
 weeks_refreshed as (
-    select notes_written.*
-    from notes_written
-    {{ refreshed_only('notes_written', 'notes_written.week_start_date') }}
+    select account_state_notes_written.*
+    from account_state_notes_written
+    {{ refreshed_only('account_state_notes_written', 'account_state_notes_written.week_start_date') }}
 ),
 
 -- Keys, scores and notes first, then the components they were computed from.
