@@ -64,32 +64,49 @@ def latest_scores_table(database: Path) -> str:
 
 
 _INACTIVE_ACCOUNTS = """
-    select account_id, platform, instance, account_state, moved_to_handle, state_observed_since
+    select
+        account_id, platform, instance, account_state, moved_to_handle, state_observed_since,
+        is_unreachable, last_observed_at
     from marts.dim_accounts
-    where account_state != 'active'
+    where account_state != 'active' or is_unreachable
     order by account_id
 """
 
 
 def describe_state(
-    platform: str, instance: str | None, state: str, moved_to_handle: str | None, since: date | None
+    platform: str,
+    instance: str | None,
+    state: str | None,
+    moved_to_handle: str | None,
+    since: date | None,
+    *,
+    is_unreachable: bool = False,
+    last_observed_at: date | None = None,
 ) -> str:
-    """An account's state in words: ``suspended on mastodon.social since 2026-11-16``, ``moved to @x@y``."""
+    """An account's state in words: ``suspended on mastodon.social since 2026-11-16``, ``moved to @x@y``,
+    ``not reached by the latest run, last observed 2026-11-16`` (after its state if it is not active)."""
     where = instance or platform
     words = {
         "suspended": f"suspended on {where}",
         "deactivated": f"deactivated by its owner on {where}",
         "taken_down": f"taken down by {where}'s moderation",
         "moved": f"moved to {moved_to_handle or 'another account'}",
-    }.get(state, state.replace("_", " "))
-    return f"{words} since {since:%Y-%m-%d}" if since is not None else words
+    }.get(state or "active", (state or "active").replace("_", " "))
+    described = f"{words} since {since:%Y-%m-%d}" if since is not None else words
+    if not is_unreachable:
+        return described
+    last_seen = f"last observed {last_observed_at:%Y-%m-%d}" if last_observed_at else "never observed"
+    unreached = f"not reached by the latest run, {last_seen}"
+    return unreached if state in (None, "active") else f"{described}; {unreached}"
 
 
 def inactive_accounts(database: Path) -> list[str]:
-    """Each account whose latest snapshot says it is not active, in words, its key first.
+    """Each account whose latest snapshot says it is not active, or that the latest run did not
+    reach, in words, its key first.
 
     ``database`` is the warehouse or its published serving copy. Its scores are
-    no collapse: the account is suspended, moved, deactivated or taken down.
+    no collapse: the account is suspended, moved, deactivated or taken down, or
+    was not observed by the latest run.
     """
     from rapport.load import connect
 
@@ -99,8 +116,11 @@ def inactive_accounts(database: Path) -> list[str]:
     finally:
         connection.close()
     return [
-        f"{account_id}: {describe_state(platform, instance, state, moved_to, since)}"
-        for account_id, platform, instance, state, moved_to, since in rows
+        f"{account_id}: "
+        + describe_state(
+            platform, instance, state, moved_to, since, is_unreachable=unreachable, last_observed_at=last_seen
+        )
+        for account_id, platform, instance, state, moved_to, since, unreachable, last_seen in rows
     ]
 
 

@@ -37,7 +37,7 @@
         'commitment_window_weeks', 'commitment_min_history_weeks',
         'commitment_weight_sustained_quality', 'commitment_weight_continuity', 'commitment_weight_steadiness',
         'burst_busiest_weeks', 'burst_concentration_threshold',
-        'shrinkage_pseudo_count',
+        'shrinkage_pseudo_count', 'min_thread_coverage',
         'overall_weight_trust', 'overall_weight_openness', 'overall_weight_involvement',
         'overall_weight_investment', 'overall_weight_commitment',
         'own_news_keywords_en', 'own_news_keywords_fr', 'promotional_keywords_en', 'promotional_keywords_fr',

@@ -98,6 +98,21 @@ def test_a_suspended_accounts_later_weeks_carry_state_suspended_and_null_followe
     assert other == [("active",)]
 
 
+def test_a_suspended_accounts_weeks_get_no_score_and_a_note_naming_the_state_not_zeros(suspended_home):
+    home, _ = suspended_home
+    weeks = query(
+        home / "data" / "warehouse.duckdb",
+        "select week_start_date, trust_score, openness_score, involvement_score, investment_score, "
+        "commitment_score, overall_score, score_notes from marts.fct_relationship_scores "
+        "where account_id = ? order by week_start_date",
+        [SUSPENDED],
+    )
+    by_week = {str(week): rest for week, *rest in weeks}
+    assert by_week["2026-11-16"][3] is not None  # investment: a live week is scored
+    for week in ("2026-11-23", "2026-11-30"):
+        assert by_week[week] == [None] * 6 + ["account: suspended on the platform"], week
+
+
 def test_the_dimension_names_the_state_and_when_it_was_first_observed(suspended_home):
     home, _ = suspended_home
     assert query(

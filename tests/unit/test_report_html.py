@@ -44,7 +44,7 @@ create table marts.dim_organizations (
 create table marts.dim_accounts (
     account_id varchar, organization_id varchar, platform varchar, handle varchar, display_name varchar,
     instance varchar, account_state varchar default 'active', moved_to_handle varchar,
-    state_observed_since timestamp
+    state_observed_since timestamp, is_unreachable boolean default false, last_observed_at timestamp
 );
 create table marts.fct_account_weekly_metrics (
     account_id varchar, organization_id varchar, week_start_date date, actions bigint, active_days bigint
@@ -434,7 +434,7 @@ def test_peer_rank_is_given_within_the_peer_group(html: str):
 def test_coverage_warnings_explain_null_scores_and_thin_data(html: str):
     museum = section_of(html, "museum")
     assert "commitment not scored: new account, 4 week(s) of history, fewer than the 6 required." in museum
-    assert "Only 1 public question decided, fewer than the 2 needed for an answer rate" in museum
+    assert "Only 1 public question decided, fewer than the 2 of a full answer rate" in museum
     assert "New account: 4 weeks of history" in museum
     bank = section_of(html, "quiet-bank")
     assert "trust not scored: no public questions and no activity this week." in bank
@@ -528,3 +528,40 @@ def test_an_account_that_is_not_active_is_shown_with_its_state_not_with_scores_r
     assert f"@quiet_bank: {expected}" in bank
     assert "Silent week" not in bank and "overall fell" not in bank.lower()
     assert expected not in section_of(html, "museum")
+
+
+def test_an_account_the_latest_run_did_not_reach_is_shown_as_not_reached_with_its_last_observation(
+    tmp_path: Path,
+):
+    """Issue 15: quiet-bank's account was last observed on 2026-11-16; the latest run did not reach it."""
+    warehouse = build_warehouse(tmp_path / "warehouse.duckdb")
+    connection = duckdb.connect(str(warehouse))
+    connection.execute(
+        "update marts.dim_accounts set is_unreachable = true, last_observed_at = timestamp '2026-11-16 00:00:00' "
+        "where account_id = 'demo:@quiet_bank'"
+    )
+    connection.close()
+    html = write_report(warehouse, tmp_path / "report").read_text(encoding="utf-8")
+    bank = section_of(html, "quiet-bank")
+    expected = "not reached by the latest run, last observed 2026-11-16"
+    assert f'<span class="account-state">{expected}</span>' in bank
+    assert f"@quiet_bank: {expected}. Its latest counts were not observed: not a collapse." in bank
+    assert "overall fell" not in bank.lower()
+    assert "not reached" not in section_of(html, "museum")
+
+
+def test_a_week_without_questions_says_trust_draws_on_the_accounts_habit_when_it_has_one():
+    from rapport.publish.report import _describe_coverage
+
+    quiet = {"actions": 4, "questions_received": 0, "questions_decided": 0, "trust_score": 62.0}
+    with_habit = _describe_coverage(quiet | {"shrunk_answered_question_share": 0.8})
+    without = _describe_coverage(quiet | {"shrunk_answered_question_share": None})
+
+    assert any("usual answer rate and response time" in line for line in with_habit)
+    assert not any("presence alone" in line for line in with_habit)
+    assert any("trust rests on presence alone" in line for line in without)
+    one = {"actions": 4, "questions_received": 1, "questions_decided": 1, "trust_score": 70.0}
+    assert any(
+        "leans on the account's earlier weeks" in line
+        for line in _describe_coverage(one | {"shrunk_answered_question_share": 0.6})
+    )

@@ -96,7 +96,7 @@ _ORGANIZATIONS_SQL: Final = """
 _ACCOUNTS_SQL: Final = """
     select
         account_id, organization_id, platform, handle, display_name,
-        instance, account_state, moved_to_handle, state_observed_since
+        instance, account_state, moved_to_handle, state_observed_since, is_unreachable, last_observed_at
     from marts.dim_accounts
 """
 
@@ -603,13 +603,24 @@ def _describe_coverage(now: Row) -> list[str]:
         warnings.append("Silent week: the account published nothing (investment scores 0).")
     received, decided = _count(now, "questions_received"), _count(now, "questions_decided")
     pending = _count(now, "questions_pending")
+    # Methodology 0.2: with few or no questions, trust draws on the account's earlier answer rate.
+    has_habit = now.get("shrunk_answered_question_share") is not None
     if 0 < decided < MIN_QUESTIONS_FOR_RESPONSE_RATE:
         warnings.append(
             f"Only {decided} public question decided, fewer than the {MIN_QUESTIONS_FOR_RESPONSE_RATE} "
-            "needed for an answer rate: trust leaves the answer rate out."
+            + (
+                "of a full answer rate: trust's answer rate leans on the account's earlier weeks."
+                if has_habit
+                else "needed for an answer rate: trust leaves the answer rate out."
+            )
         )
-    elif received == 0 and _count(now, "actions") > 0:
-        warnings.append("No public question this week: trust rests on presence alone.")
+    elif received == 0 and _count(now, "actions") > 0 and now.get("trust_score") is not None:
+        warnings.append(
+            "No public question this week: trust takes the account's usual answer rate and response "
+            "time, with this week's presence."
+            if has_habit
+            else "No public question this week: trust rests on presence alone."
+        )
     if pending:
         warnings.append(
             f"{pending} question{'s' if pending > 1 else ''} still within the answer window, "
@@ -924,18 +935,22 @@ class _AccountView:
 
 
 def _state_text(account: Mapping[str, Any]) -> str | None:
-    """An account's state in words when its latest snapshot says it is not active, else ``None``."""
+    """An account's state in words when its latest snapshot says it is not active or the latest run
+    did not reach it, else ``None``."""
     from rapport.summary import describe_state
 
     state = account.get("account_state")
-    if state is None or state == "active":
+    unreachable = bool(account.get("is_unreachable"))
+    if (state is None or state == "active") and not unreachable:
         return None
     return describe_state(
         str(account.get("platform")),
         account.get("instance"),
-        str(state),
+        state,
         account.get("moved_to_handle"),
         account.get("state_observed_since"),
+        is_unreachable=unreachable,
+        last_observed_at=account.get("last_observed_at"),
     )
 
 
@@ -1171,9 +1186,12 @@ def _build_view(
                 moves = [line for line in moves if not line.startswith(prefix)] if prefix else []
                 coverage = [line for line in coverage if not line.startswith(prefix)] if prefix else []
                 moves.append(f"{label}: {state}; its scores are not compared.")
-                coverage.insert(
-                    0, f"{label}: {state}. Its counts are not shown by the platform: not a collapse."
+                unseen = (
+                    "Its latest counts were not observed"
+                    if account.get("account_state") in (None, "active")
+                    else "Its counts are not shown by the platform"
                 )
+                coverage.insert(0, f"{label}: {state}. {unseen}: not a collapse.")
             account_views.append(
                 _AccountView(
                     handle=label,

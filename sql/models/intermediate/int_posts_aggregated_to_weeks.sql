@@ -48,11 +48,37 @@ aggregated as (
         coalesce(cast(bit_count(
             bit_or(1 << (isodow(published_date) - 1)) filter (where not is_deleted)
         ) as bigint), 0) as active_days,
-        count(*) filter (where is_deleted) as deleted_posts
+        count(*) filter (where is_deleted) as deleted_posts,
+        -- Thread coverage: its posts the public replied to, and of those the
+        -- ones whose thread was read (the replies, questions and answers in
+        -- an unread thread are not in the warehouse yet).
+        count(*) filter (where not is_deleted and has_replies) as threads_with_replies,
+        count(*) filter (where not is_deleted and has_replies and is_thread_read) as threads_read
     from posts_classified
     group by
         account_id,
         week_start_date
+),
+
+-- A reply on a post that is neither its own nor a known interaction, in a
+-- week with unread threads, may answer the public inside a thread not read
+-- yet: an unresolved reply (docs/methodology.md, Coverage). It stays dialogue,
+-- but is never counted as a reply on others' posts (nor as directed at others).
+unresolved_replies_counted as (
+    select
+        *,
+        case when threads_read < threads_with_replies then replies_on_others_posts else 0 end
+            as unresolved_replies
+    from aggregated
+),
+
+replies_resolved as (
+    select
+        * replace (
+            replies_on_others_posts - unresolved_replies as replies_on_others_posts,
+            actions_directed_at_others - unresolved_replies as actions_directed_at_others
+        )
+    from unresolved_replies_counted
 )
 
-select * from aggregated
+select * from replies_resolved

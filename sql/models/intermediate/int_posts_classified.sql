@@ -22,6 +22,10 @@ account_snapshots as (
     select * from {{ ref('stg_social__account_snapshots') }}
 ),
 
+thread_reads as (
+    select * from {{ ref('stg_social__thread_reads') }}
+),
+
 account_native_ids as (
     select
         account_id,
@@ -56,6 +60,13 @@ posts_with_context as (
         posts.*,
         account_native_ids.account_native_id,
         replies_to_public.post_id is not null as is_answer_to_public_post,
+        -- Its thread was read since its replies were last counted
+        -- (stg_social__thread_reads): a later read, or one that saw as many replies.
+        coalesce(
+            thread_reads.read_at > posts.observed_at
+            or thread_reads.reply_count_at_read >= posts.reply_count,
+            false
+        ) as is_thread_read,
         -- Keywords are matched on the organization's own words: links (their
         -- paths often hold words) and @mentions (handles) are blanked first.
         -- The search for links and handles runs only on the texts that may hold one.
@@ -77,6 +88,11 @@ posts_with_context as (
             posts.platform = replies_to_public.platform
             and posts.account_id = replies_to_public.account_id
             and posts.post_id = replies_to_public.post_id
+    left join thread_reads
+        on
+            posts.platform = thread_reads.platform
+            and posts.account_id = thread_reads.account_id
+            and posts.post_id = thread_reads.post_id
 ),
 
 -- Accents stripped once for both lists of keywords, and only from the texts
@@ -139,6 +155,10 @@ classified as (
         mention_count,
         is_deleted,
         has_own_text,
+        is_thread_read,
+        -- A thread the public replied to: its replies are read through the
+        -- thread (a repost's replies belong to the post it reposts).
+        post_type != 'repost' and coalesce(reply_count, 0) > 0 as has_replies,
         action_kind = 'reply_to_public' as is_reply_to_public,
         -- Replies mention their addressee automatically on some platforms and a
         -- repost carries the mentions of the post reposted: a mention counts

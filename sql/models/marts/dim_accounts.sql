@@ -41,6 +41,13 @@ latest_snapshots as (
     group by account_id
 ),
 
+-- The latest run: every account a run reaches gets a snapshot at the run's
+-- observation time, so the latest snapshot of all is the latest run's.
+latest_run as (
+    select max(observed_at) as latest_run_observed_at
+    from account_snapshots
+),
+
 state_starts as (
     select
         account_id,
@@ -82,7 +89,13 @@ joined as (
         organizations.expected_weekly_actions,
         spans.first_week_start_date,
         spans.last_week_start_date,
-        coalesce(spans.weeks_in_span, 0) as weeks_in_span
+        coalesce(spans.weeks_in_span, 0) as weeks_in_span,
+        -- Not observed by the latest run (never observed included): its state
+        -- and counts are as last seen, if ever.
+        coalesce(
+            latest_snapshots.last_observed_at < latest_run.latest_run_observed_at,
+            latest_run.latest_run_observed_at is not null
+        ) as is_unreachable
     from accounts
     left join organizations
         on accounts.organization_id = organizations.organization_id
@@ -92,6 +105,7 @@ joined as (
         on accounts.account_id = state_starts.account_id
     left join spans
         on accounts.account_id = spans.account_id
+    cross join latest_run
 )
 
 select * from joined

@@ -37,6 +37,7 @@ joined as (
         accounts.expected_weekly_actions,
         interactions_by_week.median_response_hours,
         snapshots_by_week.account_state,
+        snapshots_by_week.moved_to_handle,
         snapshots_by_week.followers_count,
         snapshots_by_week.following_count,
         snapshots_by_week.snapshot_observed_at,
@@ -65,6 +66,9 @@ joined as (
         coalesce(posts_by_week.accessible_posts, 0) as accessible_posts,
         coalesce(posts_by_week.active_days, 0) as active_days,
         coalesce(posts_by_week.deleted_posts, 0) as deleted_posts,
+        coalesce(posts_by_week.threads_with_replies, 0) as threads_with_replies,
+        coalesce(posts_by_week.threads_read, 0) as threads_read,
+        coalesce(posts_by_week.unresolved_replies, 0) as unresolved_replies,
         coalesce(interactions_by_week.interactions_received, 0) as interactions_received,
         coalesce(interactions_by_week.interlocutors, 0) as interlocutors,
         coalesce(interactions_by_week.questions_received, 0) as questions_received,
@@ -101,11 +105,16 @@ rates_computed as (
         cast(questions_answered as double)
         / nullif(questions_received - questions_pending, 0) as answered_question_share,
         cast(replies_to_public as double) / nullif(actions, 0) as reply_share,
-        -- Dialogue: every reply to someone else, asked or not (methodology 0.2).
-        replies_to_public + replies_on_others_posts as dialogue_replies,
-        cast(replies_to_public + replies_on_others_posts as double) / nullif(actions, 0) as dialogue_share,
+        -- Dialogue: every reply to someone else, asked or not (methodology 0.2),
+        -- an unresolved reply too: to the public or on others' posts, it is dialogue.
+        replies_to_public + replies_on_others_posts + unresolved_replies as dialogue_replies,
+        cast(replies_to_public + replies_on_others_posts + unresolved_replies as double)
+        / nullif(actions, 0) as dialogue_share,
         cast(own_news_posts as double) / nullif(original_posts, 0) as own_news_share,
-        cast(actions_directed_at_others as double) / nullif(actions, 0) as directed_at_others_share,
+        -- An unresolved reply may be directed at others or answer the public:
+        -- left out of this share (methodology, Coverage).
+        cast(actions_directed_at_others as double)
+        / nullif(actions - unresolved_replies, 0) as directed_at_others_share,
         cast(posts_with_text - promotional_posts as double)
         / nullif(posts_with_text, 0) as non_promotional_share,
         cast(actions as double) / nullif(expected_weekly_actions, 0) as effort_ratio,
@@ -116,7 +125,11 @@ rates_computed as (
         case
             when account_state = 'active' and previous_week_account_state = 'active'
                 then followers_count - previous_week_followers_count
-        end as followers_change
+        end as followers_change,
+        -- What the week's scores did not see: threads the public replied to
+        -- whose replies are not read yet (NULL coverage: no thread had replies).
+        threads_with_replies - threads_read as unread_threads,
+        cast(threads_read as double) / nullif(threads_with_replies, 0) as thread_coverage
     from joined
 )
 

@@ -6,6 +6,11 @@
 {%- set busiest_weeks = var('burst_busiest_weeks') -%}
 {%- set burst_threshold = var('burst_concentration_threshold') -%}
 {%- set pseudo_count = var('shrinkage_pseudo_count') -%}
+{%- set min_thread_coverage = var('min_thread_coverage') -%}
+{#- States in which the platform no longer shows the account live: its weeks are not scored. -#}
+{%- set inactive_states = "('suspended', 'moved', 'deactivated', 'taken_down')" -%}
+{#- Live, or not known otherwise (before the account's first snapshot). -#}
+{%- set is_live = "coalesce(account_state, 'active') not in " ~ inactive_states -%}
 {#- Each rate component: [its name, the count it divides, the count it divides by, the weeks
     where, with nothing to divide by, it takes the account's habit]. -#}
 {%- set acted = 'actions > 0' -%}
@@ -16,7 +21,7 @@
         'questions_decided = 0 and ' ~ acted_or_asked],
     ['dialogue_share', 'dialogue_replies', 'actions', acted],
     ['own_news_share', 'own_news_posts', 'original_posts', acted],
-    ['directed_at_others_share', 'actions_directed_at_others', 'actions', acted],
+    ['directed_at_others_share', 'actions_directed_at_others', 'actions - unresolved_replies', acted],
     ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text', acted],
     ['accessibility_share', 'accessible_posts', 'own_posts', acted],
 ] -%}
@@ -156,6 +161,22 @@ indicators_scored as (
     from components_scored
 ),
 
+-- Coverage (docs/methodology.md): a week with unread threads is never scored
+-- as if nobody asked. Its questions and answers may sit in the unread
+-- threads, so trust is undefined when too few threads were read, or when
+-- some are unread and no public question was found in the others.
+trust_coverage_applied as (
+    select
+        * replace (
+            case
+                when thread_coverage < {{ min_thread_coverage }} then null
+                when unread_threads > 0 and questions_received = 0 then null
+                else trust_value
+            end as trust_value
+        )
+    from indicators_scored
+),
+
 weekly_qualities_scored as (
     select
         *,
@@ -167,7 +188,7 @@ weekly_qualities_scored as (
             ['involvement_value', 1],
             ['investment_value', 1],
         ]) }} as weekly_quality_value
-    from indicators_scored
+    from trust_coverage_applied
 ),
 
 -- Each week paired with the weeks of its trailing window, itself included.
@@ -185,6 +206,11 @@ window_weeks_paired as (
             and trailing_weeks.week_start_date
             between current_weeks.week_start_date - to_days(7 * ({{ window_length_weeks }} - 1))
             and current_weeks.week_start_date
+            -- A week the account was not live is no silence: out of the window.
+            and (
+                coalesce(trailing_weeks.account_state, 'active') not in {{ inactive_states }}
+                or current_weeks.week_start_date = trailing_weeks.week_start_date
+            )
 ),
 
 windows_aggregated as (
@@ -274,6 +300,22 @@ overall_scored as (
     from commitment_scored
 ),
 
+-- A week the platform did not show the account live (suspended, moved,
+-- deactivated, taken down) is a state, not a silence: no score at all.
+account_states_applied as (
+    select
+        * replace (
+            case when {{ is_live }} then trust_value end as trust_value,
+            case when {{ is_live }} then openness_value end as openness_value,
+            case when {{ is_live }} then involvement_value end as involvement_value,
+            case when {{ is_live }} then investment_value end as investment_value,
+            case when {{ is_live }} then commitment_value end as commitment_value,
+            case when {{ is_live }} then commitment_over_time_value end as commitment_over_time_value,
+            case when {{ is_live }} then overall_value end as overall_value
+        )
+    from overall_scored
+),
+
 -- Every NULL score with its reason, in words.
 notes_written as (
     select
@@ -283,6 +325,19 @@ notes_written as (
                 '; ',
                 case
                     when trust_value is not null then null
+                    when thread_coverage < {{ min_thread_coverage }}
+                        then format(
+                            'trust: {} of {} threads with replies unread this week',
+                            unread_threads,
+                            threads_with_replies
+                        )
+                    when unread_threads > 0 and questions_received = 0
+                        then format(
+                            'trust: {} of {} threads with replies unread this week, '
+                            || 'no public question in the others',
+                            unread_threads,
+                            threads_with_replies
+                        )
                     when questions_received = 0 and actions = 0
                         then 'trust: no public questions and no activity this week'
                     else 'trust: no component defined (check the trust weights)'
@@ -326,14 +381,29 @@ notes_written as (
             ),
             ''
         ) as score_notes
-    from overall_scored
+    from account_states_applied
+),
+
+-- The state, alone, is the reason of a week that is not scored for it.
+account_state_notes_written as (
+    select
+        * replace (
+            case account_state
+                when 'suspended' then 'account: suspended on the platform'
+                when 'deactivated' then 'account: deactivated on the platform'
+                when 'taken_down' then 'account: taken down on the platform'
+                when 'moved' then 'account: moved to ' || coalesce(moved_to_handle, 'another account')
+                else score_notes
+            end as score_notes
+        )
+    from notes_written
 ),
 
 -- Only the weeks to refresh: the earlier ones were read for their trailing windows alone.
 weeks_refreshed as (
-    select notes_written.*
-    from notes_written
-    {{ refreshed_only('notes_written', 'notes_written.week_start_date') }}
+    select account_state_notes_written.*
+    from account_state_notes_written
+    {{ refreshed_only('account_state_notes_written', 'account_state_notes_written.week_start_date') }}
 ),
 
 -- Keys, scores and notes first, then the components they were computed from.
@@ -353,6 +423,12 @@ final as (
         round(100 * commitment_value, 1) as commitment_score,
         round(100 * overall_value, 1) as overall_score,
         score_notes,
+        -- What the week's scores did not see (docs/methodology.md, Coverage).
+        threads_with_replies,
+        threads_read,
+        unread_threads,
+        round(thread_coverage, 4) as thread_coverage,
+        unresolved_replies,
         size_band,
         weeks_of_history,
         actions,
