@@ -12,6 +12,15 @@ a. the threads listed tonight whose reply count differs from the count of
 b. the backlog: threads of the ledger not listed tonight (older than the
    window) that were never read or were read at another count, newest first.
 
+A reply of the account inside the thread of another of its posts (its
+``root_id``) is read through that thread. What a read covers is what the thread
+shows, not what was planned: the source reports, per thread read, the own posts
+whose replies the thread holds (the posts its normalize writes ``thread_reads``
+for). A post the root's thread did not reach (below a post whose author blocks
+the reader, or cut at the server's depth limit, or under a root deleted
+meanwhile) is read on its own: the same night when the budget has room, else
+from the next night on; the root, up to date, is not read again for it.
+
 So a first run's history is read completely over the nights that follow, and a
 night where every listed count equals its read count and the backlog is empty
 makes no thread call. A read by an extraction later quarantined is not trusted:
@@ -30,7 +39,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,6 +79,8 @@ class ThreadState:
     read_count: int | None
     """Its reply count when its thread was last read by a trusted extraction; ``None``: never read."""
     root_id: str | None = None
+    is_detached: bool = False
+    """A trusted read of its root's thread did not reach it: its thread is read on its own."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,9 @@ class ThreadPlan:
     """Threads listed tonight whose count changed since they were last read (or never read)."""
     backlog: int
     """Threads of the ledger not listed tonight that are unread or out of date."""
+    budget: int = 0
+    due: frozenset[str] = frozenset()
+    """The posts due tonight (listed at a count other than their last read's, or never read)."""
 
     @property
     def left(self) -> int:
@@ -105,11 +120,45 @@ class ThreadReport:
     plan: ThreadPlan | None = None
     read: list[str] = field(default_factory=list)
     """The threads read (a thread whose post was deleted meanwhile counts: there is nothing left)."""
+    covered: dict[str, frozenset[str]] = field(default_factory=dict)
+    """For each thread read, the own posts the read covered (see :meth:`add_read`)."""
 
-    def reads(self) -> list[tuple[str, int]]:
-        """Every post a thread read covers, with the reply count it was read at."""
-        covers = self.plan.covers if self.plan is not None else {}
-        return [member for thread in self.read for member in covers.get(thread, ())]
+    def threads_to_read(self) -> Iterator[str]:
+        """The threads to read tonight, in order: the plan's, each followed (while the budget
+        lasts) by the due posts its read did not reach, read on their own.
+
+        The source reads each thread yielded and calls :meth:`add_read` before asking for the next.
+        """
+        plan = self.plan
+        if plan is None:
+            return
+        queue = deque(plan.to_read)
+        while queue:
+            thread = queue.popleft()
+            yield thread
+            covered = frozenset().union(*self.covered.values())
+            for member in self.missed(thread):
+                has_room = len(self.read) + len(queue) < plan.budget
+                if has_room and member in plan.due and member not in covered and member not in queue:
+                    queue.append(member)
+
+    def add_read(self, thread: str, covered: Iterable[str] | None) -> None:
+        """Record that ``thread`` was read and covered the own posts ``covered``: those whose
+        replies the thread holds, the posts its normalize writes ``thread_reads`` for.
+        ``None``: the post was deleted meanwhile, its thread is read (nothing is left), and
+        nothing else in it is."""
+        self.read.append(thread)
+        self.covered[thread] = frozenset([thread] if covered is None else covered)
+
+    def missed(self, thread: str) -> list[str]:
+        """The posts planned to be read through ``thread`` that its read did not cover."""
+        planned = self.plan.covers.get(thread, ()) if self.plan is not None else ()
+        covered = self.covered.get(thread, frozenset())
+        return [post_id for post_id, _ in planned if post_id != thread and post_id not in covered]
+
+    def reads(self) -> list[str]:
+        """Every post the threads read covered, in the order read."""
+        return [post_id for thread in self.read for post_id in sorted(self.covered.get(thread, ()))]
 
     def earliest_read(self) -> datetime | None:
         """The ``created_at`` of the oldest post whose thread was read (naive UTC), if any."""
@@ -137,7 +186,9 @@ def plan_thread_reads(listed: Iterable[ListedThread], ledger: ThreadLedger, budg
     last read's (never read included), newest first; then (b) the ledger's
     unread or out-of-date threads not listed tonight, newest first. A post
     whose ``root_id`` is another known post of the account is read through that
-    post's thread (not twice): the thread is due when any post in it is.
+    post's thread (not twice): the thread is due when any post in it is; unless
+    a read of that thread did not reach it (``is_detached``): then it is a
+    thread of its own, and the root is not due for it.
     Returns the plan; reading nothing when nothing changed and nothing is left.
     """
     tonight = {thread.post_id: thread for thread in listed}
@@ -153,7 +204,9 @@ def plan_thread_reads(listed: Iterable[ListedThread], ledger: ThreadLedger, budg
     )
     groups: dict[str, list[str]] = {}
     for post_id, (_, _, root_id) in known.items():
-        is_inside = root_id is not None and root_id != post_id and root_id in known
+        state = ledger.posts.get(post_id)
+        is_detached = state is not None and state.is_detached
+        is_inside = root_id is not None and root_id != post_id and root_id in known and not is_detached
         groups.setdefault(root_id if is_inside and root_id else post_id, []).append(post_id)
 
     def is_due(post_id: str) -> bool:
@@ -176,6 +229,8 @@ def plan_thread_reads(listed: Iterable[ListedThread], ledger: ThreadLedger, budg
         created_at={key: known[key][0] for key in to_read},
         changed=len(changed),
         backlog=len(backlog),
+        budget=max(budget, 0),
+        due=frozenset(post_id for post_id in known if is_due(post_id)),
     )
 
 
@@ -219,6 +274,10 @@ def read_ledger(path: Path, before: date, is_quarantined: Callable[[date, str], 
             listed_count=listings[-1][1],
             read_count=reads[-1] if reads else None,
             root_id=entry["root_id"],
+            is_detached=any(
+                run_date < before and trusted(run_date, extraction_id)
+                for run_date, extraction_id in entry["missed"]
+            ),
         )
     return ThreadLedger(view)
 
@@ -226,8 +285,12 @@ def read_ledger(path: Path, before: date, is_quarantined: Callable[[date, str], 
 def record_extraction(path: Path, report: ThreadReport, run_date: date, extraction_id: str) -> None:
     """Add what a complete extraction listed and read to the ledger file, atomically.
 
-    What an earlier extraction of the same run date recorded is replaced. Holds
-    the account's ledger lock while the file is read, changed and replaced.
+    A post is recorded as read when a thread read covered it
+    (:meth:`ThreadReport.reads`), at the count it was last listed with; a post
+    planned inside a thread whose read did not cover it is recorded as missed
+    by that read (it is read on its own from then on). What an earlier
+    extraction of the same run date recorded is replaced. Holds the account's
+    ledger lock while the file is read, changed and replaced.
     Raises ``OSError`` when the disk refuses the write.
     """
     with zones.file_lock(zones.thread_ledger_lock_file(path), wait=True):
@@ -235,7 +298,13 @@ def record_extraction(path: Path, report: ThreadReport, run_date: date, extracti
         for thread in report.listed:
             entry = posts.setdefault(
                 thread.post_id,
-                {"created_at": thread.created_at, "root_id": thread.root_id, "listings": [], "reads": []},
+                {
+                    "created_at": thread.created_at,
+                    "root_id": thread.root_id,
+                    "listings": [],
+                    "reads": [],
+                    "missed": [],
+                },
             )
             entry["root_id"] = thread.root_id
             listings = [item for item in entry["listings"] if item[0] != run_date] + [
@@ -248,15 +317,26 @@ def record_extraction(path: Path, report: ThreadReport, run_date: date, extracti
                 for number, item in enumerate(listings)
                 if number == 0 or item[1] != listings[number - 1][1]
             ]
-        for post_id, count in report.reads():
+        for post_id in report.reads():
             if post_id not in posts:
                 continue
             entry = posts[post_id]
+            listed = [count for day, count in entry["listings"] if day <= run_date]
+            if not listed:
+                continue
+            # The count it was listed with: the one tomorrow's listing is compared with.
             reads = [item for item in entry["reads"] if item[0] != run_date] + [
-                (run_date, extraction_id, count)
+                (run_date, extraction_id, listed[-1])
             ]
             reads.sort(key=lambda item: item[0])
             entry["reads"] = reads[-_KEPT_READS:]
+        for post_id in {member for thread in report.read for member in report.missed(thread)}:
+            if post_id in posts:
+                entry = posts[post_id]
+                missed = [item for item in entry["missed"] if item[0] != run_date] + [
+                    (run_date, extraction_id)
+                ]
+                entry["missed"] = sorted(missed)[-_KEPT_READS:]
         _write(path, posts)
 
 
@@ -303,6 +383,10 @@ def _parse(text: str) -> dict[str, dict[str, Any]]:
                     (date.fromisoformat(day), str(extraction_id), int(count))
                     for day, extraction_id, count in entry["reads"]
                 ],
+                "missed": [
+                    (date.fromisoformat(day), str(extraction_id))
+                    for day, extraction_id in entry.get("missed", [])
+                ],
             }
             for post_id, entry in posts.items()
         }
@@ -323,6 +407,11 @@ def _write(path: Path, posts: Mapping[str, Mapping[str, Any]]) -> None:
                 "reads": [
                     [day.isoformat(), extraction_id, count] for day, extraction_id, count in entry["reads"]
                 ],
+                **(
+                    {"missed": [[day.isoformat(), extraction_id] for day, extraction_id in entry["missed"]]}
+                    if entry["missed"]
+                    else {}
+                ),
             }
             for post_id, entry in sorted(posts.items())
         },

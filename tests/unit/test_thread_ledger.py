@@ -38,10 +38,27 @@ def state(days: int, listed: int, read: int | None, root_id: str | None = None) 
 
 
 def record(
-    path: Path, run_date: date, extraction_id: str, listed: list[ListedThread], plan: ThreadPlan
-) -> None:
-    report = ThreadReport(listed=listed, plan=plan, read=list(plan.to_read))
+    path: Path,
+    run_date: date,
+    extraction_id: str,
+    listed: list[ListedThread],
+    plan: ThreadPlan,
+    unreached: frozenset[str] = frozenset(),
+) -> ThreadReport:
+    """Record an extraction that read the plan's threads, each covering what was planned in it but
+    the posts ``unreached``."""
+    report = ThreadReport(listed=listed, plan=plan)
+    for thread in report.threads_to_read():
+        report.add_read(
+            thread,
+            [
+                post_id
+                for post_id, _ in plan.covers.get(thread, ((thread, 0),))
+                if post_id == thread or post_id not in unreached
+            ],
+        )
     record_extraction(path, report, run_date, extraction_id)
+    return report
 
 
 def test_changed_threads_come_first_newest_first_then_the_backlog_newest_first_within_the_budget() -> None:
@@ -180,3 +197,100 @@ def test_the_report_names_the_oldest_post_read_for_the_refresh_of_old_weeks() ->
     assert report.earliest_read() == at(100)
     assert report.summary()["earliest_read_created_at"] == "2026-08-08T09:00:00+00:00"
     assert report.summary()["read"] == 2 and report.summary()["left"] == 0
+
+
+# -- what a read covered: a post its root's thread does not reach (issue 15) -------------------------
+
+THREAD = [
+    ListedThread("root", at(3), 2),
+    ListedThread("answer", at(2), 1, root_id="root"),  # below a blocked post, or cut at the depth limit
+]
+
+
+def test_a_post_its_roots_thread_did_not_reach_is_read_on_its_own_the_same_night_when_the_budget_allows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "thread-ledger.json"
+    plan = plan_thread_reads(THREAD, ThreadLedger(), budget=40)
+    assert plan.to_read == ("root",)
+    report = record(path, NIGHT, "first", THREAD, plan, unreached=frozenset({"answer"}))
+    assert report.read == ["root", "answer"] and report.missed("root") == ["answer"]
+
+    view = read_ledger(path, NIGHT + timedelta(days=1), never_quarantined)
+    assert view.posts["answer"] == ThreadState(at(2), 1, 1, "root", is_detached=True)
+    assert plan_thread_reads(THREAD, view, budget=40).to_read == ()
+
+
+def test_a_post_its_roots_thread_did_not_reach_is_read_on_its_own_the_next_night_then_never_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "thread-ledger.json"
+    first = record(
+        path,
+        NIGHT,
+        "first",
+        THREAD,
+        plan_thread_reads(THREAD, ThreadLedger(), budget=1),
+        frozenset({"answer"}),
+    )
+    assert first.read == ["root"]  # the budget is spent: the answer waits for the next night
+
+    second_night = NIGHT + timedelta(days=1)
+    plan = plan_thread_reads(THREAD, read_ledger(path, second_night, never_quarantined), budget=1)
+    assert plan.to_read == ("answer",) and plan.covers["answer"] == (("answer", 1),)
+    record(path, second_night, "second", THREAD, plan)
+
+    third_night = second_night + timedelta(days=1)
+    assert (
+        plan_thread_reads(THREAD, read_ledger(path, third_night, never_quarantined), budget=1).to_read == ()
+    )
+
+
+def test_a_root_read_up_to_date_is_not_due_for_a_member_it_cannot_reach() -> None:
+    ledger = ThreadLedger(
+        {"root": state(3, 2, 2), "answer": ThreadState(at(2), 1, None, "root", is_detached=True)}
+    )
+    plan = plan_thread_reads(THREAD, ledger, budget=40)
+    assert plan.to_read == ("answer",)
+    # A new reply under the answer: the answer is read again, on its own, not through its root.
+    ledger = ThreadLedger(
+        {"root": state(3, 2, 2), "answer": ThreadState(at(2), 1, 1, "root", is_detached=True)}
+    )
+    tonight = [THREAD[0], ListedThread("answer", at(2), 2, root_id="root")]
+    assert plan_thread_reads(tonight, ledger, budget=40).to_read == ("answer",)
+
+
+def test_the_posts_inside_a_thread_whose_root_was_deleted_are_read_on_their_own() -> None:
+    report = ThreadReport(listed=THREAD, plan=plan_thread_reads(THREAD, ThreadLedger(), budget=40))
+    threads = report.threads_to_read()
+    assert next(threads) == "root"
+    report.add_read("root", None)  # deleted between the listing and the call: nothing left of it
+    assert next(threads) == "answer"
+    report.add_read("answer", ["answer"])
+    assert list(threads) == []
+    assert report.reads() == ["root", "answer"]
+
+
+def test_a_miss_seen_by_an_extraction_later_quarantined_is_not_trusted(tmp_path: Path) -> None:
+    path = tmp_path / "thread-ledger.json"
+    record(
+        path,
+        NIGHT,
+        "bad-batch",
+        THREAD,
+        plan_thread_reads(THREAD, ThreadLedger(), budget=1),
+        frozenset({"answer"}),
+    )
+    distrusted = read_ledger(
+        path, NIGHT + timedelta(days=1), lambda run_date, extraction: extraction == "bad-batch"
+    )
+    assert not distrusted.posts["answer"].is_detached
+    assert plan_thread_reads(THREAD, distrusted, budget=40).to_read == ("root",)
+
+
+def test_a_ledger_written_before_misses_were_recorded_is_read_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "thread-ledger.json"
+    entry = {"created_at": at(2).isoformat(), "root_id": "root", "listings": [["2026-11-20", 1]], "reads": []}
+    path.write_text(json.dumps({"version": 1, "posts": {"answer": entry}}))
+    view = read_ledger(path, NIGHT, never_quarantined)
+    assert view.posts["answer"] == ThreadState(at(2), 1, None, "root", is_detached=False)

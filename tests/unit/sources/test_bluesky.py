@@ -13,7 +13,7 @@ import json
 import logging
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from rapport.sources.bluesky.settings import (
     APP_PASSWORD_VARIABLE,
     AUTHOR_FEED_ENDPOINT,
     BASE_URL_VARIABLE,
+    BLOCKED_POST,
     CREATE_SESSION_ENDPOINT,
     LOGIN_HANDLE_VARIABLE,
     PDS_URL_VARIABLE,
@@ -39,7 +40,15 @@ from rapport.sources.bluesky.settings import (
 )
 from rapport.sources.http import ClientError, HttpError, HttpStats, NotFoundError, RetriesExhaustedError
 from rapport.sources.payloads import records_frames
-from rapport.thread_ledger import ThreadLedger, ThreadState
+from rapport.thread_ledger import (
+    ListedThread,
+    ThreadLedger,
+    ThreadReport,
+    ThreadState,
+    plan_thread_reads,
+    read_ledger,
+    record_extraction,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bluesky"
 ACCOUNT = Account(
@@ -1044,6 +1053,96 @@ def test_a_changed_answer_rereads_its_root_thread_once_then_the_backlog_is_read_
     fetched = [request["uri"] for request in requests_to(appview, POST_THREAD_ENDPOINT)]
     assert fetched == [GARDEN["uri"], CLOSED["uri"], OLD_POST]
     assert (stats.threads.plan.changed, stats.threads.plan.backlog) == (2, 1)
-    # The garden's thread holds the answer: both are recorded as read at tonight's counts.
-    assert (GARDEN_ANSWER["uri"], 1) in stats.threads.reads() and (GARDEN["uri"], 6) in stats.threads.reads()
+    # The garden's thread holds the answer (its replies too): both are recorded as read.
+    assert {GARDEN_ANSWER["uri"], GARDEN["uri"]} <= set(stats.threads.reads())
     assert stats.threads.earliest_read() == datetime(2026, 8, 1)
+
+
+# -- a post its root's thread does not reach (issue 15) ---------------------------------------------
+
+NIGHT = date(2026, 11, 23)
+
+
+def seed_ledger(path: Path, states: dict[str, ThreadState]) -> None:
+    """A ledger file where a night before ``NIGHT`` listed and read each post at its ``read_count``."""
+    listed = [
+        ListedThread(uri, state.created_at, state.read_count or 0, state.root_id)
+        for uri, state in states.items()
+    ]
+    report = ThreadReport(listed=listed, plan=plan_thread_reads(listed, ThreadLedger(), budget=len(listed)))
+    assert report.plan is not None
+    for thread in report.threads_to_read():
+        report.add_read(thread, [post_id for post_id, _ in report.plan.covers[thread]])
+    record_extraction(path, report, NIGHT - timedelta(days=1), "seed")
+
+
+def night(
+    appview: HTTPServer, clock: FakeClock, path: Path, number: int, budget: int
+) -> tuple[list[str], Any]:
+    """Run night ``number`` (0: NIGHT) through the ledger file; the threads it asked for, and its stats."""
+    run_date = NIGHT + timedelta(days=number)
+    appview.clear_log()
+    ledger = read_ledger(path, run_date, lambda run_date, extraction_id: False)
+    pages, stats = extract(clock, ledger=ledger, thread_budget=budget)
+    record_extraction(path, stats.threads, run_date, f"night-{number}")
+    return [request["uri"] for request in requests_to(appview, POST_THREAD_ENDPOINT)], (pages, stats)
+
+
+def answer_thread(with_replies: bool = True) -> dict[str, Any]:
+    """The garden answer's own thread: the answer and Maya's thanks below it."""
+    garden = copy.deepcopy(THREADS["garden"]["thread"])
+    node = garden["replies"][0]["replies"][0]
+    assert node["post"]["uri"] == GARDEN_ANSWER["uri"]
+    return {
+        "thread": node if with_replies else {key: value for key, value in node.items() if key != "replies"}
+    }
+
+
+def test_an_answer_below_a_blocked_post_is_read_on_its_own_the_same_night_then_not_again(
+    appview: HTTPServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    garden = copy.deepcopy(THREADS["garden"])
+    question = garden["thread"]["replies"][0]  # Maya's question, above the account's answer
+    garden["thread"]["replies"][0] = {
+        "$type": BLOCKED_POST,
+        "uri": question["post"]["uri"],
+        "blocked": True,
+        "author": {"did": question["post"]["author"]["did"], "viewer": {"blockedBy": True}},
+    }
+    serve_thread(appview, GARDEN["uri"], garden)  # served before serve_account's: it is the one answered
+    serve_thread(appview, GARDEN_ANSWER["uri"], answer_thread())
+    serve_account(appview)
+    path = tmp_path / "thread-ledger.json"
+    states = all_read()
+    states[GARDEN_ANSWER["uri"]] = read_at(GARDEN_ANSWER, 0, root=GARDEN)  # a reply came under the answer
+    seed_ledger(path, states)
+
+    fetched, (pages, stats) = night(appview, clock, path, 0, budget=40)
+    assert fetched == [GARDEN["uri"], GARDEN_ANSWER["uri"]]
+    assert stats.threads.missed(GARDEN["uri"]) == [GARDEN_ANSWER["uri"]]
+    # The ledger and normalize agree on what was read: the answer, by its own thread.
+    thread_reads = bluesky.normalize(pages, ACCOUNT, OBSERVED_AT)["thread_reads"]
+    assert {row["post_id"] for row in thread_reads} == set(stats.threads.reads())
+    assert GARDEN_ANSWER["uri"] in set(stats.threads.reads())
+
+    assert night(appview, clock, path, 1, budget=40)[0] == []
+
+
+def test_an_answer_cut_at_the_depth_limit_is_read_on_its_own_the_next_night_when_the_budget_is_spent(
+    appview: HTTPServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    garden = copy.deepcopy(THREADS["garden"])
+    del garden["thread"]["replies"][0]["replies"][0]["replies"]  # the answer sits at the depth limit
+    serve_thread(appview, GARDEN["uri"], garden)
+    serve_thread(appview, GARDEN_ANSWER["uri"], answer_thread())
+    serve_account(appview)
+    path = tmp_path / "thread-ledger.json"
+    states = all_read()
+    states[GARDEN_ANSWER["uri"]] = read_at(GARDEN_ANSWER, 0, root=GARDEN)
+    seed_ledger(path, states)
+
+    fetched, (_, stats) = night(appview, clock, path, 0, budget=1)
+    assert fetched == [GARDEN["uri"]] and GARDEN_ANSWER["uri"] not in stats.threads.reads()
+    # The next night: the answer alone, not its root (read, up to date) once more.
+    assert night(appview, clock, path, 1, budget=1)[0] == [GARDEN_ANSWER["uri"]]
+    assert night(appview, clock, path, 2, budget=1)[0] == []

@@ -919,7 +919,11 @@ def test_changed_threads_are_read_first_then_the_ledgers_backlog_newest_first(ap
 
 def test_a_thread_read_reports_the_posts_it_covers_and_the_oldest_one_read(api, make_client):
     pages, stats = mastodon.extract_with_stats(ACCOUNT, WINDOW, client=make_client())
-    list(pages)
+    landed = list(pages)
     assert stats.threads.read == [S1, S3, S6]
-    assert stats.threads.reads() == [(S1, 2), (S3, 4), (S6, 1)]
+    # What each context covered, as normalize's thread_reads say: the account's statuses below
+    # S1 and S3 (A1, S2) with them, not O0 above S6 (its other replies are not in S6's context).
+    assert stats.threads.reads() == [S1, A1, S3, S2, S6]
+    thread_reads = mastodon.normalize(landed, ACCOUNT, OBSERVED_AT)["thread_reads"]
+    assert {row["post_id"] for row in thread_reads} == set(stats.threads.reads())
     assert stats.threads.earliest_read() == naive("2026-11-18T10:15:00Z")

@@ -83,7 +83,8 @@ API_COST: Final = (
     "+ getAuthorFeed pages (100 items each, down to the first item older than window.since) "
     "+ min(threads due, thread budget (default 40)) getPostThread calls, where the threads due are "
     "the own posts listed with a replyCount other than when the thread ledger last read them "
-    "(never read included; a reply of the account inside another of these threads is read with it) "
+    "(never read included; a reply of the account inside another of these threads is read with it, "
+    "or on its own when that thread does not reach it) "
     "plus the ledger's unread backlog; a sign-in (with an app password) and retries come on top"
 )
 """Requests one extraction costs, before retries.
@@ -279,15 +280,18 @@ def _extract(
             seen_cursors.add(cursor)
 
         stats.threads.listed += _listed_threads(entries, since, until, ledger)
-        plan = stats.threads.plan = plan_thread_reads(stats.threads.listed, ledger, connection.thread_budget)
-        for uri in plan.to_read:
+        stats.threads.plan = plan_thread_reads(stats.threads.listed, ledger, connection.thread_budget)
+        for uri in stats.threads.threads_to_read():
             try:
-                yield from _fetch(POST_THREAD_ENDPOINT, partial(client.get_post_thread, uri))
+                thread = yield from _fetch(POST_THREAD_ENDPOINT, partial(client.get_post_thread, uri))
             except ClientError as error:
                 if error.response is None or error.response.error != DELETED_POST_ERROR:
                     raise
                 logger.info("%s: post %s was deleted before its thread was fetched", account.account_id, uri)
-            stats.threads.read.append(uri)
+                stats.threads.add_read(uri, None)
+                continue
+            covered = _read_response(thread, account, partial(_read_covered_posts, own_did=did))
+            stats.threads.add_read(uri, covered)
 
 
 def _secrets(connection: Connection, session: Session | None) -> list[str | None]:
@@ -377,7 +381,9 @@ def _listed_threads(
     The planner reads a reply of the account inside the thread of another of
     these posts through that post's thread (it holds the reply and the replies
     it got, down to ``THREAD_DEPTH`` levels), so a busy conversation costs one
-    call, not one per answer.
+    call, not one per answer; a reply that thread does not reach (below a
+    ``blockedPost``, or cut at the depth limit) is read on its own
+    (:func:`_covered_posts` says which posts a read reached).
     """
     listed: dict[str, ListedThread] = {}
     for entry in entries:
@@ -488,7 +494,16 @@ def normalize(
             if row is not None:
                 posts.setdefault(row["post_id"], row)
     for root in threads:
-        _read_thread(root.get_object("thread"), account, own_did, observed, posts, interactions, reads)
+        thread = root.get_object("thread")
+        _read_thread(thread, account, own_did, observed, posts, interactions)
+        for post_id, reply_count in _covered_posts(thread, own_did).items():
+            reads[post_id] = {
+                "platform": PLATFORM,
+                "account_id": account.account_id,
+                "post_id": post_id,
+                "reply_count": reply_count,
+                "observed_at": observed,
+            }
     kept_posts = without_in_flight(posts.values(), observed, fetched)
     kept = {row["post_id"] for row in kept_posts}
     return {
@@ -580,6 +595,42 @@ def _read_feed_item(item: JsonNode, account: Account, own_did: str, observed: da
     return _post_row(post, account, own_did, observed, _author_did(parent))
 
 
+def _walk_thread(root: JsonNode) -> Iterator[tuple[JsonNode, JsonNode | None]]:
+    """The ``threadViewPost`` nodes of a thread from its root down, each with its parent's post
+    (iteratively: depth is the server's to choose). A ``notFoundPost``, a ``blockedPost`` or a
+    member a later lexicon adds shows nothing below it: it ends its branch."""
+    stack: list[tuple[JsonNode, JsonNode | None]] = [(root, None)]
+    while stack:
+        node, parent = stack.pop()
+        if _type_of(node) != THREAD_VIEW_POST:
+            continue
+        yield node, parent
+        post = node.get_object("post")
+        stack.extend((child, post) for child in reversed(_optional_list(node, "replies")))
+
+
+def _covered_posts(root: JsonNode, own_did: str) -> dict[str, int]:
+    """The account's posts whose thread a ``getPostThread`` read covers, with the ``replyCount``
+    it shows: its own posts whose node lists its ``replies`` (the server cut none at its depth
+    limit). A post below a ``blockedPost`` or a ``notFoundPost`` is not shown, so not covered.
+
+    The one definition of a thread read: normalize writes a ``thread_reads`` row for each of
+    these, and the extraction reports them to the thread ledger.
+    """
+    covered = {}
+    for node, _ in _walk_thread(root):
+        post = node.get_object("post")
+        is_own = post.get_object("author").get_str("did") == own_did
+        if is_own and isinstance(node.value, dict) and node.value.get("replies") is not None:
+            covered[post.get_str("uri")] = _count(post, "replyCount")
+    return covered
+
+
+def _read_covered_posts(body: JsonNode, own_did: str) -> list[str]:
+    """The posts a ``getPostThread`` response covers (:func:`_covered_posts`), for the ledger."""
+    return list(_covered_posts(body.get_object("thread"), own_did))
+
+
 def _read_thread(
     root: JsonNode,
     account: Account,
@@ -587,35 +638,17 @@ def _read_thread(
     observed: datetime,
     posts: dict[str, Row],
     interactions: dict[str, Row],
-    reads: dict[str, Row],
 ) -> None:
-    """Walk a thread from its root down (iteratively: depth is the server's to choose).
-
-    An own post whose node lists its ``replies`` (the server cut none at its
-    depth limit) has its thread read, with the reply count the thread shows."""
-    stack: list[tuple[JsonNode, JsonNode | None]] = [(root, None)]
-    while stack:
-        node, parent = stack.pop()
-        if _type_of(node) != THREAD_VIEW_POST:
-            continue  # notFoundPost, blockedPost, or a member a later lexicon adds
+    """The account's posts and the public's interactions with it in a thread."""
+    for node, parent in _walk_thread(root):
         post = node.get_object("post")
-        author_did = post.get_object("author").get_str("did")
-        if author_did == own_did:
+        if post.get_object("author").get_str("did") == own_did:
             row = _post_row(post, account, own_did, observed, _author_did(parent))
             posts.setdefault(row["post_id"], row)
-            if isinstance(node.value, dict) and node.value.get("replies") is not None:
-                reads[row["post_id"]] = {
-                    "platform": PLATFORM,
-                    "account_id": account.account_id,
-                    "post_id": row["post_id"],
-                    "reply_count": _count(post, "replyCount"),
-                    "observed_at": observed,
-                }
         else:
             interaction = _interaction_row(post, parent, account, own_did, observed)
             if interaction is not None:
                 interactions.setdefault(interaction["interaction_id"], interaction)
-        stack.extend((child, post) for child in reversed(_optional_list(node, "replies")))
 
 
 def _repost_row(post: JsonNode, reason: JsonNode, account: Account, own_did: str, observed: datetime) -> Row:

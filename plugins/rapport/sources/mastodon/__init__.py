@@ -223,11 +223,15 @@ def _extract(
 
         statuses_endpoint = STATUSES_ENDPOINT.format(account_id=path_id(own_id))
         listed_threads = stats.threads.listed
+        listed_counts: dict[str, int] = {}
         first = partial(client.fetch_statuses, own_id)
         response: Response | None = yield from _fetch(first, statuses_endpoint)
         while response is not None:
             stats.statuses_pages += 1
             listed = _read_or_fail(client, response, statuses_endpoint, _read_listing)
+            listed_counts |= {
+                status.status_id: status.reply_count for status in listed if not status.is_direct
+            }
             listed_threads += [
                 ListedThread(status.status_id, status.created_at, status.reply_count)
                 for status in listed
@@ -245,7 +249,7 @@ def _extract(
 
         plan = stats.threads.plan = plan_thread_reads(listed_threads, ledger, budget)
         stats.contexts_skipped = plan.left
-        for status_id in plan.to_read:
+        for status_id in stats.threads.threads_to_read():
             endpoint = CONTEXT_ENDPOINT.format(status_id=path_id(status_id))
             try:
                 context = client.fetch_context(status_id)
@@ -254,7 +258,7 @@ def _extract(
                 if error.response is not None:
                     yield error.page(endpoint)
                 stats.contexts_missing += 1
-                stats.threads.read.append(status_id)
+                stats.threads.add_read(status_id, None)
                 continue
             except HttpError as error:
                 if error.response is not None:
@@ -262,8 +266,10 @@ def _extract(
                 raise
             yield context.page(endpoint)
             stats.contexts_fetched += 1
-            _read_or_fail(client, context, endpoint, _check_context)
-            stats.threads.read.append(status_id)
+            read = partial(
+                _covered_statuses, status_id, own_id=own_id, listed_count=listed_counts.get(status_id)
+            )
+            stats.threads.add_read(status_id, _read_or_fail(client, context, endpoint, read))
         log.info(
             "%s: %d requests (%d statuses pages, %d threads, %d over budget, %d deleted), %d retries",
             account.account_id,
@@ -333,9 +339,28 @@ def _read_lookup(root: JsonNode) -> tuple[str, bool]:
     return root.get_str("id"), root.get_flag("suspended")
 
 
-def _check_context(root: JsonNode) -> None:
-    root.get_list("ancestors")
-    root.get_list("descendants")
+def _covered_statuses(
+    status_id: str, context: JsonNode, own_id: str, listed_count: int | None
+) -> dict[str, int]:
+    """The statuses whose thread a ``statuses/<id>/context`` read covers, with their reply count.
+
+    A context holds every reply below its status: that status's thread is read
+    (at ``listed_count``, its count as this extraction listed it; when it did
+    not list it, a thread of the backlog, the replies the context holds directly
+    under it), and so is the thread of each of the account's own statuses among
+    its descendants (not a direct one). Not those among its ancestors: their
+    other replies are not shown. The one definition of a thread read: normalize
+    writes a ``thread_reads`` row for each, the extraction reports them to the
+    thread ledger.
+    """
+    context.get_list("ancestors")
+    descendants = context.get_list("descendants")
+    shown = sum(1 for node in descendants if node.get_optional_str("in_reply_to_id") == status_id)
+    covered = {status_id: shown if listed_count is None else listed_count}
+    for node in descendants:
+        if not _is_direct(node) and node.get_object("account").get_str("id") == own_id:
+            covered[node.get_str("id")] = node.get_int("replies_count")
+    return covered
 
 
 # -- normalize --------------------------------------------------------------------------------------
@@ -419,22 +444,17 @@ def normalize(
     others: list[JsonNode] = []
     reads: dict[str, Row] = {}
     for status_id, thread in threads:
-        # A context holds every reply below its status: that status's thread is read, and so is
-        # the thread of each of the account's own statuses below it. Not those above it.
-        ancestors, descendants = thread.get_list("ancestors"), thread.get_list("descendants")
-        shown = sum(1 for node in descendants if node.get_optional_str("in_reply_to_id") == status_id)
-        reads[status_id] = _thread_read(account, status_id, listed_replies.get(status_id, shown), observed)
-        for position, node in enumerate(ancestors + descendants):
+        for node in thread.get_list("ancestors") + thread.get_list("descendants"):
             if _is_direct(node):
                 continue
             if node.get_object("account").get_str("id") == own_id:
                 row = _read_post(node, account, own_id, observed)
-                post_id = row["post_id"]
-                posts[post_id] = row
-                if position >= len(ancestors):
-                    reads[post_id] = _thread_read(account, post_id, row["reply_count"], observed)
+                posts[row["post_id"]] = row
             else:
                 others.append(node)
+        covered = _covered_statuses(status_id, thread, own_id, listed_replies.get(status_id))
+        for post_id, reply_count in covered.items():
+            reads[post_id] = _thread_read(account, post_id, reply_count, observed)
     own_post_ids = set(posts) | {status_id for status_id, _ in threads}
     interactions: dict[str, Row] = {}
     for node in others:
