@@ -153,7 +153,9 @@ def extract_with_stats(
     (default: empty, every listed thread is new): first those whose
     ``replyCount`` differs from when their thread was last read, newest first,
     then the ledger's unread backlog, at most ``thread_budget`` in all (else
-    ``RAPPORT_BLUESKY_THREAD_BUDGET``, else 40). A thread whose
+    ``RAPPORT_BLUESKY_THREAD_BUDGET``, else 40); a reply of the account that
+    its first post's thread did not reach is read on its own right after it,
+    while the budget lasts. A thread whose
     post was deleted meanwhile (400 ``NotFound``) is landed and skipped. An
     account taken down or deactivated (``AccountTakedown``,
     ``AccountDeactivated`` from ``resolveHandle`` or ``getProfile``) ends the
