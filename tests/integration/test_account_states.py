@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import query, rapport_environment
+from tests.integration.test_real_platforms import registry_yaml
 from tests.platforms.mastodon_server import MastodonServer
 from tests.platforms.world import World
 
@@ -24,23 +25,6 @@ pytestmark = pytest.mark.slow
 FIRST_NIGHT = datetime(2026, 11, 23, tzinfo=UTC)
 HANDLES = ("org001", "org002")
 SUSPENDED = "mastodon:@org002@social.example"
-
-
-def registry_yaml() -> str:
-    lines = ["organizations:"]
-    for handle in HANDLES:
-        lines += [
-            f"  - id: {handle}",
-            f"    name: Organization {handle}",
-            "    peer_group: test",
-            "    size_band: medium",
-            "    language: en",
-            "    accounts:",
-            "      - platform: mastodon",
-            f'        handle: "@{handle}"',
-            "        instance: social.example",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def run_night(until: datetime) -> list[dict]:
@@ -58,7 +42,7 @@ def suspended_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     world = World.generate(accounts=2, weeks=8, until=FIRST_NIGHT, seed=3)
     home = tmp_path_factory.mktemp("suspended")
     (home / "config").mkdir()
-    (home / "config" / "accounts.yml").write_text(registry_yaml())
+    (home / "config" / "accounts.yml").write_text(registry_yaml(list(HANDLES), []))
     with (
         MastodonServer(world, rate_limit=300, window_seconds=2) as mastodon,
         rapport_environment(home, RAPPORT_MASTODON_BASE_URL=mastodon.url),

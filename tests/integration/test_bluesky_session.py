@@ -20,6 +20,7 @@ import pytest
 
 from rapport import zones
 from tests.conftest import PROJECT_ROOT
+from tests.integration.test_real_platforms import registry_yaml
 from tests.platforms.bluesky_server import CREATE_SESSION, REFRESH_SESSION, BlueskyServer
 from tests.platforms.world import World
 
@@ -32,27 +33,12 @@ BOT = "rapport-bot.bsky.social"
 PASSWORD = "abcd-efgh-ijkl-mnop"
 
 
-def registry_yaml() -> str:
-    lines = ["organizations:"]
-    for number in range(1, ACCOUNTS + 1):
-        handle = f"org{number:03d}"
-        lines += [
-            f"  - id: {handle}",
-            f"    name: Organization {handle}",
-            "    peer_group: test",
-            "    size_band: small",
-            "    language: en",
-            "    accounts:",
-            "      - platform: bluesky",
-            f"        handle: {handle}.bsky.social",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def test_four_task_processes_extracting_52_accounts_sign_in_once(tmp_path: Path) -> None:
     world = World.generate(accounts=ACCOUNTS, weeks=2, until=NIGHT, seed=0)
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "accounts.yml").write_text(registry_yaml(), encoding="utf-8")
+    (tmp_path / "config" / "accounts.yml").write_text(
+        registry_yaml([], [f"org{number:03d}" for number in range(1, ACCOUNTS + 1)]), encoding="utf-8"
+    )
     account_ids = [f"bluesky:org{number:03d}.bsky.social" for number in range(1, ACCOUNTS + 1)]
     batches = [account_ids[index::PROCESSES] for index in range(PROCESSES)]
     with BlueskyServer(world, app_passwords={BOT: PASSWORD}) as pds:
