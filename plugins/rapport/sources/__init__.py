@@ -65,6 +65,17 @@ def without_in_flight(rows: Iterable[Row], observed: datetime, fetched: datetime
     return [row for row in rows if not observed < row["created_at"] <= latest]
 
 
+def thread_read(account: Account, post_id: str, reply_count: int, observed: datetime) -> Row:
+    """A ``thread_reads`` row: the replies of ``post_id`` were read in full, ``reply_count`` of them."""
+    return {
+        "platform": account.platform,
+        "account_id": account.account_id,
+        "post_id": post_id,
+        "reply_count": reply_count,
+        "observed_at": observed,
+    }
+
+
 @dataclass(frozen=True)
 class Window:
     """The time range an extraction covers: ``since`` inclusive, ``until`` exclusive (UTC).

@@ -20,7 +20,16 @@ from functools import partial
 from typing import TYPE_CHECKING, Final, TypeVar, Unpack
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
-from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
+from rapport.sources import (
+    NormalizationError,
+    Page,
+    Records,
+    Row,
+    SourceError,
+    Window,
+    thread_read,
+    without_in_flight,
+)
 from rapport.sources.bluesky.client import BlueskyClient, Connection, HttpOptions, Session, read_connection
 from rapport.sources.bluesky.session import SharedSession, session_state_file
 from rapport.sources.bluesky.settings import (
@@ -499,13 +508,7 @@ def normalize(
         thread = root.get_object("thread")
         _read_thread(thread, account, own_did, observed, posts, interactions)
         for post_id, reply_count in _covered_posts(thread, own_did).items():
-            reads[post_id] = {
-                "platform": PLATFORM,
-                "account_id": account.account_id,
-                "post_id": post_id,
-                "reply_count": reply_count,
-                "observed_at": observed,
-            }
+            reads[post_id] = thread_read(account, post_id, reply_count, observed)
     kept_posts = without_in_flight(posts.values(), observed, fetched)
     kept = {row["post_id"] for row in kept_posts}
     return {

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
-from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window
+from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, thread_read
 from rapport.sources.demo.client import DemoClient
 from rapport.sources.demo.scale import ScaleClient, is_scale_handle
 from rapport.sources.demo.settings import (
@@ -160,13 +160,7 @@ def normalize(
                 row = _read_mention(node.get_object("status"), account, own_id, observed)
                 interactions.setdefault(row["interaction_id"], row)
     reads = [
-        {
-            "platform": account.platform,
-            "account_id": account.account_id,
-            "post_id": row["post_id"],
-            "reply_count": row["reply_count"],
-            "observed_at": observed,
-        }
+        thread_read(account, row["post_id"], row["reply_count"], observed)
         for row in posts.values()
         if row["reply_count"] > 0 and row["post_type"] != "repost"
     ]

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import unquote
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
-from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, without_in_flight
+from rapport.sources import (
+    NormalizationError,
+    Page,
+    Records,
+    Row,
+    SourceError,
+    Window,
+    thread_read,
+    without_in_flight,
+)
 from rapport.sources.http import HttpError, HttpStats, NotFoundError, Response
 from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient, path_id
 from rapport.sources.mastodon.settings import (
@@ -454,7 +463,7 @@ def normalize(
                 others.append(node)
         covered = _covered_statuses(status_id, thread, own_id, listed_replies.get(status_id))
         for post_id, reply_count in covered.items():
-            reads[post_id] = _thread_read(account, post_id, reply_count, observed)
+            reads[post_id] = thread_read(account, post_id, reply_count, observed)
     own_post_ids = set(posts) | {status_id for status_id, _ in threads}
     interactions: dict[str, Row] = {}
     for node in others:
@@ -469,16 +478,6 @@ def normalize(
         POSTS.name: kept_posts,
         INTERACTIONS.name: without_in_flight(interactions.values(), observed, fetched),
         THREAD_READS.name: [read for post_id, read in reads.items() if post_id in kept],
-    }
-
-
-def _thread_read(account: Account, post_id: str, reply_count: int, observed: datetime) -> Row:
-    return {
-        "platform": PLATFORM,
-        "account_id": account.account_id,
-        "post_id": post_id,
-        "reply_count": reply_count,
-        "observed_at": observed,
     }
 
 
