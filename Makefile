@@ -57,7 +57,8 @@ lock: ## Re-resolve the pinned dependencies into requirements/constraints.txt (n
 
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 	$(BIN)/airflow db migrate > /dev/null
-	$(BIN)/airflow pools import config/airflow_pools.json > /dev/null
+	$(BIN)/rapport pools --output $(AIRFLOW_HOME)/rapport_pools.json
+	$(BIN)/airflow pools import $(AIRFLOW_HOME)/rapport_pools.json > /dev/null
 
 airflow-init: $(AIRFLOW_HOME)/airflow.db ## Create the project-local Airflow metadata database and pools
 

@@ -7,7 +7,7 @@ relationship indicators, each night.
 1. **list_<platform>_accounts** reads the registry.
 2. **extract_<platform>** runs once per batch of `RAPPORT_ACCOUNTS_PER_TASK`
    accounts (default 25) of that platform (dynamic task mapping, in the pool
-   `rapport_<platform>` that caps its concurrency): for each account it calls
+   `rapport_<platform>` that caps its concurrency: `rapport pools` writes them): for each account it calls
    the platform from the account's watermark (or backfills its history on the
    first run) and lands every response in the landing zone. An account that
    fails does not stop the others of its batch; the batch then fails naming
@@ -39,13 +39,12 @@ from datetime import datetime, timedelta
 import pendulum
 from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
-from rapport.pipeline import on_task_failure
-from rapport.records import PLATFORMS
+from rapport.pipeline import WAREHOUSE_POOL, on_task_failure
 from rapport.settings import get_settings
+from rapport.sources import platforms
 
 # Read at parse time: the settings only read environment variables, and a bad one is one line.
 SETTINGS = get_settings()
-WAREHOUSE_POOL = "rapport_warehouse"
 
 
 @dag(
@@ -68,7 +67,9 @@ WAREHOUSE_POOL = "rapport_warehouse"
 )
 def rapport_nightly() -> None:
     extracted = []
-    for platform in PLATFORMS:
+    # One extract task per platform folder of rapport.sources (their contracts are light to import).
+    for contract in platforms():
+        platform = contract.name
 
         @task(task_id=f"list_{platform}_accounts")
         def list_accounts(platform: str) -> list[list[str]]:
@@ -78,7 +79,7 @@ def rapport_nightly() -> None:
 
         # One mapped task per platform, so each platform has its own concurrency cap (its pool),
         # and one task instance per batch of accounts, so thousands of accounts are not thousands of tasks.
-        @task(task_id=f"extract_{platform}", pool=f"rapport_{platform}", map_index_template="{{ accounts }}")
+        @task(task_id=f"extract_{platform}", pool=contract.pool, map_index_template="{{ accounts }}")
         def extract(account_ids: list[str], logical_date: datetime | None = None) -> list[dict[str, object]]:
             from rapport.pipeline import extract_accounts
 

@@ -3,6 +3,7 @@ every task in its own process as in production, with the project's DAGs, plugins
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rapport.pipeline import airflow_pools
 from tests.conftest import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
@@ -69,7 +71,9 @@ def standalone_environment(root: Path, **extra: str) -> dict[str, str]:
 def running_standalone(environment: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
     """Migrate, import the pools, start ``airflow standalone`` and wait until it lists rapport_nightly."""
     airflow_cli(environment, "db", "migrate")
-    airflow_cli(environment, "pools", "import", str(PROJECT_ROOT / "config" / "airflow_pools.json"))
+    pools = Path(environment["AIRFLOW_HOME"]) / "rapport_pools.json"
+    pools.write_text(json.dumps(airflow_pools()), encoding="utf-8")
+    airflow_cli(environment, "pools", "import", str(pools))
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [str(BIN / "airflow"), "standalone"],

@@ -46,7 +46,7 @@ from typing import Any, Final
 import yaml
 
 from rapport.errors import ConfigurationError
-from rapport.records import PLATFORMS
+from rapport.sources import get_platform, platform_names
 
 SIZE_BANDS: Final = ("small", "medium", "large")
 # Every pattern is used with fullmatch, and re.ASCII keeps \d, \w and case folding to ASCII.
@@ -58,14 +58,6 @@ _PUBLIC_TOP_LEVEL_DOMAIN = re.compile(r"[a-z]{2,63}", re.ASCII)
 # As the WHATWG URL standard reads a host: one whose last label is a number is an IPv4 address.
 _NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*", re.ASCII)
 _HOST_AND_PORT = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]{1,5}))?", re.ASCII)
-_HANDLES: Final = {
-    # demo: '@name'; mastodon: '@name' on an instance; bluesky: a domain handle.
-    "demo": re.compile(r"@[a-z0-9_]{1,30}", re.ASCII),
-    "mastodon": re.compile(r"@[a-z0-9_]{1,30}", re.ASCII | re.IGNORECASE),
-    "bluesky": re.compile(rf"(?=.{{3,253}}\Z)(?:{_LABEL}\.)+[a-z]{{2,63}}", re.ASCII | re.IGNORECASE),
-}
-_LOWERCASED_HANDLES: Final = frozenset({"bluesky"})
-_NEEDS_INSTANCE: Final = frozenset({"mastodon"})
 _KEYS: Final = {
     "registry": ("organizations",),
     "organization": ("id", "name", "peer_group", "size_band", "language", "accounts"),
@@ -205,7 +197,8 @@ def parse_account(platform: str, address: str, organization_id: str = "adhoc") -
     Returns the account; raises ``RegistryError`` saying what is malformed.
     """
     entry: dict[str, Any] = {"platform": platform, "handle": address}
-    if platform in _NEEDS_INSTANCE and address.count("@") == 2:
+    needs_instance = platform in platform_names() and get_platform(platform).needs_instance
+    if needs_instance and address.count("@") == 2:
         user, instance = address.rsplit("@", 1)
         entry = {"platform": platform, "handle": user, "instance": instance}
     checks = _Checks()
@@ -409,19 +402,20 @@ def _read_account(
     platform = entry.get("platform")
     handle = entry.get("handle")
     instance = entry.get("instance")
-    if platform not in PLATFORMS:
+    if not isinstance(platform, str) or platform not in platform_names():
         if not ("platform" in resembled and platform is None):
             problems.append(
-                f"{where}: unknown platform {platform!r}; known platforms: {', '.join(PLATFORMS)}"
+                f"{where}: unknown platform {platform!r}; known platforms: {', '.join(platform_names())}"
             )
         return None
-    if not isinstance(handle, str) or not _HANDLES[platform].fullmatch(handle):
+    contract = get_platform(platform)
+    if not isinstance(handle, str) or not contract.handle.fullmatch(handle):
         if not ("handle" in resembled and handle is None):
-            problems.append(f"{where}: malformed {platform} handle {handle!r}; {_HANDLE_HINTS[platform]}")
+            problems.append(f"{where}: malformed {platform} handle {handle!r}; {contract.handle_hint}")
         return None
-    if platform in _LOWERCASED_HANDLES:
+    if contract.lowercase_handles:
         handle = handle.lower()
-    if platform in _NEEDS_INSTANCE:
+    if contract.needs_instance:
         needs_instance = f"{where} ({handle}): {platform} needs 'instance', {_INSTANCE_HINT}"
         if not isinstance(instance, str):
             if not ("instance" in resembled and instance is None):
@@ -543,10 +537,3 @@ def _under(host: str, suffixes: Sequence[str]) -> bool:
 
 
 _INSTANCE_HINT: Final = "a host name such as 'mastodon.social'"
-_HANDLE_HINTS: Final = {
-    "demo": "expected '@' then 1-30 lowercase letters, digits or '_'",
-    "mastodon": (
-        "expected '@' then the user name (1-30 letters, digits or '_'), with the server under 'instance'"
-    ),
-    "bluesky": "expected a domain handle such as 'example.bsky.social'",
-}

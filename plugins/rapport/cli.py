@@ -107,10 +107,85 @@ def extract(
     typer.echo(json.dumps(summary, indent=2))
 
 
+def _platforms_help() -> str:
+    from rapport.sources import platform_names
+
+    return ", ".join(platform_names()) + "."
+
+
+def _addresses_help() -> str:
+    from rapport.sources import platforms
+
+    return "The account as on its platform: " + ", ".join(
+        f"{contract.address_example} ({contract.name})" for contract in platforms()
+    )
+
+
+@app.command()
+def pools(
+    output: Annotated[
+        Path | None, typer.Option(help="Write the JSON to this file instead of printing it.")
+    ] = None,
+) -> None:
+    """The Airflow pools of the DAG, for `airflow pools import`: the warehouse's, one per platform."""
+    from rapport.pipeline import airflow_pools
+
+    text = json.dumps(airflow_pools(), indent=4) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"{output}: cannot write the pools ({error.strerror})") from None
+
+
+@app.command("platforms")
+def list_platforms(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the contracts as JSON.")] = False,
+) -> None:
+    """The platforms Rapport reads: handles, credentials, pool, cost per account a night, what each sees."""
+    from rapport.sources import platforms as declared
+
+    contracts = declared()
+    if as_json:
+        typer.echo(json.dumps([_contract_dict(contract) for contract in contracts], indent=2))
+        return
+    for contract in contracts:
+        simulated = " (simulated)" if contract.simulated else ""
+        typer.echo(f"{contract.name}: {contract.title}{simulated}")
+        instance = ", on its server under 'instance'" if contract.needs_instance else ""
+        typer.echo(f"  accounts: {contract.address_example}{instance}")
+        typer.echo(f"  pool: {contract.pool}, {contract.concurrency} at a time")
+        for credential in contract.credentials:
+            needed = "required" if credential.required else "optional"
+            where = ", ".join(
+                (*credential.variables, *(f"Connection {c}" for c in credential.connection_ids))
+            )
+            typer.echo(f"  credential ({needed}): {credential.what}; from {where}")
+        cost = contract.cost
+        typer.echo(
+            f"  cost a night, {cost.unit} ({cost.example}): first run {cost.first_run}, "
+            f"nightly {cost.nightly}, nothing new {cost.nothing_new}"
+        )
+        for measure in contract.availability:
+            typer.echo(f"  sees {measure.name}: {measure.seen}, {measure.how}")
+
+
+def _contract_dict(contract: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    described = asdict(contract)
+    described["handle"] = contract.handle.pattern
+    described["pool"] = contract.pool
+    described["unavailable"] = dict(contract.unavailable)
+    return described
+
+
 @app.command()
 def fetch(
-    platform: Annotated[str, typer.Argument(help="demo, mastodon or bluesky.")],
-    address: Annotated[str, typer.Argument(help="'@user@instance', 'name.bsky.social' or '@name' (demo).")],
+    platform: Annotated[str, typer.Argument(help=_platforms_help())],
+    address: Annotated[str, typer.Argument(help=_addresses_help())],
     since: Annotated[
         datetime | None, typer.Option(help="Start (UTC); default: the history window.", formats=["%Y-%m-%d"])
     ] = None,
@@ -168,14 +243,19 @@ def fetch(
     kinds = interactions["interaction_type"].value_counts().to_dict() if len(interactions) else {}
     questions = int(interactions["is_question"].sum()) if len(interactions) else 0
     typer.echo(f"  from the public: {len(interactions)} " + json.dumps(kinds) + f", {questions} questions")
-    spent = f"{len(pages)} responses"
-    if cost is not None:
-        http = cost()
-        spent = (
-            f"{http['requests']} API calls ({http['retries']} retries, {http['rate_limited']} rate-limited, "
-            f"{http['slept_seconds']:.1f} s waiting), {len(pages)} responses"
-        )
-    typer.echo(f"  cost: {spent}")
+    typer.echo(f"  cost: {describe_cost(cost(), len(pages))}")
+
+
+def describe_cost(counters: dict[str, Any] | None, pages: int) -> str:
+    """What an extraction cost, in words: its API calls and, on a platform with a quota, its units."""
+    if counters is None:  # a simulated platform sends no request
+        return f"{pages} responses"
+    units = f", {counters['units']} quota units" if counters.get("units") is not None else ""
+    return (
+        f"{counters['requests']} API calls{units} ({counters['retries']} retries, "
+        f"{counters['rate_limited']} rate-limited, {counters['slept_seconds']:.1f} s waiting), "
+        f"{pages} responses"
+    )
 
 
 @app.command()

@@ -123,7 +123,7 @@ def land_extraction(
     window: Window,
     fetched_at: datetime,
     pages: Iterable[Page],
-    cost: Callable[[], dict[str, Any]] | None = None,
+    cost: Callable[[], dict[str, Any] | None] | None = None,
     threads: Callable[[], dict[str, Any] | None] | None = None,
 ) -> Extraction:
     """Store every page an extraction yields, then its manifest, atomically.

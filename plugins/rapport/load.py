@@ -52,6 +52,14 @@ create table if not exists raw.accounts (
     handle varchar not null,
     instance varchar
 );
+create table if not exists raw.platforms (
+    platform varchar primary key,
+    platform_name varchar not null,
+    is_simulated boolean not null,
+    needs_instance boolean not null,
+    cost_unit varchar not null,
+    unavailable_columns varchar[] not null
+);
 create table if not exists raw.load_batches (
     extraction_id varchar primary key,
     account_id varchar not null,
@@ -160,6 +168,30 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
         connection.execute(f"create table if not exists raw.{record_type.name} ({', '.join(columns)})")
         _drop_primary_key(connection, record_type.name)
     _upgrade_account_snapshots(connection)
+    _replace_platforms(connection)
+
+
+def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
+    """``raw.platforms``: one row per platform folder of ``rapport.sources``, from its contract, so
+    that dbt checks every account's platform against the platforms this Rapport reads (no list of
+    them in the dbt project to keep in step)."""
+    from rapport.sources import platforms
+
+    connection.execute("delete from raw.platforms")
+    connection.executemany(
+        "insert into raw.platforms values (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                contract.name,
+                contract.title,
+                contract.simulated,
+                contract.needs_instance,
+                contract.cost.unit,
+                sorted(contract.unavailable),
+            )
+            for contract in platforms()
+        ],
+    )
 
 
 def _upgrade_account_snapshots(connection: duckdb.DuckDBPyConnection) -> None:

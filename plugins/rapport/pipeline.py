@@ -127,7 +127,7 @@ def extract_account(
     plan = plan_extraction(settings, account, resolve_until(until))
     source = get_source(account.platform)
     # A simulated platform is observed at the end of the window, which keeps replays identical.
-    fetched_at = plan.window.until if getattr(source, "SIMULATED", False) else datetime.now(UTC)
+    fetched_at = plan.window.until if source.PLATFORM.simulated else datetime.now(UTC)
     run_date = run_date_of(plan.window.until)
     pages, cost, threads = extract_with_cost(source, account, plan.window, plan.ledger)
 
@@ -413,6 +413,31 @@ def summarize_run(until: datetime | None) -> str:
     if problems:
         raise RunFailedError(text)
     return text
+
+
+WAREHOUSE_POOL = "rapport_warehouse"
+"""The Airflow pool of every task that writes the warehouse: one slot, DuckDB takes one writer."""
+
+
+def airflow_pools() -> dict[str, dict[str, Any]]:
+    """The Airflow pools of the DAG, as ``airflow pools import`` reads them: the warehouse's (one
+    slot) and one per platform folder, with its declared concurrency (``rapport pools``)."""
+    from rapport.sources import platforms
+
+    pools: dict[str, dict[str, Any]] = {
+        WAREHOUSE_POOL: {
+            "description": "One writer of the DuckDB warehouse at a time (load, build, summarize)",
+            "include_deferred": False,
+            "slots": 1,
+        }
+    }
+    for contract in platforms():
+        pools[contract.pool] = {
+            "description": contract.pool_description,
+            "include_deferred": False,
+            "slots": contract.concurrency,
+        }
+    return pools
 
 
 def on_task_failure(context: Any) -> None:

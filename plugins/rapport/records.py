@@ -46,7 +46,6 @@ class RecordType:
 
 POST_TYPES: Final = ("original", "reply", "repost", "quote")
 INTERACTION_TYPES: Final = ("reply", "mention", "quote")
-PLATFORMS: Final = ("demo", "mastodon", "bluesky")
 ACCOUNT_STATES: Final = ("active", "suspended", "moved", "deactivated", "taken_down")
 """What a platform says of an account when Rapport observes it (``account_state``):
 

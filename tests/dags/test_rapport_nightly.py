@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from rapport.records import PLATFORMS
+from rapport.pipeline import airflow_pools
+from rapport.sources import platform_names
 from tests.conftest import PROJECT_ROOT
 
 DAG_FILE = PROJECT_ROOT / "dags" / "rapport_nightly.py"
@@ -45,9 +45,9 @@ def test_every_task_retries_with_exponential_backoff_and_reports_failures(dag):
 
 def test_the_steps_run_extract_validate_load_build_summarize(dag):
     downstream = {task.task_id: sorted(task.downstream_task_ids) for task in dag.tasks}
-    extracts = [f"extract_{platform}" for platform in PLATFORMS]
+    extracts = [f"extract_{platform}" for platform in platform_names()]
     assert downstream == {
-        **{f"list_{platform}_accounts": [f"extract_{platform}"] for platform in PLATFORMS},
+        **{f"list_{platform}_accounts": [f"extract_{platform}"] for platform in platform_names()},
         **{extract: ["validate"] for extract in extracts},
         "validate": ["load"],
         "load": ["build"],
@@ -60,7 +60,7 @@ def test_the_steps_run_extract_validate_load_build_summarize(dag):
 def test_extraction_fans_out_over_accounts_and_failures_do_not_stop_the_others(dag):
     from airflow.sdk import TriggerRule
 
-    assert all(dag.get_task(f"extract_{platform}").is_mapped for platform in PLATFORMS)
+    assert all(dag.get_task(f"extract_{platform}").is_mapped for platform in platform_names())
     assert dag.get_task("validate").trigger_rule == TriggerRule.ALL_DONE
     assert dag.get_task("summarize").trigger_rule == TriggerRule.ALL_DONE
 
@@ -73,9 +73,9 @@ def test_only_warehouse_tasks_take_the_single_writer_pool_and_each_platform_has_
         "publish",
         "summarize",
     }
-    for platform in PLATFORMS:
+    for platform in platform_names():
         assert pools[f"extract_{platform}"] == f"rapport_{platform}"
-    declared = json.loads((PROJECT_ROOT / "config" / "airflow_pools.json").read_text())
+    declared = airflow_pools()
     assert set(pools.values()) - {"default_pool"} <= set(declared)
     assert declared["rapport_warehouse"]["slots"] == 1
 

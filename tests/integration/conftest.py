@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from rapport.pipeline import airflow_pools
 from tests.conftest import PROJECT_ROOT
 
 DEMO_UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
@@ -96,7 +98,9 @@ def airflow_environment(root: Path, **extra: str) -> dict[str, str]:
         | extra
     )
     airflow(environment, "db", "migrate")
-    airflow(environment, "pools", "import", str(PROJECT_ROOT / "config" / "airflow_pools.json"))
+    pools = root / "rapport_pools.json"
+    pools.write_text(json.dumps(airflow_pools()), encoding="utf-8")
+    airflow(environment, "pools", "import", str(pools))
     return environment
 
 

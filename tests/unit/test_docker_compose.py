@@ -7,7 +7,6 @@ written into any of them.
 """
 
 import fnmatch
-import json
 import os
 import re
 import tomllib
@@ -376,19 +375,22 @@ def test_airflow_init_migrates_the_db_and_creates_the_admin_user_from_env(
     assert WHOLE_INTERPOLATION.match(environment["_AIRFLOW_WWW_USER_USERNAME"])
     assert WHOLE_INTERPOLATION.match(environment["_AIRFLOW_WWW_USER_PASSWORD"])
     # The image entrypoint runs the migration and user creation before the command it is given.
-    assert re.search(r"^\s*/entrypoint airflow ", init_script(services), re.MULTILINE)
+    assert re.search(r"^\s*/entrypoint (airflow |bash -c )", init_script(services), re.MULTILINE)
 
 
 def test_airflow_init_imports_the_project_pools_with_a_single_writer_slot(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    imported = re.findall(r"airflow pools import (\S+)", init_script(services))
-    assert imported == ["/opt/airflow/config/airflow_pools.json"]
-    pools = json.loads((REPO_ROOT / "config" / "airflow_pools.json").read_text(encoding="utf-8"))
-    assert pools["rapport_warehouse"]["slots"] == 1
-    from rapport.records import PLATFORMS
+    # The pools are derived from the platform folders, by the rapport command installed in the image.
+    written = re.findall(r"rapport pools --output (\S+)", init_script(services))
+    imported = re.findall(r"airflow pools import (\S+?)'?$", init_script(services), re.MULTILINE)
+    assert written == imported == ["/tmp/rapport_pools.json"]
+    from rapport.pipeline import airflow_pools
+    from rapport.sources import platforms
 
-    assert {f"rapport_{platform}" for platform in PLATFORMS} <= set(pools)
+    pools = airflow_pools()
+    assert pools["rapport_warehouse"]["slots"] == 1
+    assert {contract.pool for contract in platforms()} | {"rapport_warehouse"} == set(pools)
 
 
 def test_long_running_services_have_healthchecks_and_wait_for_airflow_init(

@@ -1,6 +1,9 @@
 """Sources: one sub-package per platform, all of the same shape.
 
-Each ``rapport.sources.<platform>`` package exports two functions:
+Each ``rapport.sources.<platform>`` package declares its platform
+(``PLATFORM``, a :class:`~rapport.sources.contract.Platform`: see
+:mod:`rapport.sources.contract`, which lists what derives from it) and exports
+three functions (:class:`~rapport.sources.contract.Source`):
 
 ``extract(account, window) -> Iterator[Page]``
     Calls the platform for one account and yields every raw response it got,
@@ -21,21 +24,27 @@ Each ``rapport.sources.<platform>`` package exports two functions:
     many extractions at once (:func:`rapport.sources.payloads.records_frames`
     makes frames of one).
 
-Platform packages are imported lazily, by name, so that a DAG file or a CLI
-call pays only for the platforms it uses.
+``extract_with_stats(account, window, *, ledger=None) -> (Iterator[Page], ExtractionCost)``
+    The same pages, and what they cost (final once they are consumed) and
+    which reply threads they read (:class:`~rapport.sources.contract.ExtractionCost`).
+
+A platform package's ``__init__`` imports only what its contract needs: the
+DAG file reads every contract when it is parsed; the client and the payload
+readers are imported when an extraction or a normalization runs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
 
 from rapport.errors import RapportError
-from rapport.records import PLATFORMS
+from rapport.sources.contract import Platform, Source
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -114,50 +123,67 @@ class NormalizationError(RapportError, ValueError):
     """A landed payload could not be turned into records; the message names page and field."""
 
 
-class Source(Protocol):
-    """What every ``rapport.sources.<platform>`` module provides."""
+def platform_names() -> tuple[str, ...]:
+    """Every platform Rapport reads: the folders of ``rapport.sources`` that declare a ``PLATFORM``."""
+    return tuple(_platforms())
 
-    def extract(self, account: Account, window: Window) -> Iterator[Page]: ...
 
-    def normalize(
-        self,
-        pages: Sequence[Page],
-        account: Account,
-        observed_at: datetime,
-        fetched_at: datetime | None = None,
-    ) -> Records: ...
+def platforms() -> tuple[Platform, ...]:
+    """The contract of every platform, in the order of :func:`platform_names`."""
+    return tuple(_platforms().values())
+
+
+def get_platform(name: str) -> Platform:
+    """The contract of one platform; raise ``KeyError`` naming the known ones for an unknown one."""
+    try:
+        return _platforms()[name]
+    except (KeyError, TypeError):
+        known = ", ".join(_platforms())
+        raise KeyError(f"unknown platform {name!r}; known platforms: {known}") from None
 
 
 def get_source(platform: str) -> Source:
-    """Return the source module of a platform; raise ``KeyError`` for an unknown one."""
-    if platform not in PLATFORMS:
-        raise KeyError(f"unknown platform {platform!r}; known platforms: {', '.join(PLATFORMS)}")
-    module: Source = importlib.import_module(f"rapport.sources.{platform}")
+    """Return the source package of a platform; raise ``KeyError`` for an unknown one."""
+    get_platform(platform)
+    module: Source = importlib.import_module(f"{__name__}.{platform}")
     return module
+
+
+@cache
+def _platforms() -> dict[str, Platform]:
+    found: dict[str, Platform] = {}
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name):
+        if not module.ispkg or module.name.startswith("_"):
+            continue
+        declared = getattr(importlib.import_module(f"{__name__}.{module.name}"), "PLATFORM", None)
+        if not isinstance(declared, Platform):
+            continue
+        if declared.name != module.name:
+            raise RapportError(
+                f"{__name__}.{module.name} declares the platform {declared.name!r}: "
+                "a platform's name is its folder's"
+            )
+        found[declared.name] = declared
+    return dict(sorted(found.items(), key=lambda item: (_ORDER.get(item[0], len(_ORDER)), item[0])))
+
+
+# The platforms of Rapport 0.1 keep their places (messages, the DAG's task order); the others follow
+# by name. An order, not a list: a platform missing from it is still found.
+_ORDER: Final = {"demo": 0, "mastodon": 1, "bluesky": 2}
 
 
 def extract_with_cost(
     source: Source, account: Account, window: Window, ledger: ThreadLedger | None = None
-) -> tuple[Iterator[Page], Callable[[], dict[str, Any]] | None, Callable[[], ThreadReport | None]]:
+) -> tuple[Iterator[Page], Callable[[], dict[str, Any] | None], Callable[[], ThreadReport | None]]:
     """A source's pages for an account and window, a way to read what they cost, and what it read.
 
-    For a source with ``extract_with_stats`` (the HTTP ones), the second item
-    returns its request counters (requests, retries, rate_limited,
-    slept_seconds) once the pages are consumed; for the others it is ``None``.
-    ``ledger`` (the thread ledger's view, :mod:`rapport.thread_ledger`) is
-    handed to a source that reads reply threads; the third item returns, once
-    the pages are consumed, what it listed and read (``None`` for the others).
+    The second item returns, once the pages are consumed, the extraction's
+    counters in its platform's unit (requests, retries, rate_limited,
+    slept_seconds; quota units where the platform counts them), ``None`` for a
+    simulated platform, which sends no request. ``ledger`` (the thread
+    ledger's view, :mod:`rapport.thread_ledger`) is handed to the source; the
+    third item returns, once the pages are consumed, what it listed and read
+    (``None`` for a source without reply threads).
     """
-    with_stats = getattr(source, "extract_with_stats", None)
-    if with_stats is None:
-        return source.extract(account, window), None, lambda: None
-    pages, stats = with_stats(account, window, ledger=ledger)
-
-    def cost() -> dict[str, Any]:
-        return dataclasses.asdict(getattr(stats, "http", stats))
-
-    def threads() -> ThreadReport | None:
-        report: ThreadReport | None = getattr(stats, "threads", None)
-        return report
-
-    return pages, cost, threads
+    pages, stats = source.extract_with_stats(account, window, ledger=ledger)
+    return pages, stats.counters, lambda: stats.threads

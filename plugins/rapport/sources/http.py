@@ -82,7 +82,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
 from types import TracebackType
-from typing import Any, Final, Self, cast
+from typing import TYPE_CHECKING, Any, Final, Self, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -95,6 +95,9 @@ from urllib3.util.connection import create_connection
 from urllib3.util.retry import Retry
 
 from rapport.sources import Page, SourceError
+
+if TYPE_CHECKING:
+    from rapport.thread_ledger import ThreadReport
 
 logger = logging.getLogger("rapport.sources.http")
 
@@ -515,6 +518,18 @@ class HttpStats:
     """429 responses received."""
     slept_seconds: float = 0.0
     """Backoff, Retry-After and pacing sleeps together."""
+    threads: ThreadReport | None = None
+    """What the extraction listed and read, for the thread ledger (``None`` for a source without
+    reply threads): the :class:`~rapport.sources.contract.ExtractionCost` of the HTTP sources."""
+
+    def counters(self) -> dict[str, Any]:
+        """The four counters alone (a subclass's other fields left out), for the landing manifest."""
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "slept_seconds": self.slept_seconds,
+        }
 
 
 # -- connections: public addresses only, and a watchdog on the request in flight -------------------

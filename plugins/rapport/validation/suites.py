@@ -17,12 +17,12 @@ from rapport.records import (
     COUNTS_REQUIRED_WHEN_ACTIVE,
     INTERACTION_TYPES,
     INTERACTIONS,
-    PLATFORMS,
     POST_TYPES,
     POSTS,
     THREAD_READS,
     RecordType,
 )
+from rapport.sources import platform_names, platforms
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -82,7 +82,7 @@ def build_suite(record_type: RecordType, *, combined: bool = False) -> gx.Expect
         expectations.append(gxe.ExpectColumnValuesToBeUnique(column=key[0]))
     else:
         expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=key))
-    expectations.append(gxe.ExpectColumnValuesToBeInSet(column="platform", value_set=list(PLATFORMS)))
+    expectations.append(gxe.ExpectColumnValuesToBeInSet(column="platform", value_set=list(platform_names())))
     expectations.extend(_RULES[record_type.name]())
     name = f"{record_type.name}_combined" if combined else record_type.name
     return gx.ExpectationSuite(name=name, expectations=expectations)
@@ -136,14 +136,23 @@ def _when(condition: str, column: str) -> Expectation:
     )
 
 
+def _active_on_platforms_showing(column: str) -> str:
+    """The rows of live accounts on the platforms that show ``column`` of their snapshots."""
+    hiding = [contract.name for contract in platforms() if not contract.shows(ACCOUNT_SNAPSHOTS.name, column)]
+    if not hiding:
+        return 'account_state == "active"'
+    return f'account_state == "active" and platform not in {hiding!r}'
+
+
 def _account_snapshot_rules() -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     return [
         _not_after_observation("account_created_at"),
         gxe.ExpectColumnValuesToBeInSet(column="account_state", value_set=list(ACCOUNT_STATES)),
-        # A suspended account shows no counts: NULL, never 0. A live one always shows them.
-        *(_when('account_state == "active"', column) for column in COUNTS_REQUIRED_WHEN_ACTIVE),
+        # A suspended account shows no counts: NULL, never 0. A live one always shows them, but those
+        # its platform never shows (a YouTube channel's subscriptions): NULL on every row of it.
+        *(_when(_active_on_platforms_showing(column), column) for column in COUNTS_REQUIRED_WHEN_ACTIVE),
         _when('account_state == "moved"', "moved_to_handle"),
     ]
 

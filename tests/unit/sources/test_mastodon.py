@@ -318,7 +318,7 @@ def test_extract_with_stats_counts_every_request_the_extraction_cost(api, make_c
     assert (stats.statuses_pages, stats.contexts_fetched, stats.contexts_skipped) == (3, 3, 0)
     assert (stats.retries, stats.rate_limited) == (0, 0)
     # Both ways a caller may read the request counters.
-    assert asdict(stats.http) == {"requests": 7, "retries": 0, "rate_limited": 0, "slept_seconds": 0.0}
+    assert stats.counters() == {"requests": 7, "retries": 0, "rate_limited": 0, "slept_seconds": 0.0}
     assert isinstance(stats, HttpStats) and asdict(stats)["requests"] == 7
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,9 +35,11 @@ from rapport.sources.bluesky.client import BlueskyClient, Connection, HttpOption
 from rapport.sources.bluesky.session import SharedSession, session_state_file
 from rapport.sources.bluesky.settings import (
     ACCOUNT_STATE_ERRORS,
+    APP_PASSWORD_VARIABLE,
     AUTHOR_FEED_ENDPOINT,
     BASE_URL_VARIABLE,
     BLOCKED_POST,
+    CONNECTION_ID,
     DELETED_POST_ERROR,
     EMBED_EXTERNAL,
     EMBED_IMAGES,
@@ -45,10 +48,11 @@ from rapport.sources.bluesky.settings import (
     EMBED_VIDEO,
     FACET_LINK,
     FACET_MENTION,
+    LOGIN_HANDLE_VARIABLE,
+    NAME,
     NOT_FOUND_ERRORS,
     NOT_FOUND_POST,
     PDS_URL_VARIABLE,
-    PLATFORM,
     POST_COLLECTION,
     POST_THREAD_ENDPOINT,
     PROFILE_ENDPOINT,
@@ -58,6 +62,7 @@ from rapport.sources.bluesky.settings import (
     TAKEDOWN_LABEL,
     THREAD_VIEW_POST,
 )
+from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
 from rapport.sources.http import (
     ClientError,
     HttpClient,
@@ -79,7 +84,15 @@ from rapport.thread_ledger import ListedThread, ThreadLedger, ThreadReport, plan
 if TYPE_CHECKING:
     from rapport.accounts import Account
 
-__all__ = ["API_COST", "ExtractionStats", "extract", "extract_with_stats", "normalize"]
+__all__ = [
+    "API_COST",
+    "PLATFORM",
+    "ExtractionStats",
+    "extract",
+    "extract_with_stats",
+    "normalize",
+]
+
 
 logger = logging.getLogger("rapport.sources.bluesky")
 
@@ -214,10 +227,8 @@ def _extract(
     ledger: ThreadLedger,
     options: HttpOptions,
 ) -> Iterator[Page]:
-    if account.platform != PLATFORM:
-        raise SourceError(
-            f"{account.account_id}: not a {PLATFORM} account, the {PLATFORM} source cannot fetch it"
-        )
+    if account.platform != NAME:
+        raise SourceError(f"{account.account_id}: not a {NAME} account, the {NAME} source cannot fetch it")
     connection = read_connection(account.account_id, thread_budget)
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
     shared: SharedSession | None = None
@@ -242,7 +253,7 @@ def _extract(
     try:
         http = HttpClient(
             base_url,
-            platform=PLATFORM,
+            platform=NAME,
             account=account.account_id,
             bearer_token=session.access_jwt if session is not None else None,
             secrets=_secrets(connection, session),
@@ -280,10 +291,10 @@ def _extract(
             if cursor in seen_cursors:
                 raise StalledCursorError(
                     http.redact(
-                        f"{PLATFORM} account {account.account_id}: GET {response.url} answered a cursor "
+                        f"{NAME} account {account.account_id}: GET {response.url} answered a cursor "
                         f"it had already given ({cursor[:40]!r}): the feed would never end; stopped"
                     ),
-                    platform=PLATFORM,
+                    platform=NAME,
                     account=account.account_id,
                     url=response.url,
                     attempts=1,
@@ -346,9 +357,9 @@ def _read_response(response: Response, account: Account, read: Callable[[JsonNod
         return read(parse_json(response.body, "body"))
     except NormalizationError as error:
         raise HttpError(
-            f"{PLATFORM} account {account.account_id}: GET {response.url} answered {response.status} "
+            f"{NAME} account {account.account_id}: GET {response.url} answered {response.status} "
             f"with a body Rapport cannot read: {error}",
-            platform=PLATFORM,
+            platform=NAME,
             account=account.account_id,
             url=response.url,
             response=response,
@@ -455,7 +466,7 @@ def normalize(
     gone: str | None = None  # the state of an account the last identity or profile page said is gone
     for page, label in labelled:
         if page.endpoint not in _ENDPOINTS:
-            raise NormalizationError(f"{label}: unknown {PLATFORM} endpoint {page.endpoint!r}")
+            raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
         if page.endpoint in (RESOLVE_HANDLE_ENDPOINT, PROFILE_ENDPOINT):
             gone = ACCOUNT_STATE_ERRORS.get(_error_name(page) or "") if page.status != 200 else None
             if gone is not None:
@@ -544,7 +555,7 @@ def _error_name(page: Page) -> str | None:
 def _read_profile(node: JsonNode, account: Account, observed: datetime) -> Row:
     did = node.get_str("did")
     return {
-        "platform": PLATFORM,
+        "platform": NAME,
         "account_id": account.account_id,
         "account_native_id": did,
         "handle": node.get_str("handle"),
@@ -570,7 +581,7 @@ def _is_labelled_taken_down(profile: JsonNode, did: str) -> bool:
 def _gone_snapshot(account: Account, native_id: str, state: str, observed: datetime) -> Row:
     """The snapshot of an account taken down or deactivated: its state, no counts (none are shown)."""
     return {
-        "platform": PLATFORM,
+        "platform": NAME,
         "account_id": account.account_id,
         "account_native_id": native_id,
         "handle": account.handle.lstrip("@"),
@@ -712,7 +723,7 @@ def _post_row(
 
 def _empty_post(account: Account, observed: datetime) -> Row:
     return {
-        "platform": PLATFORM,
+        "platform": NAME,
         "account_id": account.account_id,
         "text": None,
         "language": None,
@@ -754,7 +765,7 @@ def _interaction_row(
     author = post.get_object("author")
     text = record.get_str("text")
     return {
-        "platform": PLATFORM,
+        "platform": NAME,
         "interaction_id": post.get_str("uri"),
         "account_id": account.account_id,
         "author_native_id": author.get_str("did"),
@@ -904,3 +915,45 @@ def _quoted_post_uri(embed: JsonNode | None) -> str | None:
     uri = reference.get_str("uri")
     parts = uri.removeprefix("at://").split("/")
     return uri if len(parts) >= 2 and parts[1] == POST_COLLECTION else None
+
+
+PLATFORM: Final = Platform(
+    name=NAME,
+    title="Bluesky",
+    handle=re.compile(
+        r"(?=.{3,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.ASCII | re.IGNORECASE
+    ),
+    handle_hint="expected a domain handle such as 'example.bsky.social'",
+    address_example="'name.bsky.social'",
+    lowercase_handles=True,
+    concurrency=4,
+    pool_description="Concurrent extractions from the Bluesky AppView (rate limits are per IP)",
+    credentials=(
+        Credential(
+            "an app password and its handle (optional: one sign-in a run, reads through the PDS)",
+            variables=(LOGIN_HANDLE_VARIABLE, APP_PASSWORD_VARIABLE),
+            connection_ids=(CONNECTION_ID,),
+        ),
+    ),
+    cost=NightlyCost(
+        unit="requests",
+        formula=API_COST,
+        first_run=47,
+        nightly=13,
+        nothing_new=3,
+        example="15 posts a week, 2/3 with replies, 10 threads changed a night (once the backlog is read)",
+    ),
+    availability=(
+        Measure(
+            "followers, following, posts counts", "yes", "getProfile; NULL when taken down or deactivated"
+        ),
+        Measure("own posts, replies, reposts, quotes", "yes", "getAuthorFeed"),
+        Measure(
+            "the public's replies and questions", "yes", "getPostThread, 6 levels, within the thread budget"
+        ),
+        Measure("the account's answers (response rate and time)", "yes", "its replies in those threads"),
+        Measure("mentions outside its threads", "no", "listNotifications needs the account's own session"),
+        Measure("alt text", "yes", "app.bsky.embed.images alt, video alt"),
+        Measure("likes, reposts received", "yes", "likeCount, repostCount"),
+    ),
+)

@@ -32,9 +32,9 @@ from rapport.sources.bluesky.settings import (
     DEFAULT_PDS_URL,
     FEED_FILTER,
     LOGIN_HANDLE_VARIABLE,
+    NAME,
     PAGE_SIZE,
     PDS_URL_VARIABLE,
-    PLATFORM,
     POST_THREAD_ENDPOINT,
     PROFILE_ENDPOINT,
     REFRESH_SESSION_ENDPOINT,
@@ -242,7 +242,7 @@ def _post_session(
     """POST a session method, wait out 429s, read the tokens it answers (see :func:`create_session`)."""
     with HttpClient(
         pds_url,
-        platform=PLATFORM,
+        platform=NAME,
         account=account_id,
         bearer_token=bearer_token,
         secrets=secrets,
@@ -259,12 +259,12 @@ def _post_session(
             # Rate-limited, so the credentials were not even checked: sending them again once the
             # window the PDS names has passed is safe.
             http.wait_out(response, attempt)
-    who = f"{PLATFORM} account {account_id}: POST {response.url}"
+    who = f"{NAME} account {account_id}: POST {response.url}"
     if response.status == HTTPStatus.TOO_MANY_REQUESTS:
         raise ClientError(
             f"{who} answered HTTP 429 (rate-limited) {SIGN_IN_ATTEMPTS} times: the PDS allows 30 "
             "sign-ins per 5 minutes per account; the credentials were not checked, try again later",
-            platform=PLATFORM,
+            platform=NAME,
             account=account_id,
             url=response.url,
             response=response,
@@ -279,7 +279,7 @@ def _post_session(
         if not isinstance(token, str) or not token:
             raise HttpError(
                 f"{who} answered {response.status} without an accessJwt",
-                platform=PLATFORM,
+                platform=NAME,
                 account=account_id,
                 url=response.url,
                 attempts=1,
@@ -288,13 +288,13 @@ def _post_session(
             token, refresh if isinstance(refresh, str) else None, did if isinstance(did, str) else None
         )
         for name, secret in (("accessJwt", session.access_jwt), ("refreshJwt", session.refresh_jwt)):
-            mask_secret(secret, f"{PLATFORM} {name}")
+            mask_secret(secret, f"{NAME} {name}")
         return session
     cause = ": ".join(part for part in (response.error, response.error_message) if part) or "no error name"
     error_type = ClientError if 400 <= response.status < 500 else UnexpectedStatusError
     raise error_type(
         f"{who} answered HTTP {response.status} ({cause}); {refused}",
-        platform=PLATFORM,
+        platform=NAME,
         account=account_id,
         url=response.url,
         response=response,

@@ -47,7 +47,7 @@ from rapport import zones
 from rapport.settings import get_settings
 from rapport.sources import SourceError
 from rapport.sources.bluesky.client import Credentials, Session, create_session, refresh_session
-from rapport.sources.bluesky.settings import PLATFORM
+from rapport.sources.bluesky.settings import NAME
 from rapport.sources.http import Bounds, ClientError, HttpStats
 
 logger = logging.getLogger("rapport.sources.bluesky")
@@ -63,14 +63,14 @@ def session_state_file() -> Path:
     published zone, where it would be landed or served.
     """
     settings = get_settings()
-    path = zones.session_state_file(settings.data_dir, PLATFORM)
+    path = zones.session_state_file(settings.data_dir, NAME)
     for zone, variable in (
         (settings.landing_dir, "RAPPORT_LANDING_DIR"),
         (settings.published_dir, "RAPPORT_PUBLISHED_DIR"),
     ):
         if path.is_relative_to(zone):
             raise SourceError(
-                f"the {PLATFORM} session file {path} would be inside {variable} ({zone}), where it "
+                f"the {NAME} session file {path} would be inside {variable} ({zone}), where it "
                 "would be landed or published: set RAPPORT_DATA_DIR or that variable elsewhere"
             )
     return path
@@ -131,7 +131,7 @@ class SharedSession:
         with self._locked():
             stored = self._read()
             if stored is not None:
-                logger.debug("%s: reusing the run's %s session", self.account_id, PLATFORM)
+                logger.debug("%s: reusing the run's %s session", self.account_id, NAME)
                 self.session = stored
             else:
                 self.session = self._sign_in()
@@ -149,7 +149,7 @@ class SharedSession:
             stale = self.session
             stored = self._read()
             if stored is not None and (stale is None or stored.access_jwt != stale.access_jwt):
-                logger.info("%s: using the %s session another task renewed", self.account_id, PLATFORM)
+                logger.info("%s: using the %s session another task renewed", self.account_id, NAME)
                 self.session = stored
                 return stored
             current = stored or stale
@@ -170,7 +170,7 @@ class SharedSession:
                     logger.info(
                         "%s: the PDS refused to refresh the %s session (%s): signing in anew",
                         self.account_id,
-                        PLATFORM,
+                        NAME,
                         error.response.error if error.response is not None else error.status,
                     )
                 else:
@@ -228,7 +228,7 @@ class SharedSession:
             logger.info(
                 "%s: the stored %s session is of other credentials or another PDS: signing in anew",
                 self.account_id,
-                PLATFORM,
+                NAME,
             )
             return None
         return entry.session
@@ -242,7 +242,7 @@ class SharedSession:
         logger.warning(
             "%s: the %s session file %s is damaged (%s): set aside as %s; signing in anew",
             self.account_id,
-            PLATFORM,
+            NAME,
             self.state_file,
             problem,
             aside.name,

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from rapport.settings import read_setting
 
-PLATFORM: Final = "bluesky"
+NAME: Final = "bluesky"
 
 DEFAULT_BASE_URL: Final = "https://public.api.bsky.app"
 """Bluesky's public AppView: every read Rapport makes works there without credentials."""

@@ -9,12 +9,15 @@ into the record types of :mod:`rapport.records`, from the pages alone.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, thread_read
+from rapport.sources.contract import Measure, NightlyCost, Platform
 from rapport.sources.demo.client import DemoClient
 from rapport.sources.demo.scale import ScaleClient, is_scale_handle
 from rapport.sources.demo.settings import (
@@ -36,13 +39,40 @@ from rapport.sources.payloads import (
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
+    from rapport.thread_ledger import ThreadLedger, ThreadReport
 
-__all__ = ["SIMULATED", "extract", "normalize"]
+__all__ = ["PLATFORM", "extract", "extract_with_stats", "normalize"]
 
-SIMULATED: Final = True
-"""The platform is simulated: the pipeline observes it at the window's end, so replays are identical."""
+NAME: Final = "demo"
 
-PLATFORM: Final = "demo"
+
+PLATFORM: Final = Platform(
+    name=NAME,
+    title="Demo",
+    handle=re.compile(r"@[a-z0-9_]{1,30}", re.ASCII),
+    handle_hint="expected '@' then 1-30 lowercase letters, digits or '_'",
+    address_example="'@name'",
+    concurrency=8,
+    pool_description="Concurrent extractions from the built-in demo platform",
+    credentials=(),
+    cost=NightlyCost(
+        unit="requests",
+        formula="none: the platform is simulated in the extracting process",
+        first_run=0,
+        nightly=0,
+        nothing_new=0,
+        example="any account",
+    ),
+    availability=(
+        Measure("followers, following, posts counts", "yes", "accounts/lookup"),
+        Measure("own posts, replies, reposts, quotes", "yes", "accounts/statuses"),
+        Measure("the public's replies, mentions and questions", "yes", "notifications: every one"),
+        Measure("the account's answers (response rate and time)", "yes", "its replies"),
+        Measure("alt text", "yes", "media_attachments[].description"),
+        Measure("likes, reposts received", "yes", "favourites_count, reblogs_count"),
+    ),
+    simulated=True,
+)
 
 
 def extract(account: Account, window: Window, *, seed: str | None = None) -> Iterator[Page]:
@@ -61,8 +91,8 @@ def extract(account: Account, window: Window, *, seed: str | None = None) -> Ite
     account is not a demo account, is unknown to the demo platform or does not
     exist yet at ``window.until`` (the platform answers 404).
     """
-    if account.platform != PLATFORM:
-        raise SourceError(f"{account.account_id}: not a {PLATFORM} account, the demo source cannot fetch it")
+    if account.platform != NAME:
+        raise SourceError(f"{account.account_id}: not a {NAME} account, the demo source cannot fetch it")
     since, until = _as_utc(window.since), _as_utc(window.until)
     seed = seed or os.environ.get(SEED_VARIABLE) or DEFAULT_SEED
     client: DemoClient | ScaleClient = (
@@ -108,6 +138,24 @@ def _request(
     return Page(endpoint=endpoint, body=response.body, status=200, params=dict(params)), response.next_params
 
 
+@dataclass
+class ExtractionStats:
+    """What a demo extraction cost: nothing (the platform is simulated in the process), and no thread
+    to read (its notifications hold every reply): the :class:`~rapport.sources.contract.ExtractionCost`."""
+
+    threads: ThreadReport | None = None
+
+    def counters(self) -> dict[str, Any] | None:
+        return None
+
+
+def extract_with_stats(
+    account: Account, window: Window, *, ledger: ThreadLedger | None = None
+) -> tuple[Iterator[Page], ExtractionStats]:
+    """The pages of :func:`extract`, and what they cost (nothing); the ledger is not needed."""
+    return extract(account, window), ExtractionStats()
+
+
 def normalize(
     pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
 ) -> Records:
@@ -134,7 +182,7 @@ def normalize(
         if page.status != 200:
             raise NormalizationError(f"{describe_page(page)}: HTTP status {page.status}, expected 200")
         if page.endpoint not in (LOOKUP_ENDPOINT, STATUSES_ENDPOINT, NOTIFICATIONS_ENDPOINT):
-            raise NormalizationError(f"{describe_page(page)}: unknown {PLATFORM} endpoint {page.endpoint!r}")
+            raise NormalizationError(f"{describe_page(page)}: unknown {NAME} endpoint {page.endpoint!r}")
     snapshots = [
         _read_account(load_json(page), account, observed)
         for page in pages

@@ -31,16 +31,20 @@ from rapport.sources import (
     thread_read,
     without_in_flight,
 )
+from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
 from rapport.sources.http import HttpError, HttpStats, NotFoundError, Response
 from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient, path_id
 from rapport.sources.mastodon.settings import (
+    CONNECTION_ID,
     CONTEXT_ENDPOINT,
     CONTEXT_ENDPOINT_PATTERN,
     LOOKUP_ENDPOINT,
-    PLATFORM,
+    NAME,
     QUOTE_FALLBACK_CLASS,
     STATUSES_ENDPOINT,
     STATUSES_ENDPOINT_PATTERN,
+    TOKEN_VARIABLE,
+    TOKENS_VARIABLE,
     read_context_budget,
 )
 from rapport.sources.payloads import (
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_COST",
+    "PLATFORM",
     "ExtractionStats",
     "MalformedResponseError",
     "MastodonClient",
@@ -65,6 +70,7 @@ __all__ = [
     "extract_with_stats",
     "normalize",
 ]
+
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +197,8 @@ def extract_with_stats(
     ``stats.threads`` reports what was listed and read, for the thread ledger.
     Raises what :func:`extract` raises.
     """
-    if account.platform != PLATFORM:
-        raise SourceError(
-            f"{account.account_id}: not a {PLATFORM} account, the {PLATFORM} source cannot fetch it"
-        )
+    if account.platform != NAME:
+        raise SourceError(f"{account.account_id}: not a {NAME} account, the {NAME} source cannot fetch it")
     budget = _resolve_budget(context_budget)
     stats = ExtractionStats()
     return _extract(client, account, window, budget, ledger or ThreadLedger(), stats), stats
@@ -434,7 +438,7 @@ def normalize(
         elif status_id is not None:
             threads.append((status_id, parse_json(page.body, label)))
         else:
-            raise NormalizationError(f"{label}: unknown {PLATFORM} endpoint {page.endpoint!r}")
+            raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
     if not lookups:
         raise NormalizationError(
             f"{account.account_id}: none of the {len(pages)} pages is an {LOOKUP_ENDPOINT} page, "
@@ -697,3 +701,44 @@ def _strip_quote_fallback(html: str) -> str:
         position = end
     kept.append(html[position:])
     return "".join(kept)
+
+
+PLATFORM: Final = Platform(
+    name=NAME,
+    title="Mastodon",
+    handle=re.compile(r"@[a-z0-9_]{1,30}", re.ASCII | re.IGNORECASE),
+    handle_hint=(
+        "expected '@' then the user name (1-30 letters, digits or '_'), with the server under 'instance'"
+    ),
+    address_example="'@user@instance'",
+    needs_instance=True,
+    concurrency=4,
+    pool_description="Concurrent extractions from Mastodon instances (rate limits are per instance and IP)",
+    credentials=(
+        Credential(
+            "an access token per instance (optional: threads of 4,096 replies instead of 60, "
+            "rate limits per token instead of per IP address)",
+            variables=(TOKENS_VARIABLE, TOKEN_VARIABLE),
+            connection_ids=(f"{CONNECTION_ID}_<instance slug>", CONNECTION_ID),
+        ),
+    ),
+    cost=NightlyCost(
+        unit="requests",
+        formula=API_COST,
+        first_run=51,
+        nightly=12,
+        nothing_new=2,
+        example="15 posts a week, 2/3 with replies, 10 threads changed a night (once the backlog is read)",
+    ),
+    availability=(
+        Measure("followers, following, posts counts", "yes", "accounts/lookup; NULL for a suspended account"),
+        Measure("own posts, replies, reposts, quotes", "yes", "accounts/:id/statuses"),
+        Measure(
+            "the public's replies and questions", "yes", "statuses/:id/context, within the thread budget"
+        ),
+        Measure("the account's answers (response rate and time)", "yes", "its replies in those threads"),
+        Measure("mentions outside its threads", "no", "notifications need the account's own token"),
+        Measure("alt text", "yes", "media_attachments[].description"),
+        Measure("likes, reposts received", "yes", "favourites_count, reblogs_count"),
+    ),
+)

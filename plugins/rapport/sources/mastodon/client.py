@@ -27,8 +27,8 @@ from rapport.sources.mastodon.settings import (
     CONTEXT_PATH,
     INSTANCE_VARIABLE,
     LOOKUP_PATH,
+    NAME,
     PAGE_SIZE,
-    PLATFORM,
     STATUSES_PATH,
     TOKEN_VARIABLE,
     TOKENS_VARIABLE,
@@ -94,9 +94,7 @@ class MastodonClient:
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {PAGE_SIZE}, got {page_size}")
         self.page_size = page_size
-        self._http = HttpClient(
-            base_url, platform=PLATFORM, account=account, bearer_token=token, **http_options
-        )
+        self._http = HttpClient(base_url, platform=NAME, account=account, bearer_token=token, **http_options)
 
     @classmethod
     def for_account(
@@ -180,10 +178,10 @@ class MastodonClient:
         previous, following = response.params.get("max_id"), link.params.get("max_id")
         if not following or (previous is not None and _id_order(following) >= _id_order(previous)):
             raise StalledCursorError(
-                f"{PLATFORM} account {self._http.account}: GET {response.url} links to a next page whose "
+                f"{NAME} account {self._http.account}: GET {response.url} links to a next page whose "
                 f"max_id ({_shorten(following)}) is not below this page's ({_shorten(previous)}): "
                 "the pages would never end; stopped",
-                platform=PLATFORM,
+                platform=NAME,
                 account=self._http.account,
                 url=response.url,
                 attempts=1,
@@ -199,9 +197,9 @@ class MastodonClient:
     def malformed(self, response: Response, cause: str) -> MalformedResponseError:
         """The error for a 2xx response whose body cannot be read, naming account, URL and cause."""
         return MalformedResponseError(
-            f"{PLATFORM} account {self._http.account}: GET {response.url} answered {response.status} "
+            f"{NAME} account {self._http.account}: GET {response.url} answered {response.status} "
             f"with a body that cannot be read: {cause}",
-            platform=PLATFORM,
+            platform=NAME,
             account=self._http.account,
             url=response.url,
             response=response,

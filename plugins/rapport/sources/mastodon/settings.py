@@ -12,7 +12,7 @@ from pydantic import Field
 
 from rapport.settings import read_setting
 
-PLATFORM: Final = "mastodon"
+NAME: Final = "mastodon"
 
 BASE_URL_PATTERN: Final = "https://{instance}"
 BASE_URL_VARIABLE: Final = "RAPPORT_MASTODON_BASE_URL"

@@ -1,0 +1,158 @@
+"""The contract of a platform: what a ``sources/<platform>/`` folder declares, once, for the rest of Rapport.
+
+A platform is one folder. Its ``__init__`` holds its public entry points:
+``PLATFORM``, a :class:`Platform`, and the three functions of
+:class:`Source` (``extract``, ``extract_with_stats``, ``normalize``). Its
+helper modules hold the rest (the client, the payload readers, the
+settings). Everything else derives from the folder:
+
+- the platform list (:func:`rapport.sources.platform_names`): the registry's
+  accepted platforms, the validation suites' accepted values, the DAG's
+  extract tasks, the CLI's help;
+- the registry's handle rules (:attr:`Platform.handle`, ``handle_hint``,
+  ``lowercase_handles``, ``needs_instance``);
+- the Airflow pools (:attr:`Platform.pool`, ``concurrency``: ``rapport pools``);
+- the warehouse's ``raw.platforms`` table, which dbt's staging tests check
+  every account's platform against (no list of platforms in the dbt YAML);
+- the counts a platform does not show (:attr:`Platform.unavailable`): NULL,
+  never 0, in every record and suite;
+- the pipeline's clock for a simulated platform (:attr:`Platform.simulated`).
+
+``tests/unit/test_platform_contract.py`` fails when any of these drifts.
+Importing a platform's ``__init__`` must stay light (no HTTP client, no
+simulator): the DAG reads every contract when it is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+
+if TYPE_CHECKING:
+    from rapport.accounts import Account
+    from rapport.sources import Page, Records, Window
+    from rapport.thread_ledger import ThreadLedger, ThreadReport
+
+Seen = Literal["yes", "partly", "no"]
+POOL_PREFIX: Final = "rapport_"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A credential a platform reads: where from, and whether it is needed at all.
+
+    Looked up when an extraction starts (:mod:`rapport.sources.credentials`),
+    never logged, landed, echoed or written to XComs.
+    """
+
+    what: str
+    """What it is and what it unlocks, e.g. ``"an API key (YouTube Data API v3)"``."""
+    variables: tuple[str, ...]
+    """Environment variables that hold it (the first set wins)."""
+    connection_ids: tuple[str, ...] = ()
+    """Airflow Connections that hold it (their password), looked at when no variable is set."""
+    required: bool = False
+    """True when the platform cannot be read without it."""
+
+
+@dataclass(frozen=True)
+class NightlyCost:
+    """What one account costs a night, in the platform's own unit, for the README's example account."""
+
+    unit: str
+    """``requests``, or ``quota units`` for a platform that counts units per call."""
+    formula: str
+    """The cost of one extraction in that unit, before retries."""
+    first_run: int
+    nightly: int
+    nothing_new: int
+    example: str
+    """The account the three figures are for, e.g. ``"15 posts a week, 2/3 with replies"``."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One row of the metric-availability table: what Rapport needs, and how the platform shows it."""
+
+    name: str
+    """What is measured, e.g. ``"followers"``, ``"the public's questions"``, ``"alt text"``."""
+    seen: Seen
+    how: str
+    """Where it comes from, or why it is missing and what Rapport does then."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Everything the rest of Rapport needs to know of a platform, declared in its folder."""
+
+    name: str
+    """The key of the platform: folder name, registry value, warehouse value (``youtube``)."""
+    title: str
+    """How it is written for people (``YouTube``)."""
+    handle: re.Pattern[str]
+    """What a handle looks like, matched whole (``fullmatch``)."""
+    handle_hint: str
+    """What the registry says of a malformed handle: ``expected ...``."""
+    address_example: str
+    """An account as ``rapport fetch`` takes it: ``'@user@instance'``, ``'@channel'``."""
+    concurrency: int
+    """Default slots of its Airflow pool: extractions of this platform at the same time."""
+    pool_description: str
+    cost: NightlyCost
+    availability: tuple[Measure, ...]
+    credentials: tuple[Credential, ...] = ()
+    needs_instance: bool = False
+    """True when an account lives on one of many servers, named under ``instance`` in the registry."""
+    lowercase_handles: bool = False
+    """True when the platform folds handles to lowercase (they are stored so)."""
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    """Record columns the platform never shows (``"account_snapshots.following_count"``) and why:
+    NULL on every row of this platform, never 0; the validation suites allow it."""
+    simulated: bool = False
+    """A simulated platform is observed at the end of its window, so that replays are identical."""
+
+    @property
+    def pool(self) -> str:
+        """Its Airflow pool: ``rapport_<name>``."""
+        return f"{POOL_PREFIX}{self.name}"
+
+    def shows(self, record_type: str, column: str) -> bool:
+        """False when ``record_type.column`` is one of the columns this platform never shows."""
+        return f"{record_type}.{column}" not in self.unavailable
+
+
+class Source(Protocol):
+    """What every ``rapport.sources.<platform>`` package provides (see :mod:`rapport.sources`)."""
+
+    PLATFORM: Platform
+
+    def extract(self, account: Account, window: Window) -> Iterator[Page]: ...
+
+    def extract_with_stats(
+        self, account: Account, window: Window, *, ledger: ThreadLedger | None = None
+    ) -> tuple[Iterator[Page], ExtractionCost]: ...
+
+    def normalize(
+        self,
+        pages: Sequence[Page],
+        account: Account,
+        observed_at: datetime,
+        fetched_at: datetime | None = None,
+    ) -> Records: ...
+
+
+class ExtractionCost(Protocol):
+    """What ``extract_with_stats`` hands back beside the pages, final once they are consumed."""
+
+    def counters(self) -> dict[str, Any]:
+        """What the extraction cost, in the platform's unit: at least ``requests``, ``retries``,
+        ``rate_limited`` and ``slept_seconds``; a platform with a quota adds ``units``."""
+        ...
+
+    @property
+    def threads(self) -> ThreadReport | None:
+        """What it listed and read, for the thread ledger; ``None`` for a platform without threads."""
+        ...

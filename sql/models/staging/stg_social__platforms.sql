@@ -1,0 +1,18 @@
+with
+
+source_platforms as (
+    select * from {{ source('social', 'platforms') }}
+),
+
+renamed as (
+    select
+        cast(platform as varchar) as platform,
+        cast(platform_name as varchar) as platform_name,
+        cast(is_simulated as boolean) as is_simulated,
+        cast(needs_instance as boolean) as needs_instance,
+        cast(cost_unit as varchar) as cost_unit,
+        cast(unavailable_columns as varchar []) as unavailable_columns
+    from source_platforms
+)
+
+select * from renamed
