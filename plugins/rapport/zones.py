@@ -12,7 +12,7 @@
                 <gx_docs_dir>/run_date=<YYYY-MM-DD>.lock  held while that date is validated
     warehouse   <warehouse> and <warehouse>.lock          the lock every writer holds
     published   <published_dir>/rapport.duckdb, parquet/current/, report/, dbt_docs/
-    state       <data_dir>/state/<platform>/session.json and session.json.lock
+    state       <data_dir>/state/<platform>/<name> (session.json, a quota's ledger) and <name>.lock
                 a platform's sign-in session, shared by a run's tasks: private (0600), never landed
 
 A run date's folder is named ``run_date=<YYYY-MM-DD>`` in every zone; a folder
@@ -256,15 +256,20 @@ def published_dbt_docs_dir(published_dir: Path) -> Path:
     return published_dir / "dbt_docs"
 
 
-# Private state: a platform's sign-in session, shared by the extraction tasks of a run
+# Private state: what a platform's extraction tasks share (a sign-in session, a quota spent)
 
 
-def session_state_file(data_dir: Path, platform: str) -> Path:
-    """Where a platform's sign-in session is kept between the tasks of a run (tokens: mode 0600).
+def platform_state_file(data_dir: Path, platform: str, name: str) -> Path:
+    """A file a platform's extraction tasks share, ``<data_dir>/state/<platform>/<name>``.
 
     Outside the landing, staged and published zones: nothing there is ever landed or shown.
     """
-    return data_dir / "state" / platform / "session.json"
+    return data_dir / "state" / platform / name
+
+
+def session_state_file(data_dir: Path, platform: str) -> Path:
+    """Where a platform's sign-in session is kept between the tasks of a run (tokens: mode 0600)."""
+    return platform_state_file(data_dir, platform, "session.json")
 
 
 def state_lock_file(state_file: Path) -> Path:
