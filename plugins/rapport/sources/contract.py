@@ -14,8 +14,8 @@ settings). Everything else derives from the folder:
 - the Airflow pools (:attr:`Platform.pool`, ``concurrency``: ``rapport pools``);
 - the warehouse's ``raw.platforms`` table, which dbt's staging tests check
   every account's platform against (no list of platforms in the dbt YAML);
-- the counts a platform does not show (:attr:`Platform.unavailable`): NULL,
-  never 0, in every record and suite;
+- the counts a platform does not always show (:attr:`Platform.unavailable`):
+  NULL, never 0, in every record and suite;
 - the pipeline's clock for a simulated platform (:attr:`Platform.simulated`).
 
 ``tests/unit/test_platform_contract.py`` fails when any of these drifts.
@@ -109,8 +109,10 @@ class Platform:
     lowercase_handles: bool = False
     """True when the platform folds handles to lowercase (they are stored so)."""
     unavailable: Mapping[str, str] = field(default_factory=dict)
-    """Record columns the platform never shows (``"account_snapshots.following_count"``) and why:
-    NULL on every row of this platform, never 0; the validation suites allow it."""
+    """Record columns the platform does not always show, and why: never shown
+    (``"account_snapshots.following_count"`` of a YouTube channel), or hidden by some accounts
+    (a channel that hides its subscriber count). NULL on those rows, never 0; the validation
+    suites allow NULL in them on this platform (elsewhere they still require a value)."""
     simulated: bool = False
     """A simulated platform is observed at the end of its window, so that replays are identical."""
 
