@@ -540,3 +540,72 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def example_channel(
+    until: str = "2026-11-23T00:00:00+00:00",
+    *,
+    weeks: int = 52,
+    per_week: int = 3,
+    threads: int = 12,
+    long_thread_replies: int = 7,
+) -> Channel:
+    """The README's example channel: ``per_week`` videos a week for ``weeks`` weeks before
+    ``until``, each with ``threads`` top-level comments of the public (every third a question),
+    one of them holding ``long_thread_replies`` replies (more than commentThreads shows: a
+    comments.list call), the channel's answer among them."""
+    from datetime import datetime, timedelta
+
+    end = datetime.fromisoformat(until)
+    own = "UCexAmpleChannel00000000"
+    channel = Channel(own, "@example_channel", "Example Channel", "2015-01-01T00:00:00Z", 25_000)
+    for number in range(weeks * per_week):
+        published = end - timedelta(hours=56 * number + 20)
+        video = Video(f"ExVid{number:06d}", _iso(published), f"Video {number}", "A description.")
+        for thread in range(threads):
+            at = published + timedelta(hours=1 + thread)
+            text = "When is the next one?" if thread % 3 == 0 else "Nice."
+            top = Comment(
+                f"ExCom{number:06d}t{thread:03d}",
+                f"UCpublic{thread:016d}",
+                f"@viewer{thread}",
+                text,
+                _iso(at),
+            )
+            video.threads.append(Thread(top))
+        long = video.threads[0]
+        for reply in range(long_thread_replies):
+            author = own if reply == 0 else f"UCpublic{reply + 50:016d}"
+            long.replies.append(
+                Comment(
+                    f"{long.top.comment_id}.r{reply}",
+                    author,
+                    "@replier",
+                    "Thanks",
+                    _iso(published + timedelta(hours=2 + reply)),
+                )
+            )
+        channel.videos.append(video)
+    return channel
+
+
+def add_activity(channel: Channel, at: str, *, new_videos: int = 1, commented: int = 2) -> None:
+    """A night's activity: ``new_videos`` uploads at ``at`` with one comment each, and a new comment
+    on each of the ``commented`` most recent older videos."""
+    for number in range(new_videos):
+        video = Video(f"ExNew{at[:10]}{number}", at, "New video", "")
+        video.threads.append(
+            Thread(Comment(f"ExNewCom{at[:10]}{number}", "UCpublic9999999999999999", "@viewer", "First?", at))
+        )
+        channel.videos.insert(0, video)
+    for video in channel.videos[new_videos : new_videos + commented]:
+        video.threads.insert(
+            0,
+            Thread(
+                Comment(f"ExLate{video.video_id}{at[:10]}", "UCpublic8888888888888888", "@late", "Late.", at)
+            ),
+        )
+
+
+def _iso(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -445,3 +445,32 @@ def test_rapport_fetch_youtube_prints_its_progress_and_cost_in_units(server):
     assert "youtube:@riviere_transit" in result.output
     assert "18400 followers" in result.output
     assert f"{len(server.log)} API calls, {len(server.log)} quota units" in result.output
+
+
+def test_the_documented_cost_per_channel_per_night_is_what_it_measures(server, monkeypatch, tmp_path):
+    """The figures of README.md and PLATFORM.cost, measured on the README's example channel:
+    the first run (26 weeks), a night with activity once the backlog is read, a night with nothing new."""
+    from datetime import timedelta
+
+    from rapport.thread_ledger import read_ledger, record_extraction
+    from tests.platforms.youtube_server import add_activity, example_channel
+
+    channel = example_channel()
+    account = Account(organization_id="example", platform="youtube", handle="@example_channel")
+    server.channels, server.page_cap = [channel], None
+    ledger_file = tmp_path / "ledger.json"
+    measured = []
+    for night in range(5):
+        until = UNTIL + timedelta(days=night)
+        if night in (1, 2, 3):
+            add_activity(channel, (until - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        since = until - (timedelta(weeks=26) if night == 0 else timedelta(days=15))
+        ledger = read_ledger(ledger_file, until.date(), lambda day, extraction: False)
+        _, stats = run(account, Window(since, until), ledger=ledger)
+        record_extraction(ledger_file, stats.threads, until.date(), f"night-{night}")
+        measured.append((stats.units, stats.requests, len(stats.threads.read)))
+
+    # The first run reads 40 videos' threads (the budget) and leaves 38; the second night reads them.
+    assert measured[0] == (youtube.PLATFORM.cost.first_run, 85, 40)
+    assert measured[3] == (youtube.PLATFORM.cost.nightly, 6, 3)
+    assert measured[4] == (youtube.PLATFORM.cost.nothing_new, 3, 0)

@@ -171,10 +171,13 @@ PLATFORM: Final = Platform(
     cost=NightlyCost(
         unit="quota units",
         formula=API_COST,
-        first_run=0,
-        nightly=0,
-        nothing_new=0,
-        example="to be measured",
+        first_run=85,
+        nightly=6,
+        nothing_new=3,
+        example=(
+            "3 videos a week, 12 comment threads each (one of 7 replies, the channel's answer among "
+            "them); a night with activity: 1 new video, new comments on 2 others (once the backlog is read)"
+        ),
     ),
     availability=(
         Measure("subscribers", "partly", "channels.list statistics; NULL when the channel hides them"),

@@ -200,16 +200,7 @@ def _read_channel(
         if not page or token is None or min(upload.published_at for upload in page) < since:
             break
         if token in seen:
-            raise StalledCursorError(
-                client.redact(
-                    f"{NAME} channel {client.account}: GET {response.url} answered a nextPageToken it "
-                    f"had already given ({token[:40]!r}): the pages would never end; stopped"
-                ),
-                platform=NAME,
-                account=client.account,
-                url=response.url,
-                attempts=1,
-            )
+            raise _stalled(client, response, token)
         seen.add(token)
 
     # The window's videos (and older ones the ledger knows, listed on the page that crosses since).
