@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from tests.platforms.world import BackgroundServer
+from tests.platforms.world import BackgroundServer, World
+from tests.platforms.world import Post as WorldPost
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube"
 MAX_RESULTS = {"playlistItems": 50, "videos": 50, "commentThreads": 100, "comments": 100, "channels": 50}
@@ -605,6 +606,72 @@ def add_activity(channel: Channel, at: str, *, new_videos: int = 1, commented: i
                 Comment(f"ExLate{video.video_id}{at[:10]}", "UCpublic8888888888888888", "@late", "Late.", at)
             ),
         )
+
+
+def channel_id_of(number: int) -> str:
+    """A person of the test world as a YouTube channel id: ``UC`` and 22 characters."""
+    return f"UC{number:022d}"
+
+
+def channels_from_world(world: World, handles: Iterable[str]) -> list[Channel]:
+    """Accounts of the test world (tests/platforms/world.py) as YouTube channels, for a test
+    that scores a channel beside the world's Mastodon and Bluesky accounts.
+
+    A channel's videos are the account's originals (YouTube has no replies, reposts or quotes
+    of its own outside comments); each direct reply to one is a top-level comment, and every
+    post below it, the account's answers included, a reply in its thread (YouTube threads are
+    one level deep), oldest first. A deleted post is no comment.
+    """
+    channels = []
+    for handle in handles:
+        account = world.accounts[handle]
+        person = account.person
+        channel = Channel(
+            channel_id_of(person.number),
+            f"@{handle}",
+            person.display_name,
+            _iso(person.created_at),
+            person.followers_count,
+        )
+        for post in account.timeline():  # newest first, as the uploads playlist lists them
+            if post.kind != "original":
+                continue
+            video = Video(
+                f"w{post.number:010d}",
+                _iso(post.created_at),
+                post.text[:90] or f"Video {post.number}",
+                post.text,
+                language=post.language,
+                caption=bool(post.images) and all(image.has_alt_text for image in post.images),
+                likes=post.like_count,
+            )
+            for reply in post.visible_replies:
+                below = sorted(_descendants(reply), key=lambda comment: comment.created_at)
+                video.threads.append(
+                    Thread(_world_comment(reply), [_world_comment(comment) for comment in below])
+                )
+            video.threads.reverse()  # newest first, as commentThreads lists them
+            channel.videos.append(video)
+        channels.append(channel)
+    return channels
+
+
+def _descendants(post: WorldPost) -> list[WorldPost]:
+    found = []
+    for reply in post.visible_replies:
+        found += [reply, *_descendants(reply)]
+    return found
+
+
+def _world_comment(post: WorldPost) -> Comment:
+    return Comment(
+        f"wc{post.number:010d}",
+        channel_id_of(post.author.number),
+        f"@{post.author.handle}",
+        post.text,
+        _iso(post.created_at),
+        like_count=post.like_count,
+    )
 
 
 def _iso(moment: Any) -> str:
