@@ -16,8 +16,9 @@ import pytest
 
 from rapport.accounts import Account, load_registry
 from rapport.records import RECORD_TYPES
+from rapport.simulators.demo_archetypes import ARCHETYPES, DEMO_START
+from rapport.simulators.demo_world import PAGE_SIZE
 from rapport.sources import NormalizationError, Page, SourceError, Window, demo
-from rapport.sources.demo.settings import ARCHETYPES, DEMO_START, PAGE_SIZE
 from rapport.sources.payloads import contains_question, html_to_text, read_html, records_frames
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]

@@ -1,9 +1,11 @@
 """The built-in demo platform: eight simulated organizations and their publics.
 
-A source like any real one: :func:`extract` yields the raw JSON pages a
-Mastodon-like REST API returns (see :mod:`rapport.sources.demo.client`, which
-simulates that API from a seed), and :func:`normalize` turns landed pages back
-into the record types of :mod:`rapport.records`, from the pages alone.
+A source like any real one, declared by :data:`PLATFORM`: :func:`extract`
+yields the raw JSON pages a Mastodon-like REST API returns (the simulated
+world of :mod:`rapport.simulators.demo_world`, or the scale accounts of
+:mod:`rapport.simulators.scale`, imported when an extraction runs), and
+:func:`normalize` turns landed pages back into the record types of
+:mod:`rapport.records`, from the pages alone.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from typing import TYPE_CHECKING, Any, Final
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, thread_read
 from rapport.sources.contract import Measure, NightlyCost, Platform
-from rapport.sources.demo.client import DemoClient
-from rapport.sources.demo.scale import ScaleClient, is_scale_handle
 from rapport.sources.demo.settings import (
     DEFAULT_SEED,
     LOOKUP_ENDPOINT,
+    NAME,
     NOTIFICATIONS_ENDPOINT,
     SEED_VARIABLE,
     STATUSES_ENDPOINT,
@@ -41,9 +42,7 @@ if TYPE_CHECKING:
     from rapport.accounts import Account
     from rapport.thread_ledger import ThreadLedger, ThreadReport
 
-__all__ = ["PLATFORM", "extract", "extract_with_stats", "normalize"]
-
-NAME: Final = "demo"
+__all__ = ["PLATFORM", "ExtractionStats", "extract", "extract_with_stats", "normalize"]
 
 
 PLATFORM: Final = Platform(
@@ -91,51 +90,39 @@ def extract(account: Account, window: Window, *, seed: str | None = None) -> Ite
     account is not a demo account, is unknown to the demo platform or does not
     exist yet at ``window.until`` (the platform answers 404).
     """
+    from rapport.simulators.demo_world import DemoClient
+    from rapport.simulators.scale import ScaleClient, is_scale_handle
+
     if account.platform != NAME:
         raise SourceError(f"{account.account_id}: not a {NAME} account, the demo source cannot fetch it")
-    since, until = _as_utc(window.since), _as_utc(window.until)
+    since, until = (to_naive_utc(moment).replace(tzinfo=UTC) for moment in (window.since, window.until))
     seed = seed or os.environ.get(SEED_VARIABLE) or DEFAULT_SEED
     client: DemoClient | ScaleClient = (
         ScaleClient(account.handle, seed=seed, now=until)
         if is_scale_handle(account.handle)
         else DemoClient(account.handle, seed=seed, now=until)
     )
-    yield _fetch(client, account, LOOKUP_ENDPOINT, {"acct": account.handle})
-    listing = {"since": since.isoformat(), "until": until.isoformat()}
-    yield from _fetch_all(client, account, STATUSES_ENDPOINT, listing)
-    if window.replies_since is not None:  # the public's posts before it were read by earlier runs
-        listing["since"] = max(since, _as_utc(window.replies_since)).isoformat()
-    yield from _fetch_all(client, account, NOTIFICATIONS_ENDPOINT, {"types": "mention", **listing})
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _fetch(client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]) -> Page:
-    page, _ = _request(client, account, endpoint, params)
-    return page
-
-
-def _fetch_all(
-    client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]
-) -> Iterator[Page]:
-    next_params: dict[str, str] | None = {**params, "page": "1"}
-    while next_params is not None:
-        page, next_params = _request(client, account, endpoint, next_params)
-        yield page
-
-
-def _request(
-    client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]
-) -> tuple[Page, dict[str, str] | None]:
-    response = client.get(endpoint, params)
-    if response.status != 200:
-        cause = response.body.decode("utf-8", errors="replace")
-        raise SourceError(
-            f"{account.account_id}: GET {client.url(endpoint, params)} answered {response.status}: {cause}"
-        )
-    return Page(endpoint=endpoint, body=response.body, status=200, params=dict(params)), response.next_params
+    listing = {"since": since.isoformat(), "until": until.isoformat(), "page": "1"}
+    # The public's posts before replies_since were read by earlier runs.
+    replies_since = since
+    if window.replies_since is not None:
+        replies_since = max(since, to_naive_utc(window.replies_since).replace(tzinfo=UTC))
+    calls: list[tuple[str, dict[str, str] | None]] = [
+        (LOOKUP_ENDPOINT, {"acct": account.handle}),
+        (STATUSES_ENDPOINT, listing),
+        (NOTIFICATIONS_ENDPOINT, {"types": "mention", **listing, "since": replies_since.isoformat()}),
+    ]
+    for endpoint, params in calls:
+        while params is not None:  # a listing's pages, following each page's next parameters
+            response = client.get(endpoint, params)
+            if response.status != 200:
+                cause = response.body.decode("utf-8", errors="replace")
+                raise SourceError(
+                    f"{account.account_id}: GET {client.url(endpoint, params)} answered {response.status}: "
+                    f"{cause}"
+                )
+            yield Page(endpoint=endpoint, body=response.body, status=200, params=dict(params))
+            params = response.next_params if endpoint != LOOKUP_ENDPOINT else None
 
 
 @dataclass

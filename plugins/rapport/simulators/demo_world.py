@@ -1,8 +1,10 @@
-"""The demo platform: a seeded simulation of a Mastodon-like REST API.
+"""The demo world: a seeded simulation of a Mastodon-like REST API.
 
 :class:`DemoClient` answers "API calls" with the JSON bodies Mastodon's API v1
 would return (``accounts/lookup``, ``accounts/statuses``, ``notifications``),
-for the eight demo organizations of :mod:`rapport.sources.demo.settings`.
+for the eight demo organizations of :mod:`rapport.simulators.demo_archetypes`.
+The demo source (:mod:`rapport.sources.demo`) extracts from it as a connector
+extracts from a real platform.
 
 Everything is generated day by day: what happens on a calendar day to an
 account (its posts, the public's replies and mentions, its answers) comes from
@@ -28,22 +30,22 @@ from html import escape
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
-from rapport.sources.demo.settings import (
-    API_PREFIX,
+from rapport.simulators.demo_archetypes import (
     ARCHETYPES,
-    BASE_URL,
     DEMO_START,
     GENERATION_LOOKBACK,
-    LOOKUP_ENDPOINT,
     MAX_PUBLIC_REPLY_DELAY_MINUTES,
-    NOTIFICATIONS_ENDPOINT,
-    PAGE_SIZE,
-    STATUSES_ENDPOINT,
     Archetype,
 )
+from rapport.sources.demo.settings import LOOKUP_ENDPOINT, NOTIFICATIONS_ENDPOINT, STATUSES_ENDPOINT
 
 JsonObject = dict[str, Any]
 T = TypeVar("T")
+
+PAGE_SIZE: Final = 40
+"""Items per page of the simulated listings (``accounts/statuses``, ``notifications``)."""
+BASE_URL: Final = "https://demo.rapport.invalid"
+API_PREFIX: Final = "/api/v1/"
 
 
 # --------------------------------------------------------------------------- people

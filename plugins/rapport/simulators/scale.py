@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import Field
 
 from rapport.settings import read_setting
-from rapport.sources import Window
-from rapport.sources.demo.client import (
+from rapport.simulators.demo_world import (
+    BASE_URL,
     DemoApiError,
     DemoResponse,
     api_url,
@@ -46,12 +46,8 @@ from rapport.sources.demo.client import (
     page_of,
     stable_id,
 )
-from rapport.sources.demo.settings import (
-    BASE_URL,
-    LOOKUP_ENDPOINT,
-    NOTIFICATIONS_ENDPOINT,
-    STATUSES_ENDPOINT,
-)
+from rapport.sources import Window
+from rapport.sources.demo.settings import LOOKUP_ENDPOINT, NOTIFICATIONS_ENDPOINT, STATUSES_ENDPOINT
 
 if TYPE_CHECKING:
     import numpy as np

@@ -10,8 +10,8 @@ import pytest
 
 from rapport.accounts import load_registry
 from rapport.records import RECORD_TYPES
+from rapport.simulators.scale import ScaleProfile, land_world, write_registry
 from rapport.sources import Window, demo
-from rapport.sources.demo.scale import ScaleProfile, land_world, write_registry
 from rapport.sources.payloads import records_frames
 from rapport.validation.suites import conforms
 
