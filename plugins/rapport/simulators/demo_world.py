@@ -1194,7 +1194,7 @@ def _status_json(status: OrgStatus, org: Member, until: datetime) -> JsonObject:
         "edited_at": format_timestamp(edited_at) if edited_at else None,
         "content": status.content,
         "reblog": _shared_json(status.reblog),
-        "quote": _shared_json(status.quote),
+        "quote": _quote_json(status.quote),
         "account": org.reference(),
         "media_attachments": [
             {
@@ -1219,6 +1219,12 @@ def _shared_json(shared: tuple[str, Member] | None) -> JsonObject | None:
     return {"id": status_id, "account": author.reference()}
 
 
+def _quote_json(shared: tuple[str, Member] | None) -> JsonObject | None:
+    """A Mastodon Quote (4.5): the quoted status, accepted by its author (the demo's always are)."""
+    quoted = _shared_json(shared)
+    return {"state": "accepted", "quoted_status": quoted} if quoted is not None else None
+
+
 def _notification_json(post: PublicPost, org: Member) -> JsonObject:
     return {
         "id": f"{post.id}1",
@@ -1234,7 +1240,7 @@ def _notification_json(post: PublicPost, org: Member) -> JsonObject:
             "visibility": "public",
             "language": post.language,
             "content": post.content,
-            "quote": {"id": post.quote_of, "account": org.reference()} if post.quote_of else None,
+            "quote": _quote_json((post.quote_of, org) if post.quote_of else None),
             "mentions": [{"id": org.id, "username": org.username, "acct": org.acct, "url": org.url}],
         },
     }

@@ -150,8 +150,14 @@ def read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
 
 
 def full_handle(acct: str, account: Account) -> str:
-    """``@user@host``: an ``acct`` is a bare username for accounts of the instance asked."""
-    return f"@{acct}" if "@" in acct else f"@{acct}@{account.instance}"
+    """``@user@host``: an ``acct`` is a bare username for accounts of the instance asked.
+
+    For an account of a platform without instances (the demo's), a bare
+    username is the handle: ``@user``.
+    """
+    if "@" in acct or account.instance is None:
+        return f"@{acct}"
+    return f"@{acct}@{account.instance}"
 
 
 def read_quoted(quote: JsonNode | None) -> tuple[str | None, str | None]:
