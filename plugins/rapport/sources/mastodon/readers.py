@@ -236,8 +236,7 @@ def read_interaction(
     node: JsonNode, account: Account, own_id: str, own_post_ids: set[str], observed: datetime
 ) -> Row | None:
     """A status of the public in a thread as an interaction; ``None`` when not addressed to the account."""
-    author = node.get_object("account")
-    acct = author.get_optional_str("acct")
+    node.get_object("account")
     in_reply_to_id = node.get_optional_str("in_reply_to_id")
     in_reply_to_account = node.get_optional_str("in_reply_to_account_id")
     quote = node.get_optional_object("quote")
@@ -253,7 +252,16 @@ def read_interaction(
         interaction_type = "mention"
     else:
         return None
-    text, _, unlinked_text = read_text(node, quote is not None)
+    return interaction_row(node, account, interaction_type, observed)
+
+
+def interaction_row(node: JsonNode, account: Account, interaction_type: str, observed: datetime) -> Row:
+    """A status of the public as an ``interactions`` row of ``interaction_type`` (``reply``,
+    ``quote`` or ``mention``: the caller tells which); a question has a ``?`` outside its links."""
+    author = node.get_object("account")
+    acct = author.get_optional_str("acct")
+    in_reply_to_id = node.get_optional_str("in_reply_to_id")
+    text, _, unlinked_text = read_text(node, node.get_optional_object("quote") is not None)
     return {
         "platform": account.platform,
         "interaction_id": node.get_str("id"),
