@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,25")
     parser.add_argument("--work-dir", type=Path, default=PROJECT_ROOT / "benchmarks" / ".work")
     arguments = parser.parse_args()
-    from rapport.sources.demo.scale import write_registry
+    from rapport.simulators.scale import write_registry
 
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

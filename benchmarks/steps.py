@@ -22,7 +22,7 @@ def generate(size: int) -> dict[str, Any]:
     """The registry of ``size`` scale organizations, and 52 weeks of their history in the landing zone."""
     from rapport.accounts import load_registry
     from rapport.settings import get_settings
-    from rapport.sources.demo.scale import land_world, write_registry
+    from rapport.simulators.scale import land_world, write_registry
 
     settings = get_settings()
     registry = load_registry(write_registry(settings.accounts_file, size))
@@ -44,8 +44,8 @@ def generate_nightly(size: int) -> dict[str, Any]:
     from rapport.accounts import load_registry
     from rapport.pipeline import plan_extraction
     from rapport.settings import get_settings
+    from rapport.simulators.scale import land_world
     from rapport.sources import Window
-    from rapport.sources.demo.scale import land_world
 
     settings = get_settings()
     registry = load_registry(settings.accounts_file)

@@ -37,7 +37,7 @@ from rapport.sources.http import (
     StalledCursorError,
     UnexpectedStatusError,
 )
-from rapport.sources.mastodon import MastodonClient
+from rapport.sources.mastodon.client import MastodonClient
 from tests.platforms.hostile_server import HostileServer
 
 PLATFORMS = ("mastodon", "bluesky")

@@ -195,7 +195,7 @@ def test_a_platform_budget_that_is_not_a_whole_number_is_a_settings_error_naming
 
 
 def test_a_demo_scale_variable_that_is_not_a_number_is_a_settings_error_naming_it():
-    from rapport.sources.demo.scale import ScaleProfile
+    from rapport.simulators.scale import ScaleProfile
 
     with pytest.raises(SettingsError, match=r"^RAPPORT_DEMO_SCALE_POSTS_PER_WEEK='many': expected a number"):
         ScaleProfile.from_environment({"RAPPORT_DEMO_SCALE_POSTS_PER_WEEK": "many"})

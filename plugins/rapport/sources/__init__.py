@@ -28,9 +28,13 @@ three functions (:class:`~rapport.sources.contract.Source`):
     The same pages, and what they cost (final once they are consumed) and
     which reply threads they read (:class:`~rapport.sources.contract.ExtractionCost`).
 
-A platform package's ``__init__`` imports only what its contract needs: the
-DAG file reads every contract when it is parsed; the client and the payload
-readers are imported when an extraction or a normalization runs.
+A platform package is one folder of one shape: ``__init__`` (the
+declaration and the entry points), ``readers`` (the payload readers),
+``extraction`` and ``client`` (the calls), ``settings``, README.md. Its
+``__init__`` imports nothing heavy (a test keeps it so): the DAG file reads
+every contract when it is parsed; the extraction loop and the HTTP client
+(requests) are imported when an extraction runs. A simulated platform's world
+is not a source: it lives in :mod:`rapport.simulators`.
 """
 
 from __future__ import annotations

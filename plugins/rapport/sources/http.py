@@ -82,7 +82,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, cast
+from typing import Any, Final, Self, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -95,9 +95,7 @@ from urllib3.util.connection import create_connection
 from urllib3.util.retry import Retry
 
 from rapport.sources import Page, SourceError
-
-if TYPE_CHECKING:
-    from rapport.thread_ledger import ThreadReport
+from rapport.sources.stats import HttpStats as HttpStats  # re-exported: the counters' old home
 
 logger = logging.getLogger("rapport.sources.http")
 
@@ -505,31 +503,6 @@ BOUND_SETTINGS: Final = {
     "allow_private": "RAPPORT_ALLOW_PRIVATE_INSTANCES",
 }
 """The environment variable of each bound, named in the errors."""
-
-
-@dataclass
-class HttpStats:
-    """What an extraction cost: attempts sent, retries, 429s received and seconds slept."""
-
-    requests: int = 0
-    """Attempts sent, including those that failed to connect or timed out."""
-    retries: int = 0
-    rate_limited: int = 0
-    """429 responses received."""
-    slept_seconds: float = 0.0
-    """Backoff, Retry-After and pacing sleeps together."""
-    threads: ThreadReport | None = None
-    """What the extraction listed and read, for the thread ledger (``None`` for a source without
-    reply threads): the :class:`~rapport.sources.contract.ExtractionCost` of the HTTP sources."""
-
-    def counters(self) -> dict[str, Any]:
-        """The four counters alone (a subclass's other fields left out), for the landing manifest."""
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "rate_limited": self.rate_limited,
-            "slept_seconds": self.slept_seconds,
-        }
 
 
 # -- connections: public addresses only, and a watchdog on the request in flight -------------------

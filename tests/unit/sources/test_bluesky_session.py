@@ -23,7 +23,7 @@ from rapport import zones
 from rapport.accounts import Account
 from rapport.landing import land_extraction
 from rapport.settings import get_settings
-from rapport.sources import Page, Window, bluesky
+from rapport.sources import Page, SourceError, Window, bluesky
 from rapport.sources.bluesky.client import Credentials
 from rapport.sources.bluesky.session import SharedSession, session_state_file
 from rapport.sources.bluesky.settings import (
@@ -238,7 +238,7 @@ def test_a_session_file_inside_the_landing_zone_is_refused(
 ) -> None:
     monkeypatch.setenv("RAPPORT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RAPPORT_LANDING_DIR", str(tmp_path))
-    with pytest.raises(bluesky.SourceError, match="RAPPORT_LANDING_DIR"):
+    with pytest.raises(SourceError, match="RAPPORT_LANDING_DIR"):
         extract(1)
     assert pds.requests == []
 

@@ -16,8 +16,9 @@ import pytest
 
 from rapport.accounts import Account, load_registry
 from rapport.records import RECORD_TYPES
+from rapport.simulators.demo_archetypes import ARCHETYPES, DEMO_START
+from rapport.simulators.demo_world import PAGE_SIZE
 from rapport.sources import NormalizationError, Page, SourceError, Window, demo
-from rapport.sources.demo.settings import ARCHETYPES, DEMO_START, PAGE_SIZE
 from rapport.sources.payloads import contains_question, html_to_text, read_html, records_frames
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -325,6 +326,36 @@ def test_normalize_stamps_every_row_with_the_account_id_and_naive_utc_observed_a
         assert set(frame.platform) == {"demo"}
 
 
+def test_the_demo_serves_quotes_in_mastodons_quote_shape_for_its_posts_and_its_publics():
+    pages = fetch("maison_quartiers", SINCE, UNTIL)
+    quotes = [status["quote"] for status in items(pages, "accounts/statuses") if status["quote"]]
+    quotes += [
+        notification["status"]["quote"]
+        for notification in items(pages, "notifications")
+        if notification["status"]["quote"]
+    ]
+    assert len(quotes) > 10
+    assert {quote["state"] for quote in quotes} == {"accepted"}
+    assert all(set(quote["quoted_status"]) == {"id", "account"} for quote in quotes)
+
+
+def test_the_demo_reads_its_statuses_with_the_mastodon_reader_content_warning_and_quote_fallback_included():
+    quoted = {"id": "9", "account": {"id": "555", "acct": "lea_m"}}
+    fallback = '<p class="quote-inline">RE: <a href="https://example.social/@lea_m/9">example.social/@lea_m/9</a></p>'
+    statuses = [
+        status(id="1", spoiler_text="Spoiler", content="<p>Fin de saison</p>"),
+        status(
+            id="2",
+            content=f"{fallback}<p>Bravo !</p>",
+            quote={"state": "accepted", "quoted_status": quoted},
+        ),
+    ]
+    posts = normalize_by_hand(statuses)["posts"].set_index("post_id")
+    assert posts.text.to_dict() == {"1": "Spoiler\n\nFin de saison", "2": "Bravo !"}
+    assert (posts.post_type["2"], posts.reposted_post_id["2"], posts.link_count["2"]) == ("quote", "9", 0)
+    assert posts.reposted_account_native_id["2"] == "555"
+
+
 def test_post_types_follow_the_reblog_quote_and_reply_fields(world):
     posts = frames_of(world, "maison_quartiers")["posts"]
     by_type = {
@@ -483,7 +514,8 @@ def test_a_question_answered_by_the_org_yields_an_interaction_and_a_later_reply_
 def test_public_replies_mentions_and_quotes_become_interactions_of_their_type():
     own = {"in_reply_to_id": "1", "in_reply_to_account_id": "100"}
     someone_elses_thread = {"in_reply_to_id": "77", "in_reply_to_account_id": "999"}
-    quote = {"quote": {"id": "1", "account": {"id": "100", "acct": "petit_theatre"}}}
+    quoted = {"id": "1", "account": {"id": "100", "acct": "petit_theatre"}}
+    quote = {"quote": {"state": "accepted", "quoted_status": quoted}}
     entries = [
         notification(id="p1", **own),
         notification(id="p2"),

@@ -29,7 +29,8 @@ from rapport.landing import find_extractions, land_extraction, read_extraction
 from rapport.records import INTERACTIONS, POSTS, RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, get_source, mastodon
 from rapport.sources.http import RESET_MARGIN, HttpStats, NotFoundError, RetriesExhaustedError
-from rapport.sources.mastodon import ExtractionStats, MalformedResponseError, MastodonClient
+from rapport.sources.mastodon import ExtractionStats
+from rapport.sources.mastodon.client import MalformedResponseError, MastodonClient
 from rapport.sources.payloads import records_frame, records_frames
 from rapport.thread_ledger import ThreadLedger, ThreadState
 

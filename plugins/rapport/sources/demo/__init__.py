@@ -1,9 +1,11 @@
 """The built-in demo platform: eight simulated organizations and their publics.
 
-A source like any real one: :func:`extract` yields the raw JSON pages a
-Mastodon-like REST API returns (see :mod:`rapport.sources.demo.client`, which
-simulates that API from a seed), and :func:`normalize` turns landed pages back
-into the record types of :mod:`rapport.records`, from the pages alone.
+A source like any real one, declared by :data:`PLATFORM`: :func:`extract`
+yields the raw JSON pages a Mastodon-like REST API returns (the simulated
+world of :mod:`rapport.simulators.demo_world`, or the scale accounts of
+:mod:`rapport.simulators.scale`, imported when an extraction runs), and
+:func:`normalize` turns landed pages back into the record types of
+:mod:`rapport.records`, from the pages alone.
 """
 
 from __future__ import annotations
@@ -18,32 +20,23 @@ from typing import TYPE_CHECKING, Any, Final
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, SourceError, Window, thread_read
 from rapport.sources.contract import Measure, NightlyCost, Platform
-from rapport.sources.demo.client import DemoClient
-from rapport.sources.demo.scale import ScaleClient, is_scale_handle
+from rapport.sources.demo.readers import read_notification
 from rapport.sources.demo.settings import (
     DEFAULT_SEED,
     LOOKUP_ENDPOINT,
+    NAME,
     NOTIFICATIONS_ENDPOINT,
     SEED_VARIABLE,
     STATUSES_ENDPOINT,
 )
-from rapport.sources.payloads import (
-    JsonNode,
-    contains_question,
-    count_alt_texts,
-    describe_page,
-    load_json,
-    read_html,
-    to_naive_utc,
-)
+from rapport.sources.mastodon.readers import read_account, read_post
+from rapport.sources.payloads import describe_page, load_json, to_naive_utc
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
     from rapport.thread_ledger import ThreadLedger, ThreadReport
 
-__all__ = ["PLATFORM", "extract", "extract_with_stats", "normalize"]
-
-NAME: Final = "demo"
+__all__ = ["PLATFORM", "ExtractionStats", "extract", "extract_with_stats", "normalize"]
 
 
 PLATFORM: Final = Platform(
@@ -91,51 +84,39 @@ def extract(account: Account, window: Window, *, seed: str | None = None) -> Ite
     account is not a demo account, is unknown to the demo platform or does not
     exist yet at ``window.until`` (the platform answers 404).
     """
+    from rapport.simulators.demo_world import DemoClient
+    from rapport.simulators.scale import ScaleClient, is_scale_handle
+
     if account.platform != NAME:
         raise SourceError(f"{account.account_id}: not a {NAME} account, the demo source cannot fetch it")
-    since, until = _as_utc(window.since), _as_utc(window.until)
+    since, until = (to_naive_utc(moment).replace(tzinfo=UTC) for moment in (window.since, window.until))
     seed = seed or os.environ.get(SEED_VARIABLE) or DEFAULT_SEED
     client: DemoClient | ScaleClient = (
         ScaleClient(account.handle, seed=seed, now=until)
         if is_scale_handle(account.handle)
         else DemoClient(account.handle, seed=seed, now=until)
     )
-    yield _fetch(client, account, LOOKUP_ENDPOINT, {"acct": account.handle})
-    listing = {"since": since.isoformat(), "until": until.isoformat()}
-    yield from _fetch_all(client, account, STATUSES_ENDPOINT, listing)
-    if window.replies_since is not None:  # the public's posts before it were read by earlier runs
-        listing["since"] = max(since, _as_utc(window.replies_since)).isoformat()
-    yield from _fetch_all(client, account, NOTIFICATIONS_ENDPOINT, {"types": "mention", **listing})
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _fetch(client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]) -> Page:
-    page, _ = _request(client, account, endpoint, params)
-    return page
-
-
-def _fetch_all(
-    client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]
-) -> Iterator[Page]:
-    next_params: dict[str, str] | None = {**params, "page": "1"}
-    while next_params is not None:
-        page, next_params = _request(client, account, endpoint, next_params)
-        yield page
-
-
-def _request(
-    client: DemoClient | ScaleClient, account: Account, endpoint: str, params: dict[str, str]
-) -> tuple[Page, dict[str, str] | None]:
-    response = client.get(endpoint, params)
-    if response.status != 200:
-        cause = response.body.decode("utf-8", errors="replace")
-        raise SourceError(
-            f"{account.account_id}: GET {client.url(endpoint, params)} answered {response.status}: {cause}"
-        )
-    return Page(endpoint=endpoint, body=response.body, status=200, params=dict(params)), response.next_params
+    listing = {"since": since.isoformat(), "until": until.isoformat(), "page": "1"}
+    # The public's posts before replies_since were read by earlier runs.
+    replies_since = since
+    if window.replies_since is not None:
+        replies_since = max(since, to_naive_utc(window.replies_since).replace(tzinfo=UTC))
+    calls: list[tuple[str, dict[str, str] | None]] = [
+        (LOOKUP_ENDPOINT, {"acct": account.handle}),
+        (STATUSES_ENDPOINT, listing),
+        (NOTIFICATIONS_ENDPOINT, {"types": "mention", **listing, "since": replies_since.isoformat()}),
+    ]
+    for endpoint, params in calls:
+        while params is not None:  # a listing's pages, following each page's next parameters
+            response = client.get(endpoint, params)
+            if response.status != 200:
+                cause = response.body.decode("utf-8", errors="replace")
+                raise SourceError(
+                    f"{account.account_id}: GET {client.url(endpoint, params)} answered {response.status}: "
+                    f"{cause}"
+                )
+            yield Page(endpoint=endpoint, body=response.body, status=200, params=dict(params))
+            params = response.next_params if endpoint != LOOKUP_ENDPOINT else None
 
 
 @dataclass
@@ -184,9 +165,7 @@ def normalize(
         if page.endpoint not in (LOOKUP_ENDPOINT, STATUSES_ENDPOINT, NOTIFICATIONS_ENDPOINT):
             raise NormalizationError(f"{describe_page(page)}: unknown {NAME} endpoint {page.endpoint!r}")
     snapshots = [
-        _read_account(load_json(page), account, observed)
-        for page in pages
-        if page.endpoint == LOOKUP_ENDPOINT
+        read_account(load_json(page), account, observed) for page in pages if page.endpoint == LOOKUP_ENDPOINT
     ]
     if not snapshots:
         raise NormalizationError(
@@ -199,13 +178,13 @@ def normalize(
     for page in pages:
         if page.endpoint == STATUSES_ENDPOINT:
             for node in load_json(page).as_list():
-                row = _read_status(node, account, own_id, observed)
+                row = read_post(node, account, own_id, observed)
                 posts.setdefault(row["post_id"], row)
         elif page.endpoint == NOTIFICATIONS_ENDPOINT:
             for node in load_json(page).as_list():
                 if node.get_str("type") != "mention":
                     continue
-                row = _read_mention(node.get_object("status"), account, own_id, observed)
+                row = read_notification(node.get_object("status"), account, own_id, observed)
                 interactions.setdefault(row["interaction_id"], row)
     reads = [
         thread_read(account, row["post_id"], row["reply_count"], observed)
@@ -217,108 +196,4 @@ def normalize(
         POSTS.name: list(posts.values()),
         INTERACTIONS.name: list(interactions.values()),
         THREAD_READS.name: reads,
-    }
-
-
-def _read_account(node: JsonNode, account: Account, observed: datetime) -> Row:
-    acct = node.get_str("acct")
-    if acct.lstrip("@") != account.handle.lstrip("@"):
-        node.fail(f"the page describes {acct[:40]!r}, not {account.handle!r}", "acct")
-    return {
-        "platform": account.platform,
-        "account_id": account.account_id,
-        "account_native_id": node.get_str("id"),
-        "handle": f"@{acct.lstrip('@')}",
-        "display_name": node.get_optional_str("display_name"),
-        "followers_count": node.get_int("followers_count"),
-        "following_count": node.get_int("following_count"),
-        "posts_count": node.get_int("statuses_count"),
-        "account_created_at": node.get_optional_timestamp("created_at"),
-        "account_state": "active",  # the demo's accounts are all live
-        "moved_to_handle": None,
-        "observed_at": observed,
-    }
-
-
-def _read_shared(node: JsonNode | None) -> tuple[str | None, str | None]:
-    """The id of a reblogged or quoted status and of its author."""
-    if node is None:
-        return None, None
-    return node.get_str("id"), node.get_object("account").get_str("id")
-
-
-def _read_status(node: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
-    reblog = node.get_optional_object("reblog")
-    quote = node.get_optional_object("quote")
-    in_reply_to_id = node.get_optional_str("in_reply_to_id")
-    in_reply_to_account = node.get_optional_str("in_reply_to_account_id")
-    if reblog is not None:
-        post_type = "repost"
-    elif quote is not None:
-        post_type = "quote"
-    elif in_reply_to_id is not None:
-        post_type = "reply"
-    else:
-        post_type = "original"
-    is_reply = post_type == "reply"
-    shared_id, shared_account = _read_shared(reblog or quote)
-    # A reblog's own content is empty: its text is the reblogged status's, not the account's.
-    content = None if reblog is not None else read_html(node.get_str("content"))
-    mentions = node.get_list("mentions")
-    for mention in mentions:
-        mention.get_str("id")
-    media = node.get_list("media_attachments")
-    return {
-        "platform": account.platform,
-        "post_id": node.get_str("id"),
-        "account_id": account.account_id,
-        "created_at": node.get_timestamp("created_at"),
-        "post_type": post_type,
-        "text": content.text if content else None,
-        "language": node.get_optional_str("language"),
-        "in_reply_to_post_id": in_reply_to_id if is_reply else None,
-        "in_reply_to_account_native_id": in_reply_to_account if is_reply else None,
-        "is_reply_to_self": is_reply and in_reply_to_account == own_id,
-        "reposted_post_id": shared_id,
-        "reposted_account_native_id": shared_account,
-        "mention_count": len(mentions),
-        "link_count": len(content.links) if content else 0,
-        "media_count": len(media),
-        "media_with_alt_text_count": count_alt_texts(media),
-        "reply_count": node.get_int("replies_count"),
-        "repost_count": node.get_int("reblogs_count"),
-        "like_count": node.get_int("favourites_count"),
-        "edited_at": node.get_optional_timestamp("edited_at"),
-        "is_deleted": False,
-        "observed_at": observed,
-    }
-
-
-def _read_mention(status: JsonNode, account: Account, own_id: str, observed: datetime) -> Row:
-    author = status.get_object("account")
-    acct = author.get_optional_str("acct")
-    in_reply_to_id = status.get_optional_str("in_reply_to_id")
-    quote = status.get_optional_object("quote")
-    text = read_html(status.get_str("content")).text
-    # A reply in someone else's thread that names the account is a mention, not a reply to it.
-    if in_reply_to_id is not None and status.get_optional_str("in_reply_to_account_id") == own_id:
-        interaction_type = "reply"
-    elif quote is not None:
-        quote.get_str("id")
-        interaction_type = "quote"
-    else:
-        interaction_type = "mention"
-    return {
-        "platform": account.platform,
-        "interaction_id": status.get_str("id"),
-        "account_id": account.account_id,
-        "author_native_id": author.get_str("id"),
-        "author_handle": f"@{acct.lstrip('@')}" if acct else None,
-        "created_at": status.get_timestamp("created_at"),
-        "interaction_type": interaction_type,
-        "in_reply_to_post_id": in_reply_to_id if interaction_type == "reply" else None,
-        "text": text,
-        "language": status.get_optional_str("language"),
-        "is_question": contains_question(text),
-        "observed_at": observed,
     }

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import Field
 
 from rapport.settings import read_setting
-from rapport.sources import Window
-from rapport.sources.demo.client import (
+from rapport.simulators.demo_world import (
+    BASE_URL,
     DemoApiError,
     DemoResponse,
     api_url,
@@ -46,12 +46,8 @@ from rapport.sources.demo.client import (
     page_of,
     stable_id,
 )
-from rapport.sources.demo.settings import (
-    BASE_URL,
-    LOOKUP_ENDPOINT,
-    NOTIFICATIONS_ENDPOINT,
-    STATUSES_ENDPOINT,
-)
+from rapport.sources import Window
+from rapport.sources.demo.settings import LOOKUP_ENDPOINT, NOTIFICATIONS_ENDPOINT, STATUSES_ENDPOINT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -276,7 +272,7 @@ class ScaleClient:
                         f'"edited_at":null,'
                         f'"content":"{"" if kind == _REPOST else week.texts[index]}",'
                         f'"reblog":{shared if kind == _REPOST else "null"},'
-                        f'"quote":{shared if kind == _QUOTE else "null"},'
+                        f'"quote":{_quote_json(shared) if kind == _QUOTE else "null"},'
                         f'"account":{account},"media_attachments":[{media}],"mentions":[]}}'
                     ).encode(),
                 )
@@ -296,7 +292,7 @@ class ScaleClient:
             author = f'{{"id":"{_member_id(author_number)}","acct":"member_{author_number}@example.social"}}'
             reply_to = week.public_reply_to[index]
             quote = (
-                f'{{"id":"{reply_to}","account":{{"id":"{self.id}","acct":"{self.acct}"}}}}'
+                _quote_json(f'{{"id":"{reply_to}","account":{{"id":"{self.id}","acct":"{self.acct}"}}}}')
                 if week.public_kinds[index] == _PUBLIC_QUOTE
                 else "null"
             )
@@ -320,6 +316,11 @@ class ScaleClient:
 
 
 _ALT_TEXT_JSON: Final = json.dumps(_ALT_TEXT)
+
+
+def _quote_json(quoted_status: str) -> str:
+    """A Mastodon Quote (4.5) around a quoted status's JSON, accepted by its author."""
+    return f'{{"state":"accepted","quoted_status":{quoted_status}}}'
 
 
 def _json_or_null(value: str | None) -> str:

@@ -10,8 +10,8 @@ import pytest
 
 from rapport.accounts import load_registry
 from rapport.records import RECORD_TYPES
+from rapport.simulators.scale import ScaleProfile, land_world, write_registry
 from rapport.sources import Window, demo
-from rapport.sources.demo.scale import ScaleProfile, land_world, write_registry
 from rapport.sources.payloads import records_frames
 from rapport.validation.suites import conforms
 
@@ -65,6 +65,8 @@ def test_a_year_normalizes_into_valid_records_of_the_profile_s_size(registry):
     assert posts["post_id"].is_unique and interactions["interaction_id"].is_unique
     assert set(posts["post_type"]) == {"original", "reply", "repost", "quote"}
     assert set(interactions["interaction_type"]) == {"reply", "mention", "quote"}
+    # Quotes are served in Mastodon's Quote shape, which the Mastodon reader the demo uses reads.
+    assert posts.loc[posts["post_type"] == "quote", "reposted_post_id"].notna().all()
     assert interactions["is_question"].any() and (posts["media_with_alt_text_count"] > 0).any()
     # Answers reply to the public's questions: the trust indicator has something to measure.
     answered = set(posts["in_reply_to_post_id"].dropna()) & set(interactions["interaction_id"])

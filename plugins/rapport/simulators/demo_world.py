@@ -1,8 +1,10 @@
-"""The demo platform: a seeded simulation of a Mastodon-like REST API.
+"""The demo world: a seeded simulation of a Mastodon-like REST API.
 
 :class:`DemoClient` answers "API calls" with the JSON bodies Mastodon's API v1
 would return (``accounts/lookup``, ``accounts/statuses``, ``notifications``),
-for the eight demo organizations of :mod:`rapport.sources.demo.settings`.
+for the eight demo organizations of :mod:`rapport.simulators.demo_archetypes`.
+The demo source (:mod:`rapport.sources.demo`) extracts from it as a connector
+extracts from a real platform.
 
 Everything is generated day by day: what happens on a calendar day to an
 account (its posts, the public's replies and mentions, its answers) comes from
@@ -28,22 +30,22 @@ from html import escape
 from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
-from rapport.sources.demo.settings import (
-    API_PREFIX,
+from rapport.simulators.demo_archetypes import (
     ARCHETYPES,
-    BASE_URL,
     DEMO_START,
     GENERATION_LOOKBACK,
-    LOOKUP_ENDPOINT,
     MAX_PUBLIC_REPLY_DELAY_MINUTES,
-    NOTIFICATIONS_ENDPOINT,
-    PAGE_SIZE,
-    STATUSES_ENDPOINT,
     Archetype,
 )
+from rapport.sources.demo.settings import LOOKUP_ENDPOINT, NOTIFICATIONS_ENDPOINT, STATUSES_ENDPOINT
 
 JsonObject = dict[str, Any]
 T = TypeVar("T")
+
+PAGE_SIZE: Final = 40
+"""Items per page of the simulated listings (``accounts/statuses``, ``notifications``)."""
+BASE_URL: Final = "https://demo.rapport.invalid"
+API_PREFIX: Final = "/api/v1/"
 
 
 # --------------------------------------------------------------------------- people
@@ -1192,7 +1194,7 @@ def _status_json(status: OrgStatus, org: Member, until: datetime) -> JsonObject:
         "edited_at": format_timestamp(edited_at) if edited_at else None,
         "content": status.content,
         "reblog": _shared_json(status.reblog),
-        "quote": _shared_json(status.quote),
+        "quote": _quote_json(status.quote),
         "account": org.reference(),
         "media_attachments": [
             {
@@ -1217,6 +1219,12 @@ def _shared_json(shared: tuple[str, Member] | None) -> JsonObject | None:
     return {"id": status_id, "account": author.reference()}
 
 
+def _quote_json(shared: tuple[str, Member] | None) -> JsonObject | None:
+    """A Mastodon Quote (4.5): the quoted status, accepted by its author (the demo's always are)."""
+    quoted = _shared_json(shared)
+    return {"state": "accepted", "quoted_status": quoted} if quoted is not None else None
+
+
 def _notification_json(post: PublicPost, org: Member) -> JsonObject:
     return {
         "id": f"{post.id}1",
@@ -1232,7 +1240,7 @@ def _notification_json(post: PublicPost, org: Member) -> JsonObject:
             "visibility": "public",
             "language": post.language,
             "content": post.content,
-            "quote": {"id": post.quote_of, "account": org.reference()} if post.quote_of else None,
+            "quote": _quote_json((post.quote_of, org) if post.quote_of else None),
             "mentions": [{"id": org.id, "username": org.username, "acct": org.acct, "url": org.url}],
         },
     }
