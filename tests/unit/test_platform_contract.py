@@ -51,6 +51,8 @@ from tests.factories import batch_frames
 
 FIRST_PLATFORMS = ("demo", "mastodon", "bluesky")
 """The platforms of Rapport 0.1, named in places that predate the contract (docs, test data, _ORDER)."""
+PLATFORMS = platform_names()
+"""The platform folders of the repository, read before any test adds one."""
 
 TRIAL = "trial"
 TRIAL_UNAVAILABLE = "account_snapshots.following_count"
@@ -129,7 +131,9 @@ def trial(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_new_platform_folder_is_a_platform_after_the_first_three(trial: Path):
-    assert platform_names() == (*FIRST_PLATFORMS, TRIAL)
+    assert TRIAL in platform_names()
+    assert [name for name in platform_names() if name != TRIAL] == list(PLATFORMS)
+    assert platform_names()[:3] == FIRST_PLATFORMS  # then the others by name
     assert get_platform(TRIAL).pool == "rapport_trial"
     assert rapport.sources.get_source(TRIAL).PLATFORM is get_platform(TRIAL)
 
@@ -205,7 +209,8 @@ def test_the_fetch_help_names_a_new_platform_and_its_address(trial: Path):
     result = runner.invoke(app, ["fetch", "--help"], env={"COLUMNS": "300", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     help_text = " ".join(result.output.split())
-    assert "demo, mastodon, bluesky, trial." in help_text
+    assert ", ".join(platform_names()) + "." in help_text
+    assert "trial" in platform_names()
     assert "'#name' (trial)" in help_text
 
 
@@ -218,7 +223,7 @@ def test_the_warehouse_lists_a_new_platform_in_raw_platforms(trial: Path, tmp_pa
             "select platform, platform_name, is_simulated, needs_instance, cost_unit, unavailable_columns "
             "from raw.platforms order by platform"
         ).fetchall()
-    assert [row[0] for row in rows] == sorted([*FIRST_PLATFORMS, TRIAL])
+    assert [row[0] for row in rows] == sorted([*PLATFORMS, TRIAL])
     assert ("trial", "Trial", False, False, "requests", [TRIAL_UNAVAILABLE]) in rows
 
 
@@ -309,7 +314,8 @@ def later_platform_mentions(root: Path, later: Sequence[str], platforms: Sequenc
     its own folder, in the strictly scanned places, as ``path:line: name``."""
     if not later:
         return []
-    word = re.compile(rf"\b(?:{'|'.join(map(re.escape, later))})\b", re.IGNORECASE)
+    # A name inside an identifier counts too: YOUTUBE_API_KEY, youtube_video_id.
+    word = re.compile(rf"(?<![a-z0-9])(?:{'|'.join(map(re.escape, later))})(?![a-z0-9])", re.IGNORECASE)
     found = []
     for path in scanned_files(root, STRICTLY_SCANNED, platforms):
         relative = path.relative_to(root).as_posix()
@@ -317,7 +323,9 @@ def later_platform_mentions(root: Path, later: Sequence[str], platforms: Sequenc
         if path.suffix == ".py":
             pieces = [*_python_code_strings(text), *_python_names(text)]
         else:
-            pieces = list(enumerate(_without_comments(text, path).splitlines(), 1))
+            pieces = _yaml_values(text) if path.suffix in (".yml", ".yaml") else None
+            if pieces is None:
+                pieces = list(enumerate(_without_comments(text, path).splitlines(), 1))
         found += [
             f"{relative}:{line}: {match[0]}" for line, piece in pieces for match in word.finditer(piece)
         ]
@@ -407,6 +415,29 @@ def _yaml_lists(text: str, names: set[str]) -> list[int] | None:
             lines.append(node.start_mark.line + 1)
         pending.extend(children)
     return lines
+
+
+def _yaml_values(text: str) -> list[tuple[int, str]] | None:
+    """The keys and values of a YAML file but its ``description`` texts (documentation, like a
+    docstring), with their line; ``None`` when it is no YAML (a template)."""
+    try:
+        documents = [document for document in yaml.compose_all(text) if document is not None]
+    except yaml.YAMLError:
+        return None
+    values = []
+    pending: list[yaml.Node] = documents
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.ScalarNode):
+            values.append((node.start_mark.line + 1, node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                pending.append(key)
+                if not (isinstance(key, yaml.ScalarNode) and key.value == "description"):
+                    pending.append(value)
+    return values
 
 
 def _text_lists(text: str, names: set[str]) -> list[int]:
@@ -514,14 +545,20 @@ def test_the_strict_scan_finds_a_later_platform_named_in_code_outside_its_folder
             "dags/rapport_nightly.py": "X = 1\n",
             "Makefile": "bench: ## youtube in a comment\n\techo youtube\n",
             "docker-compose.yml": "x: {YOUTUBE_KEY: 1}\n",
+            "sql/models/staging/stg_x.yml": (
+                "models:\n  - name: stg_x\n    description: A YouTube channel, documented.\n"
+                "    columns:\n      - name: youtube_video_id\n"
+            ),
             "config/airflow.cfg": "youtube = 1\n",  # config/ is not scanned strictly
         },
     )
     assert later_platform_mentions(root, ["youtube"], [*FIRST_PLATFORMS, "youtube"]) == [
         "Makefile:2: youtube",
+        "docker-compose.yml:1: YOUTUBE",
         "plugins/rapport/accounts.py:3: youtube",
         "plugins/rapport/accounts.py:4: YouTube",
         "sql/models/marts/fct_x.sql:2: youtube",
+        "sql/models/staging/stg_x.yml:5: youtube",
     ]
 
 
