@@ -25,6 +25,8 @@ from rapport.settings import get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rapport.sources.contract import Platform
+
 USER_MISTAKE: Final = 2
 """Exit code of a mistake the user can fix (click's own for a bad argument)."""
 FAILED: Final = 1
@@ -107,17 +109,24 @@ def extract(
     typer.echo(json.dumps(summary, indent=2))
 
 
-def _platforms_help() -> str:
-    from rapport.sources import platform_names
+def _declared_platforms() -> tuple[Platform, ...]:
+    """The platforms, for a help text: none when a platform folder is at fault, so that the command
+    (which reads them again) names the folder in one line instead of the help raising a traceback."""
+    from rapport.sources import platforms
 
-    return ", ".join(platform_names()) + "."
+    try:
+        return platforms()
+    except RapportError:
+        return ()
+
+
+def _platforms_help() -> str:
+    return ", ".join(contract.name for contract in _declared_platforms()) + "."
 
 
 def _addresses_help() -> str:
-    from rapport.sources import platforms
-
     return "The account as on its platform: " + ", ".join(
-        f"{contract.address_example} ({contract.name})" for contract in platforms()
+        f"{contract.address_example} ({contract.name})" for contract in _declared_platforms()
     )
 
 

@@ -1,9 +1,11 @@
-"""The ``rapport`` command: Rapport's errors as one message and an exit code, CSV safe for spreadsheets."""
+"""The ``rapport`` command: Rapport's errors as one message and an exit code, CSV safe for spreadsheets, the
+platforms and their Airflow pools."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import duckdb
@@ -167,3 +169,69 @@ def test_the_query_help_says_what_csv_output_neutralizes():
     result = runner.invoke(app, ["query", "--help"], terminal_width=200)
     assert "--raw-csv" in result.output
     assert "single quote" in result.output and "formula" in result.output
+
+
+# --------------------------------------------------------------------------- platforms and pools
+
+
+def test_rapport_platforms_names_each_platform_with_its_accounts_pool_cost_and_what_it_sees():
+    from rapport.sources import platforms
+
+    result = runner.invoke(app, ["platforms"])
+    assert result.exit_code == 0, result.output
+    for contract in platforms():
+        assert f"{contract.name}: {contract.title}" in result.output
+        assert f"  accounts: {contract.address_example}" in result.output
+        assert f"  pool: {contract.pool}, {contract.concurrency} at a time" in result.output
+        cost = contract.cost
+        assert f"first run {cost.first_run}, nightly {cost.nightly}, nothing new {cost.nothing_new}" in (
+            result.output
+        )
+        for measure in contract.availability:
+            assert f"  sees {measure.name}: {measure.seen}, {measure.how}" in result.output
+    assert "demo: Demo (simulated)" in result.output
+
+
+def test_rapport_platforms_json_is_every_contract_with_its_handle_pattern_and_pool():
+    from rapport.sources import platforms
+
+    result = runner.invoke(app, ["platforms", "--json"])
+    assert result.exit_code == 0, result.output
+    described = json.loads(result.output)
+    assert [entry["name"] for entry in described] == [contract.name for contract in platforms()]
+    for entry, contract in zip(described, platforms(), strict=True):
+        assert entry["handle"] == contract.handle.pattern
+        assert entry["pool"] == contract.pool
+        assert entry["concurrency"] == contract.concurrency
+        assert entry["cost"]["first_run"] == contract.cost.first_run
+        assert [measure["name"] for measure in entry["availability"]] == [
+            m.name for m in contract.availability
+        ]
+        assert entry["unavailable"] == dict(contract.unavailable)
+
+
+def test_rapport_pools_prints_the_pools_airflow_imports():
+    from rapport.pipeline import airflow_pools
+
+    result = runner.invoke(app, ["pools"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == airflow_pools()
+
+
+def test_rapport_pools_output_writes_the_pools_to_the_file(tmp_path: Path):
+    from rapport.pipeline import airflow_pools
+
+    path = tmp_path / "pools.json"
+    result = runner.invoke(app, ["pools", "--output", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert json.loads(path.read_text(encoding="utf-8")) == airflow_pools()
+
+
+@pytest.mark.parametrize("where", ["missing/pools.json", "."])
+def test_rapport_pools_to_an_unwritable_path_is_one_line_naming_it(tmp_path: Path, where: str):
+    path = tmp_path / where
+    result = runner.invoke(app, ["pools", "--output", str(path)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {path}: cannot write the pools (")
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
