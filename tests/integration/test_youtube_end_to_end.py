@@ -4,9 +4,10 @@ The three accounts are conversations of the test world (tests/platforms/world.py
 a local server in its platform's shapes: Mastodon's and Bluesky's as for the other end-to-end
 tests, the YouTube Data API v3 by tests/platforms/youtube_server.py (the account's originals as
 videos, the public's replies as comment threads, the account's answers as the channel's replies).
-`airflow dags test` runs two nights: the first backfills and reads the newest threads within the
-budget, the second reads the backlog; a third night, with nothing new, costs the lookup, the
-listing and the statistics only. The server counts the quota units of every call.
+`airflow dags test` runs two nights: the first backfills 26 weeks; before the second, the public
+asks a question under the newest video and the channel answers within the hour, so the second
+night reads that video's comments again and nothing else; a third night, with nothing new, costs
+the lookup, the listing and the statistics only. The server counts the quota units of every call.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.integration.conftest import airflow, airflow_environment, query, rapp
 from tests.platforms.bluesky_server import BlueskyServer
 from tests.platforms.mastodon_server import MastodonServer
 from tests.platforms.world import World
-from tests.platforms.youtube_server import YouTubeServer, channels_from_world
+from tests.platforms.youtube_server import Comment, Thread, YouTubeServer, channel_id_of, channels_from_world
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +73,8 @@ def nights(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         )
         units = []
         for night in (FIRST_NIGHT, FIRST_NIGHT + timedelta(days=1)):
+            if night > FIRST_NIGHT:
+                ask_and_answer(youtube, world)
             before = youtube.units[KEY]
             airflow(environment, "dags", "test", "rapport_nightly", night.date().isoformat())
             units.append(youtube.units[KEY] - before)
@@ -81,6 +84,17 @@ def nights(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             "youtube": youtube,
             "units": units,
         }
+
+
+def ask_and_answer(youtube: YouTubeServer, world: World) -> None:
+    """A question of the public under the channel's newest video on 2026-11-23, answered within the hour."""
+    channel = youtube.channels[0]
+    own = channel_id_of(world.accounts["org003"].person.number)
+    question = Comment(
+        "late-question", "UCpublic0000000000000099", "@late", "Open on Sunday?", "2026-11-23T08:00:00Z"
+    )
+    answer = Comment("late-question.r1", own, "@org003", "Yes, 9 to 5.", "2026-11-23T08:40:00Z")
+    channel.videos[0].threads.insert(0, Thread(question, [answer]))
 
 
 def test_a_youtube_channel_is_scored_beside_the_organizations_mastodon_and_bluesky_accounts(nights: dict):
@@ -116,6 +130,14 @@ def test_the_channels_own_replies_give_its_answer_rate_and_response_time(nights:
         if reply.author is not account.person and contains_question(reply.text)
     ]
     assert received == len(asked) > 0
+    # The question asked before the second night (its week is not complete yet) is answered in 40 minutes.
+    late = query(
+        warehouse,
+        "select is_answered, response_hours from intermediate.int_questions_joined_to_answers "
+        "where account_id = ? and interaction_id = 'late-question'",
+        [CHANNEL],
+    )
+    assert late == [(True, pytest.approx(40 / 60))]
     assert 0 < answered <= received and timed > 0
 
 
@@ -146,4 +168,5 @@ def test_a_night_with_nothing_new_costs_the_channel_three_units(nights: dict):
     print(f"\nunits of the channel: first night {first}, second night {second}, nothing new {nothing_new}")
     # channels.list, one page of the uploads playlist, one videos.list: no comment thread unchanged.
     assert nothing_new == summary["requests"] == 3
-    assert first > second > nothing_new
+    # The second night reads again the one video whose comments changed: 3 + 1.
+    assert second == 4 and first > second

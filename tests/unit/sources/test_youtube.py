@@ -25,7 +25,7 @@ from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, get_source, youtube
 from rapport.sources.payloads import records_frame, records_frames
 from rapport.thread_ledger import ThreadLedger, ThreadState
-from tests.platforms.youtube_server import YouTubeServer, load_world
+from tests.platforms.youtube_server import Comment, YouTubeServer, load_world
 
 KEY = "AIzaSyTest-k3y-n0t-r34l-0000000000000"
 OWN = "UCbT9Tv7y3nR2dWq8kZf0xAa"
@@ -381,6 +381,31 @@ def test_the_channels_replies_answer_the_publics_questions_with_a_response_time(
 def test_thread_reads_are_the_videos_read_in_full_at_their_comment_count(frames):
     reads = dict(zip(frames["thread_reads"]["post_id"], frames["thread_reads"]["reply_count"], strict=True))
     assert reads == {"Rt1NightBus": 4, "Rt4TramRamp": 8}
+
+
+def test_the_channels_own_comment_with_replies_is_read_with_its_video(server: YouTubeServer):
+    # A comment of the channel is one of its posts; once the public replies to it, its replies
+    # must count as read too, or its weeks would carry an unread thread forever (coverage).
+    video = next(
+        video for channel in server.channels for video in channel.videos if video.video_id == "Rt4TramRamp"
+    )
+    pinned = next(thread for thread in video.threads if thread.top.comment_id == "UgzOwnPin01")
+    pinned.replies.append(
+        Comment(
+            "UgzOwnPin01.q1",
+            "UCq3Zr8Tn1VbXk0wYp5sLm2A",
+            "@camille_r",
+            "Is it step-free?",
+            "2026-11-18T12:00:00Z",
+        )
+    )
+    pages, _ = run()
+    frames = records_frames(youtube.normalize(pages, ACCOUNT, OBSERVED_AT))
+    assert row(frames["posts"], "post_id", "UgzOwnPin01")["reply_count"] == 1
+    reads = dict(zip(frames["thread_reads"]["post_id"], frames["thread_reads"]["reply_count"], strict=True))
+    assert reads == {"Rt1NightBus": 4, "Rt4TramRamp": 9, "UgzOwnPin01": 1}
+    reply = row(frames["interactions"], "interaction_id", "UgzOwnPin01.q1")
+    assert reply["in_reply_to_post_id"] == "UgzOwnPin01"
 
 
 def test_malformed_json_raises_naming_the_page():

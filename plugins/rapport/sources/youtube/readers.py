@@ -416,6 +416,7 @@ def records_of(
     for video_id, thread_pages in threads.items():
         read_in_full = next_page_token(thread_pages[-1]) is None
         comments_read = 0
+        own_threads: dict[str, int] = {}  # the channel's own top-level comments with replies, read whole
         for root in thread_pages:
             for item in items(root):
                 snippet = item.get_object("snippet")
@@ -435,11 +436,16 @@ def records_of(
                 comments_read += 1 + len(answers)
                 found = _Found(account, observed, own_id, posts, interactions)
                 found.add(top, video_id, own_id, reply_count=total, is_top_level=True)
+                if top.author_id == own_id and 0 < total <= len(answers):
+                    own_threads[top.comment_id] = total
                 for reply in answers.values():
                     found.add(reply, top.comment_id, top.author_id, video_id=video_id)
         if read_in_full:
             counted = listed_counts.get(video_id, comments_read)
             reads[video_id] = thread_read(account, video_id, counted, observed)
+            # The channel's own comment with replies is a post with replies of its own: read with its video.
+            for comment_id, total in own_threads.items():
+                reads[comment_id] = thread_read(account, comment_id, total, observed)
     kept_posts = without_in_flight(posts.values(), observed, fetched)
     kept = {row["post_id"] for row in kept_posts} | (set(reads) - set(posts))
     return {
