@@ -12,10 +12,6 @@ Three parts:
 - **Every folder honours the contract**: its package exports the contract and
   the three entry points, imports light, and its README states what the
   contract declares (availability table, cost figures, credentials).
-
-Checks that the current folders of the first three platforms fail are marked
-``xfail(strict=True)`` with the reason (``KNOWN_GAPS``): fixing a folder makes
-its check pass, and the strict marker then fails until it is removed.
 """
 
 from __future__ import annotations
@@ -564,38 +560,8 @@ def test_the_strict_scan_finds_a_later_platform_named_in_code_outside_its_folder
 
 # --------------------------------------------------------------------------- every folder honours the contract
 
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("light import", "demo"): "its __init__ imports the simulator (demo.client, demo.scale)",
-    ("light import", "mastodon"): "its __init__ holds the readers and imports its client (requests)",
-    ("light import", "bluesky"): "its __init__ holds the readers and imports its client (requests)",
-    ("readme availability", "demo"): "its README has no 'What it can and cannot see' table",
-    ("readme availability", "mastodon"): (
-        "its table's rows name finer inputs than the contract's measures "
-        "('followers, following, posts count, account creation')"
-    ),
-    ("readme availability", "bluesky"): (
-        "its table's rows name record fields: only 'followers, following, posts counts' is a measure"
-    ),
-    ("readme cost", "demo"): "its README counts 4 to 29 simulated calls; the contract, 0 requests sent",
-    ("readme cost", "mastodon"): "its README writes the nightly figure '2 + c', not 12 (c = 10)",
-    ("readme cost", "bluesky"): (
-        "its README's first run is 52 calls (the contract: 47), nightly '3 + c' (13), "
-        "and its 3 calls are for 'nothing changed'"
-    ),
-}
-"""(check, platform) -> why that platform's folder fails the check today (see the module's docstring)."""
 
-
-def each_platform(check: str) -> list[object]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[check, name]))
-        if (check, name) in KNOWN_GAPS
-        else name
-        for name in platform_names()
-    ]
-
-
-@pytest.mark.parametrize("platform", each_platform("exports"))
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_platform_package_exports_its_contract_and_the_three_entry_points(platform: str):
     package = importlib.import_module(f"rapport.sources.{platform}")
     assert package.PLATFORM.name == platform
@@ -644,7 +610,7 @@ def test_the_light_import_check_passes_a_contract_only_package(trial: Path):
     assert heavy_imports(TRIAL, str(trial)) == []
 
 
-@pytest.mark.parametrize("platform", each_platform("light import"))
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_platform_package_imports_light_no_http_client_no_simulator(platform: str):
     """The DAG reads every contract when it is parsed: importing a platform's ``__init__`` loads
     neither an HTTP client, a simulator, nor pandas, DuckDB, GX or Airflow."""
@@ -740,17 +706,25 @@ def credential_problems(contract: Platform, text: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("platform", each_platform("readme availability"))
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_platform_readme_has_the_availability_table_of_its_contract(platform: str):
     assert availability_problems(get_platform(platform), readme(platform)) == []
 
 
-@pytest.mark.parametrize("platform", each_platform("readme cost"))
+def test_every_platform_declares_the_same_measures_in_the_same_order_so_readers_can_compare():
+    """A measure has one name on every platform (``rapport platforms`` and the READMEs line up);
+    a platform may add measures of its own after the shared ones."""
+    shared = [measure.name for measure in get_platform(FIRST_PLATFORMS[0]).availability]
+    for name in PLATFORMS:
+        assert [measure.name for measure in get_platform(name).availability][: len(shared)] == shared, name
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_platform_readme_states_the_three_cost_figures_of_its_contract(platform: str):
     assert cost_problems(get_platform(platform), readme(platform)) == []
 
 
-@pytest.mark.parametrize("platform", each_platform("readme credentials"))
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_platform_readme_names_where_its_credentials_are_read(platform: str):
     assert credential_problems(get_platform(platform), readme(platform)) == []
 
@@ -828,7 +802,7 @@ def unavailable_problems(contract: Platform, validator) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("platform", each_platform("unavailable"))
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_platforms_unavailable_columns_are_record_columns_the_suites_let_be_null(
     platform: str, validator
 ):

@@ -107,23 +107,51 @@ PLATFORM: Final = Platform(
     cost=NightlyCost(
         unit="requests",
         formula=API_COST,
-        first_run=47,
+        first_run=46,
         nightly=13,
         nothing_new=3,
         example="15 posts a week, 2/3 with replies, 10 threads changed a night (once the backlog is read)",
     ),
     availability=(
+        Measure("followers", "yes", "getProfile followersCount; NULL when taken down or deactivated"),
+        Measure("following", "yes", "getProfile followsCount; NULL when taken down or deactivated"),
+        Measure("posts count", "yes", "getProfile postsCount; NULL when taken down or deactivated"),
         Measure(
-            "followers, following, posts counts", "yes", "getProfile; NULL when taken down or deactivated"
+            "account creation date", "partly", "getProfile createdAt; absent on some old profiles (NULL)"
         ),
-        Measure("own posts, replies, reposts, quotes", "yes", "getAuthorFeed"),
+        Measure(
+            "account state",
+            "yes",
+            "getProfile's AccountTakedown, AccountDeactivated, a !takedown label; Bluesky has no 'moved'",
+        ),
+        Measure(
+            "own posts and replies", "yes", "getAuthorFeed (posts_with_replies), and its answers in threads"
+        ),
+        Measure("own reposts and quotes", "yes", "reasonRepost; record.embed of a post"),
+        Measure("text, links and mentions", "yes", "record.text, #mention and #link facets, external embeds"),
+        Measure("language", "partly", "first of record.langs; NULL when the author's app sets none"),
+        Measure("alt text", "yes", "app.bsky.embed.images alt, video alt"),
+        Measure("likes received", "yes", "likeCount"),
+        Measure("reposts received", "yes", "repostCount (quoteCount is not added)"),
+        Measure("edits", "no", "Bluesky posts cannot be edited"),
+        Measure("deletions", "no", "a deleted post is absent: is_deleted is always false"),
         Measure(
             "the public's replies and questions", "yes", "getPostThread, 6 levels, within the thread budget"
         ),
         Measure("the account's answers (response rate and time)", "yes", "its replies in those threads"),
-        Measure("mentions outside its threads", "no", "listNotifications needs the account's own session"),
-        Measure("alt text", "yes", "app.bsky.embed.images alt, video alt"),
-        Measure("likes, reposts received", "yes", "likeCount, repostCount"),
+        Measure(
+            "the public's mentions",
+            "partly",
+            "only inside its threads: listNotifications needs the account's own session",
+        ),
+        Measure("the public's quotes", "partly", "only inside its threads: getQuotes is not called"),
+        Measure("who liked or reposted", "no", "not fetched (getLikes, getRepostedBy)"),
+        Measure("views", "no", "Bluesky shows no views, impressions or clicks"),
+        Measure(
+            "direct messages and non-public posts",
+            "no",
+            "Bluesky posts are all public; messages are not exposed",
+        ),
     ),
 )
 

@@ -122,15 +122,51 @@ PLATFORM: Final = Platform(
         example="15 posts a week, 2/3 with replies, 10 threads changed a night (once the backlog is read)",
     ),
     availability=(
-        Measure("followers, following, posts counts", "yes", "accounts/lookup; NULL for a suspended account"),
-        Measure("own posts, replies, reposts, quotes", "yes", "accounts/:id/statuses"),
+        Measure("followers", "yes", "accounts/lookup followers_count; NULL for a suspended account"),
+        Measure("following", "yes", "accounts/lookup following_count; NULL for a suspended account"),
+        Measure("posts count", "yes", "accounts/lookup statuses_count; NULL for a suspended account"),
+        Measure("account creation date", "yes", "accounts/lookup created_at, rounded to the day by Mastodon"),
         Measure(
-            "the public's replies and questions", "yes", "statuses/:id/context, within the thread budget"
+            "account state",
+            "yes",
+            "accounts/lookup suspended (Mastodon 3.3+), moved; a limited (silenced) account stays active",
+        ),
+        Measure("own posts and replies", "yes", "accounts/:id/statuses, and its answers in threads"),
+        Measure(
+            "own reposts and quotes", "yes", "reblog; quote (Mastodon 4.4+: older servers show originals)"
+        ),
+        Measure("text, links and mentions", "yes", "content (HTML), spoiler_text, mentions"),
+        Measure("language", "partly", "language; NULL when the author's app sets none"),
+        Measure("alt text", "yes", "media_attachments[].description"),
+        Measure("likes received", "yes", "favourites_count (a remote instance's may lag)"),
+        Measure("reposts received", "yes", "reblogs_count (a remote instance's may lag)"),
+        Measure("edits", "yes", "edited_at, the last edit only"),
+        Measure(
+            "deletions", "no", "a deleted post vanishes from listings and threads: is_deleted is always false"
+        ),
+        Measure(
+            "the public's replies and questions",
+            "yes",
+            "statuses/:id/context, within the thread budget (60 replies a thread without a token)",
         ),
         Measure("the account's answers (response rate and time)", "yes", "its replies in those threads"),
-        Measure("mentions outside its threads", "no", "notifications need the account's own token"),
-        Measure("alt text", "yes", "media_attachments[].description"),
-        Measure("likes, reposts received", "yes", "favourites_count, reblogs_count"),
+        Measure(
+            "the public's mentions",
+            "partly",
+            "only inside its threads: notifications need the account's own token",
+        ),
+        Measure(
+            "the public's quotes",
+            "partly",
+            "only inside its threads: statuses/:id/quotes needs a user token and Mastodon 4.5",
+        ),
+        Measure("who liked or reposted", "no", "not fetched: favourited_by, reblogged_by cost a call a post"),
+        Measure("views", "no", "Mastodon shows none"),
+        Measure(
+            "direct messages and non-public posts",
+            "no",
+            "public statuses only: direct ones are skipped, followers-only ones need an allowed token",
+        ),
     ),
 )
 
