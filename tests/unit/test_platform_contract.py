@@ -273,6 +273,9 @@ def scanned_files(root: Path, places: Sequence[str], platforms: Sequence[str]) -
             relative = candidate.relative_to(root)
             if not candidate.is_file() or _SKIPPED_DIRECTORIES & set(relative.parts):
                 continue
+            # What an install writes beside the package (its file list names every module): not ours.
+            if any(part.endswith(".egg-info") for part in relative.parts):
+                continue
             if any(folder in candidate.parents for folder in own_folders):
                 continue
             if relative.parts[0] == "config" and re.fullmatch(r"accounts.*\.ya?ml", candidate.name):
