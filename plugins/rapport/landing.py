@@ -41,7 +41,7 @@ from typing import Any, Final
 from rapport import zones
 from rapport.accounts import Account
 from rapport.errors import RapportError
-from rapport.sources import Page, Window
+from rapport.sources import DeferredError, Page, Window
 
 MANIFEST = "manifest.json"
 _STAGING_PREFIX = ".landing-"
@@ -89,6 +89,11 @@ class Extraction:
     def is_complete(self) -> bool:
         return self.status == "complete"
 
+    @property
+    def is_deferred(self) -> bool:
+        """Ended by the platform's quota or usage cap (``DeferredError``): not read tonight, not failed."""
+        return self.status == DEFERRED
+
     def read_pages(self) -> list[Page]:
         """Read the landed bodies back; raise ``LandingError`` naming a corrupt file."""
         pages = []
@@ -114,6 +119,16 @@ class Extraction:
 
 def account_dir(landing_dir: Path, account: Account) -> Path:
     return zones.landing_account_dir(landing_dir, account.platform, account.slug)
+
+
+DEFERRED = "deferred"
+
+
+def _status_after(failure: BaseException | None) -> str:
+    """An extraction's status: complete, deferred by the platform's cap (``DeferredError``), or failed."""
+    if failure is None:
+        return "complete"
+    return DEFERRED if isinstance(failure, DeferredError) else "failed"
 
 
 def land_extraction(
@@ -176,7 +191,7 @@ def land_extraction(
                 journal(entries[-1])
         manifest = {
             **header,
-            "status": "failed" if failure else "complete",
+            "status": _status_after(failure),
             "error": f"{type(failure).__name__}: {failure}" if failure else None,
             "pages": entries,
             "cost": cost() if cost else None,

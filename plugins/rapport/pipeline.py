@@ -19,7 +19,7 @@ from rapport.accounts import Account, Registry, load_registry
 from rapport.errors import RapportError
 from rapport.landing import find_extractions, land_extraction, latest_until, readable_extractions
 from rapport.settings import Settings, get_settings
-from rapport.sources import Window, extract_with_cost, get_source
+from rapport.sources import DeferredError, Window, extract_with_cost, get_source
 from rapport.thread_ledger import ThreadLedger, read_ledger, record_extraction
 
 if TYPE_CHECKING:
@@ -170,6 +170,9 @@ def extract_accounts(
 ) -> list[dict[str, Any]]:
     """Extract a batch of accounts one after the other; return the summary of each one extracted.
 
+    An account the platform defers (its quota or usage cap for the night is
+    spent: ``DeferredError``) is landed ``deferred`` and summarized with the
+    reason; it does not fail the batch, and the next night resumes it.
     An account that fails does not stop the others: what it returned is
     landed (status ``failed``), and once the batch is done
     ``ExtractionFailedError`` names every account that failed, with its cause,
@@ -192,6 +195,9 @@ def extract_accounts(
             continue
         try:
             summaries.append(extract_account(account_id, until, registry))
+        except DeferredError as deferred:  # the platform's cap for the night: not read tonight, not failed
+            log.warning("%s: not read tonight: %s", account_id, deferred)
+            summaries.append({"account_id": account_id, "deferred": str(deferred)})
         except Exception as error:
             log.exception("%s: extraction failed", account_id)
             failures.append(f"{account_id}: {type(error).__name__}: {error}")
@@ -391,10 +397,12 @@ def summarize_run(until: datetime | None) -> str:
     account failed extraction or validation, so the run shows as failed once
     everything else is done.
     """
-    from rapport.summary import inactive_accounts, latest_scores_table, run_problems
+    from rapport.summary import deferred_accounts, inactive_accounts, latest_scores_table, run_problems
 
     settings = get_settings()
-    problems = run_problems(settings, load_registry(settings.accounts_file), run_date_of(until))
+    registry = load_registry(settings.accounts_file)
+    problems = run_problems(settings, registry, run_date_of(until))
+    deferred = deferred_accounts(settings, registry, run_date_of(until))
     text = latest_scores_table(settings.warehouse)
     inactive = inactive_accounts(settings.warehouse)
     if inactive:  # a state, not a collapse: named apart from the scores
@@ -407,6 +415,10 @@ def summarize_run(until: datetime | None) -> str:
     report = zones.published_report_dir(settings.published_dir) / "latest.html"
     if report.exists():
         text += f"\n\nWeekly report: {report}"
+    if deferred:  # the platform's cap: a coverage fact of the night, not a failure of the run
+        text += "\n\nNot read tonight (the platform's quota or cap; the next night resumes):\n" + "\n".join(
+            f"- {line}" for line in deferred
+        )
     if problems:
         text += "\n\nProblems in this run:\n" + "\n".join(f"- {problem}" for problem in problems)
     log.info("\n%s", text)

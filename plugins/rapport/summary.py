@@ -124,6 +124,28 @@ def inactive_accounts(database: Path) -> list[str]:
     ]
 
 
+def deferred_accounts(settings: Settings, registry: Registry, run_date: date) -> list[str]:
+    """The accounts the platform deferred this run date (its quota or cap spent), with the reason,
+    unless a later extraction of the same date (a retry, a rerun) read them."""
+    deferred: dict[str, str] = {}
+    complete: set[str] = set()
+    for path in find_extractions(settings.landing_dir, run_date):
+        try:
+            extraction = read_extraction(path)
+        except LandingError:
+            continue  # named among the problems
+        if extraction.is_complete:
+            complete.add(extraction.account_id)
+        elif extraction.is_deferred:
+            deferred[extraction.account_id] = extraction.error or "deferred"
+    known = {account.account_id for account in registry.accounts}
+    return [
+        f"{account_id}: {reason.split(': ', 1)[-1]}"
+        for account_id, reason in sorted(deferred.items())
+        if account_id in known and account_id not in complete
+    ]
+
+
 def run_problems(settings: Settings, registry: Registry, run_date: date) -> list[str]:
     """Every account that failed this run date, with the step and the cause."""
     problems = []
@@ -141,7 +163,7 @@ def run_problems(settings: Settings, registry: Registry, run_date: date) -> list
             problems.append(f"{account_id}: landed extraction unreadable, quarantined: {error}")
             continue
         landed.add(extraction.account_id)
-        if not extraction.is_complete:
+        if not extraction.is_complete and not extraction.is_deferred:
             problems.append(
                 f"{extraction.account_id}: extraction failed: {extraction.error} "
                 f"(what was received is kept in {extraction.path})"

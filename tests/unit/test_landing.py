@@ -24,7 +24,7 @@ from rapport.landing import (
     read_extraction,
     salvage_interrupted,
 )
-from rapport.sources import Page, SourceError, Window
+from rapport.sources import DeferredError, Page, SourceError, Window
 
 ACCOUNT = Account(organization_id="city-library", platform="demo", handle="@city")
 UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
@@ -79,6 +79,22 @@ def test_a_failing_source_lands_what_it_returned_then_reraises(tmp_path: Path):
     assert extraction.status == "failed"
     assert "HTTP 503" in (extraction.error or "")
     assert [page.body for page in extraction.read_pages()] == [PAGES[0].body]
+
+
+def test_a_source_the_platform_defers_lands_deferred_and_moves_no_watermark(tmp_path: Path):
+    def deferred() -> Iterator[Page]:
+        yield PAGES[0]
+        raise DeferredError("demo:@city: the platform's quota of run date 2026-11-24 is spent")
+
+    with pytest.raises(DeferredError):
+        land(tmp_path, deferred(), run_date=date(2026, 11, 24))
+    [path] = find_extractions(tmp_path)
+    extraction = read_extraction(path)
+    assert (extraction.status, extraction.is_deferred, extraction.is_complete) == ("deferred", True, False)
+    assert "quota" in (extraction.error or "")
+    assert [page.body for page in extraction.read_pages()] == [PAGES[0].body]  # nothing received is lost
+    # Not read: the next night starts where the last complete extraction ended.
+    assert latest_until(tmp_path, ACCOUNT, before=date(2026, 11, 25)) is None
 
 
 def test_a_full_disk_fails_clearly_and_leaves_earlier_extractions_intact(tmp_path: Path, monkeypatch):

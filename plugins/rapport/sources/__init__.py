@@ -123,6 +123,17 @@ class SourceError(RapportError, RuntimeError):
     """An account could not be extracted; the message names account, URL and cause."""
 
 
+class DeferredError(SourceError):
+    """The platform asks Rapport to come back later: its quota or usage cap for the night is spent.
+
+    Not a failure of the account: what came before is landed (status ``deferred``),
+    the run does not fail for it, and the next night resumes from the account's
+    watermark and thread ledger. The run summary names the account and the reason,
+    and ``dim_accounts.is_unreachable`` says it was not read. The message names the
+    account, the cap and the run date.
+    """
+
+
 class NormalizationError(RapportError, ValueError):
     """A landed payload could not be turned into records; the message names page and field."""
 

@@ -70,7 +70,7 @@ class BatchOutcome:
     account_id: str
     extraction_id: str
     landing_path: str
-    status: str  # staged | quarantined | extraction_failed
+    status: str  # staged | quarantined | extraction_failed | extraction_deferred
     rows: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None
@@ -463,7 +463,7 @@ def _validate_group(
     found = validator.validate_many(apart, run_date.isoformat(), combined)
     valid = []
     for extraction, outcome in group.batches:
-        if outcome.status != "extraction_failed":
+        if outcome.status not in ("extraction_failed", "extraction_deferred"):
             outcome.failures += found.get(extraction.extraction_id, [])
             if not outcome.failures:
                 valid.append((extraction, outcome, apart.get(extraction.extraction_id, {})))
@@ -684,7 +684,7 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
         status="staged",
     )
     if not extraction.is_complete:
-        outcome.status = "extraction_failed"
+        outcome.status = "extraction_deferred" if extraction.is_deferred else "extraction_failed"
         outcome.error = extraction.error
         return outcome, None
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from rapport.accounts import Account, parse_account
+from rapport.accounts import Account, load_registry, parse_account
 from rapport.landing import land_extraction
 from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, get_source, youtube
 from rapport.sources.payloads import records_frame, records_frames
 from rapport.thread_ledger import ThreadLedger, ThreadState
+from tests.conftest import write_registry
 from tests.platforms.youtube_server import Comment, YouTubeServer, load_world
 
 KEY = "AIzaSyTest-k3y-n0t-r34l-0000000000000"
@@ -499,3 +500,43 @@ def test_the_documented_cost_per_channel_per_night_is_what_it_measures(server, m
     assert measured[0] == (youtube.PLATFORM.cost.first_run, 85, 40)
     assert measured[3] == (youtube.PLATFORM.cost.nightly, 6, 3)
     assert measured[4] == (youtube.PLATFORM.cost.nothing_new, 3, 0)
+
+
+def test_a_channel_the_quota_leaves_unread_is_deferred_and_neither_the_batch_nor_the_run_fails(
+    rapport_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from rapport.landing import find_extractions, read_extraction
+    from rapport.pipeline import extract_accounts, list_account_ids
+    from rapport.settings import get_settings
+    from rapport.summary import deferred_accounts, run_problems
+
+    write_registry(
+        rapport_home / "config" / "accounts.yml",
+        "organizations:\n  - id: riviere\n    name: Riviere\n    peer_group: transit\n    size_band: medium\n"
+        "    language: fr\n    accounts:\n      - platform: demo\n        handle: '@riviere_transit'\n"
+        "      - platform: youtube\n        handle: '@riviere_transit'\n",
+    )
+    monkeypatch.setenv("RAPPORT_ALLOW_PRIVATE_INSTANCES", "true")
+    with YouTubeServer(load_world(), keys=[KEY], quota=0) as served:
+        monkeypatch.setenv("RAPPORT_YOUTUBE_BASE_URL", served.url)
+        monkeypatch.setenv("RAPPORT_YOUTUBE_API_KEY", KEY)
+        summaries = extract_accounts(list_account_ids(), UNTIL)  # raises nothing
+        deferred = [summary for summary in summaries if "deferred" in summary]
+        assert [summary["account_id"] for summary in deferred] == ["youtube:@riviere_transit"]
+        statuses = {
+            extraction.account_id: extraction.status
+            for extraction in map(read_extraction, find_extractions(rapport_home / "data" / "landing"))
+        }
+        assert statuses == {"demo:@riviere_transit": "complete", "youtube:@riviere_transit": "deferred"}
+        settings, registry = get_settings(), load_registry(rapport_home / "config" / "accounts.yml")
+        assert run_problems(settings, registry, UNTIL.date()) == []
+        [line] = deferred_accounts(settings, registry, UNTIL.date())
+        assert line.startswith("youtube:@riviere_transit: ") and "quotaExceeded" in line and KEY not in line
+
+        served.quota = 10_000  # the next night, Google's day has turned
+        night = UNTIL + timedelta(days=1)
+        [summary] = [
+            s for s in extract_accounts(list_account_ids(), night) if s["account_id"].startswith("you")
+        ]
+        assert "deferred" not in summary and summary["requests"] > 3
+        assert deferred_accounts(settings, registry, night.date()) == []

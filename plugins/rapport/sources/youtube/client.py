@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from rapport.sources import SourceError
+from rapport.sources import DeferredError
 from rapport.sources.http import ClientError, HttpClient, HttpError, HttpStats, ParamValue, Response
 from rapport.sources.youtube.quota import QuotaLedger
 from rapport.sources.youtube.readers import google_error, is_key_refused
@@ -81,13 +81,14 @@ class ApiKeyError(ClientError):
     """Google refused the API key (``keyInvalid``, ``keyExpired``...): the setting is at fault."""
 
 
-class QuotaExceededError(ClientError):
-    """Google answered 403 ``quotaExceeded``: the project's units of the day are spent."""
+class QuotaExceededError(ClientError, DeferredError):
+    """Google answered 403 ``quotaExceeded``: the project's units of the day are spent. The channel
+    is deferred to the next night (landed ``deferred``; the run does not fail for it)."""
 
 
-class BudgetSpentError(SourceError):
+class BudgetSpentError(DeferredError):
     """The night's unit budget (``RAPPORT_YOUTUBE_DAILY_UNITS``) has no room for the next call:
-    it was not sent."""
+    it was not sent. The channel is deferred to the next night."""
 
 
 class YouTubeClient:
