@@ -52,14 +52,6 @@ create table if not exists raw.accounts (
     handle varchar not null,
     instance varchar
 );
-create table if not exists raw.platforms (
-    platform varchar primary key,
-    platform_name varchar not null,
-    is_simulated boolean not null,
-    needs_instance boolean not null,
-    cost_unit varchar not null,
-    unavailable_columns varchar[] not null
-);
 create table if not exists raw.load_batches (
     extraction_id varchar primary key,
     account_id varchar not null,
@@ -171,15 +163,41 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
     _replace_platforms(connection)
 
 
+_PLATFORMS_DDL = """
+create or replace table raw.platforms (
+    platform varchar primary key,
+    platform_name varchar not null,
+    is_simulated boolean not null,
+    needs_instance boolean not null,
+    cost_unit varchar not null,
+    cost_first_run bigint not null,
+    cost_nightly bigint not null,
+    cost_nothing_new bigint not null,
+    cost_example varchar not null,
+    unavailable_columns varchar[] not null
+);
+create or replace table raw.platform_measures (
+    platform varchar not null,
+    measure_number integer not null,
+    measure varchar not null,
+    seen varchar not null,
+    how varchar not null,
+    primary key (platform, measure_number)
+);
+"""
+
+
 def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
-    """``raw.platforms``: one row per platform folder of ``rapport.sources``, from its contract, so
-    that dbt checks every account's platform against the platforms this Rapport reads (no list of
-    them in the dbt project to keep in step)."""
+    """``raw.platforms`` and ``raw.platform_measures``: one row per platform folder of
+    ``rapport.sources`` and per row of its metric-availability table, from its contract, made anew
+    at every load. dbt checks every account's platform against them (no list of platforms in the
+    dbt project to keep in step), and publishes what each platform can and cannot see."""
     from rapport.sources import platforms
 
-    connection.execute("delete from raw.platforms")
+    contracts = platforms()
+    connection.execute(_PLATFORMS_DDL)
     connection.executemany(
-        "insert into raw.platforms values (?, ?, ?, ?, ?, ?)",
+        "insert into raw.platforms values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 contract.name,
@@ -187,9 +205,21 @@ def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
                 contract.simulated,
                 contract.needs_instance,
                 contract.cost.unit,
+                contract.cost.first_run,
+                contract.cost.nightly,
+                contract.cost.nothing_new,
+                contract.cost.example,
                 sorted(contract.unavailable),
             )
-            for contract in platforms()
+            for contract in contracts
+        ],
+    )
+    connection.executemany(
+        "insert into raw.platform_measures values (?, ?, ?, ?, ?)",
+        [
+            (contract.name, number, measure.name, measure.seen, measure.how)
+            for contract in contracts
+            for number, measure in enumerate(contract.availability, 1)
         ],
     )
 

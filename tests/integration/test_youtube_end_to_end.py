@@ -108,7 +108,26 @@ def test_a_youtube_channel_is_scored_beside_the_organizations_mastodon_and_blues
     assert set(by_platform) == {"bluesky", "mastodon", "youtube"}
     weeks, trust, openness, investment = by_platform["youtube"]
     assert weeks >= 8 and trust > 0 and openness > 0 and investment > 0
-    assert query(warehouse, "select platform from raw.platforms where platform = 'youtube'") == [("youtube",)]
+    # What each platform costs and can see is in the marts, from the platform folders' contracts.
+    platforms = query(
+        warehouse,
+        "select platform, cost_unit, registered_accounts, unavailable_columns from marts.dim_platforms "
+        "order by platform",
+    )
+    assert (
+        "youtube",
+        "quota units",
+        1,
+        "account_snapshots.followers_count, account_snapshots.following_count",
+    ) in platforms
+    assert {row[0] for row in platforms} >= {"demo", "mastodon", "bluesky", "youtube"}
+    seen = dict(
+        query(
+            warehouse,
+            "select measure_name, availability from marts.dim_platform_measures where platform = 'youtube'",
+        )
+    )
+    assert seen["following"] == "no" and seen["the account's answers (response rate and time)"] == "yes"
 
 
 def test_the_channels_own_replies_give_its_answer_rate_and_response_time(nights: dict, world: World):

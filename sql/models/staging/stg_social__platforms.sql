@@ -11,7 +11,11 @@ renamed as (
         cast(is_simulated as boolean) as is_simulated,
         cast(needs_instance as boolean) as needs_instance,
         cast(cost_unit as varchar) as cost_unit,
-        cast(unavailable_columns as varchar []) as unavailable_columns
+        cast(cost_first_run as bigint) as cost_first_run,
+        cast(cost_nightly as bigint) as cost_nightly,
+        cast(cost_nothing_new as bigint) as cost_nothing_new,
+        cast(cost_example as varchar) as cost_example,
+        cast(unavailable_columns as varchar[]) as unavailable_columns
     from source_platforms
 )
 
