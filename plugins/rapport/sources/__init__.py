@@ -78,6 +78,32 @@ def without_in_flight(rows: Iterable[Row], observed: datetime, fetched: datetime
     return [row for row in rows if not observed < row["created_at"] <= latest]
 
 
+def empty_post(account: Account, observed: datetime) -> Row:
+    """A ``posts`` row of ``account`` with nothing in it yet (no text, link, medium or count; not
+    a reply, not edited, not deleted), for a source to fill in from its payload."""
+    return {
+        "platform": account.platform,
+        "account_id": account.account_id,
+        "text": None,
+        "language": None,
+        "in_reply_to_post_id": None,
+        "in_reply_to_account_native_id": None,
+        "is_reply_to_self": False,
+        "reposted_post_id": None,
+        "reposted_account_native_id": None,
+        "mention_count": 0,
+        "link_count": 0,
+        "media_count": 0,
+        "media_with_alt_text_count": 0,
+        "reply_count": 0,
+        "repost_count": 0,
+        "like_count": 0,
+        "edited_at": None,
+        "is_deleted": False,
+        "observed_at": observed,
+    }
+
+
 def thread_read(account: Account, post_id: str, reply_count: int, observed: datetime) -> Row:
     """A ``thread_reads`` row: the replies of ``post_id`` were read in full, ``reply_count`` of them."""
     return {

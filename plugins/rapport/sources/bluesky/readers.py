@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rapport.sources import Page, Row
+from rapport.sources import Page, Row, empty_post
 from rapport.sources.bluesky.settings import (
     BLOCKED_POST,
     EMBED_EXTERNAL,
@@ -227,7 +227,7 @@ def _repost_row(post: JsonNode, reason: JsonNode, account: Account, own_did: str
     subject_uri = post.get_str("uri")
     subject_ref = post.get_optional_str("cid") or subject_uri
     return {
-        **_empty_post(account, observed),
+        **empty_post(account, observed),
         "post_id": reason.get_optional_str("uri") or f"{own_did}/repost/{subject_ref}",
         "created_at": reason.get_timestamp("indexedAt"),
         "post_type": "repost",
@@ -255,7 +255,7 @@ def _post_row(
         post_type = "original"
     media_count, described_count = _count_media(embed)
     return {
-        **_empty_post(account, observed),
+        **empty_post(account, observed),
         "post_id": post.get_str("uri"),
         "created_at": _published_at(post),
         "post_type": post_type,
@@ -274,31 +274,6 @@ def _post_row(
         # quoteCount is left out: Mastodon's reblogs_count does not count quotes either.
         "repost_count": _count(post, "repostCount"),
         "like_count": _count(post, "likeCount"),
-    }
-
-
-def _empty_post(account: Account, observed: datetime) -> Row:
-    return {
-        "platform": NAME,
-        "account_id": account.account_id,
-        "text": None,
-        "language": None,
-        "in_reply_to_post_id": None,
-        "in_reply_to_account_native_id": None,
-        "is_reply_to_self": False,
-        "reposted_post_id": None,
-        "reposted_account_native_id": None,
-        "mention_count": 0,
-        "link_count": 0,
-        "media_count": 0,
-        "media_with_alt_text_count": 0,
-        "reply_count": 0,
-        "repost_count": 0,
-        "like_count": 0,
-        # Bluesky posts cannot be edited; a deleted post is absent, not flagged.
-        "edited_at": None,
-        "is_deleted": False,
-        "observed_at": observed,
     }
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
-from rapport.sources import NormalizationError, Page, Records, Row, thread_read, without_in_flight
+from rapport.sources import NormalizationError, Page, Records, Row, empty_post, thread_read, without_in_flight
 from rapport.sources.payloads import JsonNode, contains_question, parse_json
 from rapport.sources.youtube.settings import (
     CHANNELS_ENDPOINT,
@@ -237,7 +237,7 @@ def video_row(item: JsonNode, account: Account, observed: datetime) -> Row:
     title = snippet.get_str("title")
     description = snippet.get_optional_str("description") or ""
     return {
-        **_empty_post(account, observed),
+        **empty_post(account, observed),
         "post_id": item.get_str("id"),
         "created_at": snippet.get_timestamp("publishedAt"),
         "post_type": "original",
@@ -250,30 +250,6 @@ def video_row(item: JsonNode, account: Account, observed: datetime) -> Row:
         # commentCount is absent when comments are turned off, likeCount when likes are hidden.
         "reply_count": count(statistics, "commentCount") or 0,
         "like_count": count(statistics, "likeCount") or 0,
-    }
-
-
-def _empty_post(account: Account, observed: datetime) -> Row:
-    return {
-        "platform": NAME,
-        "account_id": account.account_id,
-        "text": None,
-        "language": None,
-        "in_reply_to_post_id": None,
-        "in_reply_to_account_native_id": None,
-        "is_reply_to_self": False,
-        "reposted_post_id": None,
-        "reposted_account_native_id": None,
-        "mention_count": 0,
-        "link_count": 0,
-        "media_count": 0,
-        "media_with_alt_text_count": 0,
-        "reply_count": 0,
-        "repost_count": 0,  # YouTube has no reposts
-        "like_count": 0,
-        "edited_at": None,
-        "is_deleted": False,
-        "observed_at": observed,
     }
 
 
@@ -332,7 +308,7 @@ def own_reply_row(
     """A comment of the channel itself: its ``reply`` post, answering ``replies_to`` (the top-level
     comment of its thread, or its own video for a top-level comment)."""
     return {
-        **_empty_post(account, observed),
+        **empty_post(account, observed),
         "post_id": comment.comment_id,
         "created_at": comment.published_at,
         "post_type": "reply",
