@@ -243,16 +243,25 @@ def fetch(
             typer.echo(f"  account: {str(snapshot.account_state).replace('_', ' ')}{moved}")
             if snapshot.account_state != "moved":
                 continue
-        typer.echo(
-            f"  account: {snapshot.followers_count} followers, {snapshot.following_count} following, "
-            f"{snapshot.posts_count} posts in all"
+        counts = (
+            (snapshot.followers_count, "followers"),
+            (snapshot.following_count, "following"),
+            (snapshot.posts_count, "posts in all"),
         )
+        # A count the platform does not show (a YouTube channel's subscriptions) is not a 0.
+        typer.echo("  account: " + ", ".join(_count(count, what) for count, what in counts))
     by_type = posts["post_type"].value_counts().to_dict() if len(posts) else {}
     typer.echo(f"  posts: {len(posts)} " + json.dumps(by_type))
     kinds = interactions["interaction_type"].value_counts().to_dict() if len(interactions) else {}
     questions = int(interactions["is_question"].sum()) if len(interactions) else 0
     typer.echo(f"  from the public: {len(interactions)} " + json.dumps(kinds) + f", {questions} questions")
     typer.echo(f"  cost: {describe_cost(cost(), len(pages))}")
+
+
+def _count(count: object, what: str) -> str:
+    import pandas as pd
+
+    return f"{what.split()[0]} not shown" if pd.isna(count) else f"{count} {what}"
 
 
 def describe_cost(counters: dict[str, Any] | None, pages: int) -> str:
