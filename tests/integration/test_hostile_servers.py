@@ -39,6 +39,7 @@ from rapport.sources.http import (
     UnexpectedStatusError,
 )
 from rapport.sources.mastodon.client import MastodonClient
+from rapport.sources.youtube.client import ApiKeyError, MalformedResponseError, QuotaExceededError
 from tests.platforms.hostile_server import YOUTUBE as YOUTUBE_PATH
 from tests.platforms.hostile_server import HostileServer
 
@@ -321,3 +322,111 @@ def test_a_redacted_page_reads_back_as_redacted(tmp_path, monkeypatch):
 
     [page] = extraction.read_pages()
     assert page.redacted and page.status == 401
+
+
+# --------------------------------------------------------------------------- Google's odd answers
+
+
+def test_a_google_400_key_invalid_quoting_the_key_names_the_setting_and_leaks_it_nowhere(
+    tmp_path, monkeypatch
+):
+    with HostileServer("echo", echo_status=400) as server:
+        serve(server, monkeypatch)
+        error, extraction, _ = land("youtube", tmp_path / "landing")
+
+    assert isinstance(error, ApiKeyError)
+    assert_names(error, "youtube", "keyInvalid", "RAPPORT_YOUTUBE_API_KEY", "***")
+    assert server.api_keys == [YOUTUBE_KEY]  # sent once, never retried
+    [page] = extraction.pages
+    assert page["status"] == 400 and page["redacted"] is True
+
+
+def google_error_body(code: int, message: str, errors: list | None) -> dict:
+    error: dict = {"code": code, "message": message}
+    if errors is not None:
+        error["errors"] = errors
+    return {"error": error}
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (google_error_body(403, "The request is forbidden.", None), "The request is forbidden."),
+        (google_error_body(403, "Forbidden.", []), "Forbidden."),
+        (google_error_body(403, "Forbidden.", [{"domain": "global"}]), "Forbidden."),
+        (google_error_body(403, "Something new.", [{"reason": "somethingNew"}]), "somethingNew"),
+        (google_error_body(403, "Odd.", [{"reason": {"not": "a string"}}]), "Odd."),
+        ({"error": "a proxy's error, not Google's"}, "a proxy's error"),
+        ([], "HTTP 403"),
+    ],
+    ids=["no-errors", "empty-errors", "no-reason", "unknown-reason", "reason-object", "not-google", "array"],
+)
+def test_a_403_without_a_known_reason_is_one_clear_error_naming_what_google_said(
+    body, named, tmp_path, monkeypatch
+):
+    with HostileServer("canned", canned_status=403, canned_body=body) as server:
+        serve(server, monkeypatch)
+        error, extraction, elapsed = land("youtube", tmp_path / "landing")
+
+    assert isinstance(error, ClientError) and not isinstance(error, ApiKeyError | QuotaExceededError)
+    assert_names(error, "youtube", "403", named)
+    assert [page["status"] for page in extraction.pages] == [200, 403]  # the channel, then the refusal
+    assert len(server.requests) == 2 and elapsed < 5  # not retried, not waited out
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "named"),
+    [
+        (
+            200,
+            google_error_body(403, "Quota?", [{"reason": "quotaExceeded", "domain": "youtube.quota"}]),
+            "error",
+        ),
+        (
+            200,
+            {"kind": "youtube#playlistItemListResponse", "nextPageToken": {"a": 1}, "items": []},
+            "nextPageToken",
+        ),
+        (200, {"kind": "youtube#playlistItemListResponse", "nextPageToken": 7, "items": []}, "nextPageToken"),
+        (200, {"kind": "youtube#playlistItemListResponse", "items": {"not": "a list"}}, "items"),
+    ],
+    ids=["200-holding-an-error", "token-object", "token-number", "items-object"],
+)
+def test_a_200_that_is_no_list_response_is_a_malformed_response_naming_the_field(
+    status, body, named, tmp_path, monkeypatch
+):
+    with HostileServer("canned", canned_status=status, canned_body=body) as server:
+        serve(server, monkeypatch)
+        error, extraction, _ = land("youtube", tmp_path / "landing")
+
+    assert isinstance(error, MalformedResponseError)
+    assert_names(error, "youtube", "cannot be read", named)
+    assert [page["status"] for page in extraction.pages] == [200, 200]  # both landed, as received
+    assert len(server.requests) == 2
+
+
+def test_an_absurd_total_results_is_not_trusted_the_pages_decide(tmp_path, monkeypatch):
+    body = {
+        "kind": "youtube#playlistItemListResponse",
+        "pageInfo": {"totalResults": 10**12, "resultsPerPage": 50},
+        "items": [],
+    }
+    with HostileServer("canned", canned_body=body) as server:
+        serve(server, monkeypatch)
+        pages, stats = extract("youtube")
+        started = time.monotonic()
+        extraction = land_extraction(
+            tmp_path / "landing",
+            ACCOUNTS["youtube"],
+            RUN_DATE,
+            WINDOW,
+            WINDOW.until,
+            pages,
+            lambda: {"requests": stats.requests},
+        )
+        elapsed = time.monotonic() - started
+
+    assert extraction.status == "complete"
+    # The channel and one page of its uploads: no page asked for the 10^12 results announced.
+    assert [page["endpoint"] for page in extraction.pages] == ["channels", "playlistItems"]
+    assert len(server.requests) == stats.requests == stats.units == 2 and elapsed < 5
