@@ -98,7 +98,8 @@ def nothing_leaks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[
     """After every test: no secret in any file under the Rapport home, nor in a log line (DEBUG and up)."""
     caplog.set_level(logging.DEBUG)
     yield
-    assert leaks(tmp_path, caplog.text) == []
+    logged = [record.getMessage() for phase in ("setup", "call") for record in caplog.get_records(phase)]
+    assert logged and leaks(tmp_path, *logged) == []
 
 
 def extract(platform: str) -> tuple[Iterator, object]:
