@@ -1,13 +1,15 @@
 """Security end to end: secrets stay secret, names stay text, markup stays inert.
 
 One nightly run, step by step as ``rapport_nightly`` runs it, against the
-local Mastodon and Bluesky servers, with:
+local Mastodon, Bluesky and YouTube servers, with:
 
-- a Mastodon token, a Bluesky app password and the session tokens the local
-  PDS hands out, each a string found nowhere else; a first sign-in with a
-  wrong app password (the night before), a 500 answered once, an account
-  answered 401 and one whose batch is quarantined, because error paths are
-  where URLs, bodies and headers leak;
+- a Mastodon token, a Bluesky app password, the session tokens the local
+  PDS hands out and a YouTube API key, each a string found nowhere else; a
+  first sign-in with a wrong app password and a first YouTube night with a
+  wrong key (400 "API key not valid", the night before), a 500 answered once,
+  an account answered 401, one whose batch is quarantined and a YouTube night
+  stopped by Google's ``quotaExceeded``, because error paths are where URLs,
+  bodies and headers leak;
 - a registry whose organization names and peer groups carry SQL and HTML,
   and accounts whose display names and posts carry ``<script>`` and rich markup.
 
@@ -16,8 +18,9 @@ keeps as XComs), every exception and every file under the Rapport home
 (payloads decompressed, Parquet and DuckDB files read table by table) is
 searched for the secrets, as written and base64-encoded; the warehouse, the
 report, the CLI and the Data Docs are checked to keep the names as text, byte
-for byte. The last test runs the DAG under ``airflow dags test`` and searches
-Airflow's output, its home and its XCom table.
+for byte. The last test runs the DAG under ``airflow dags test`` (the YouTube key
+in ``RAPPORT_YOUTUBE_API_KEY``, masked in the task logs) and searches Airflow's
+output, its home and its XCom table.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from tests.integration.conftest import query, rapport_environment
 from tests.platforms.bluesky_server import BlueskyServer
 from tests.platforms.mastodon_server import MastodonServer
 from tests.platforms.world import Answer, World
+from tests.platforms.youtube_server import YouTubeServer, channels_from_world
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +62,19 @@ BLUESKY_APP_PASSWORD = "bskypw-4f2a-LEAKCHECK-9d0c"
 WRONG_APP_PASSWORD = "bskypw-0aa1-LEAKCHECK-wrong"
 SESSION_JWT = "session-91d3-LEAKCHECK-access"
 REFRESH_JWT = "session-5be8-LEAKCHECK-refresh"
-SECRETS = (MASTODON_TOKEN, BLUESKY_APP_PASSWORD, WRONG_APP_PASSWORD, SESSION_JWT, REFRESH_JWT)
+YOUTUBE_KEY = "AIzaSy-d25c-LEAKCHECK-ytkey"
+WRONG_YOUTUBE_KEY = "AIzaSy-6e07-LEAKCHECK-ytwrong"
+SECRETS = (
+    MASTODON_TOKEN,
+    BLUESKY_APP_PASSWORD,
+    WRONG_APP_PASSWORD,
+    SESSION_JWT,
+    REFRESH_JWT,
+    YOUTUBE_KEY,
+    WRONG_YOUTUBE_KEY,
+)
+YOUTUBE_QUOTA = 4
+"""Units the YouTube server grants the key: the night's fifth call is answered 403 quotaExceeded."""
 
 SCRIPT_NAME = (
     '<script>alert(1)</script><img src=x onerror=alert(2)> & "Friends" " onmouseover="alert(3)'
@@ -81,6 +97,8 @@ organizations:
       - platform: mastodon
         handle: "@org001"
         instance: social.example
+      - platform: youtube
+        handle: "@org001"
   - id: robert-tables
     name: {json.dumps(SQL_NAME)}
     peer_group: {json.dumps(SQL_PEER_GROUP)}
@@ -110,6 +128,7 @@ organizations:
 """
 
 CREATE_SESSION = "com.atproto.server.createSession"
+YOUTUBE_CHANNEL = "youtube:@org001"
 
 
 def secret_forms(secret: str) -> list[bytes]:
@@ -221,14 +240,23 @@ class Night:
     home: Path
     mastodon: CheckingMastodon
     bluesky: CheckingBluesky
+    youtube: YouTubeServer
     results: dict[str, Any]
     errors: list[BaseException]
     output: str
 
 
-def platform_settings(mastodon: MastodonServer, bluesky: BlueskyServer, app_password: str) -> dict[str, str]:
-    """The settings that point both sources at the test servers, with the secrets to look for."""
+def platform_settings(
+    mastodon: MastodonServer,
+    bluesky: BlueskyServer,
+    youtube: YouTubeServer,
+    app_password: str,
+    youtube_key: str,
+) -> dict[str, str]:
+    """The settings that point the three sources at the test servers, with the secrets to look for."""
     return {
+        "RAPPORT_YOUTUBE_BASE_URL": youtube.url,
+        "RAPPORT_YOUTUBE_API_KEY": youtube_key,
         "RAPPORT_HISTORY_WEEKS": str(WEEKS),
         "RAPPORT_MASTODON_BASE_URL": mastodon.url,
         "RAPPORT_MASTODON_TOKEN": MASTODON_TOKEN,
@@ -300,26 +328,36 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
     (home / "config").mkdir()
     (home / "config" / "accounts.yml").write_text(REGISTRY, encoding="utf-8")
     errors: list[BaseException] = []
+    channels = channels_from_world(world, ["org001"])  # its display name carries a script
     with (
         CheckingMastodon(world, rate_limit=10_000, window_seconds=60) as mastodon,
         CheckingBluesky(world, rate_limit=10_000, window_seconds=60) as bluesky,
+        YouTubeServer(channels, keys=[YOUTUBE_KEY], quota=YOUTUBE_QUOTA) as youtube,
         rapport_environment(
             home,
-            **platform_settings(mastodon, bluesky, app_password=WRONG_APP_PASSWORD),
+            **platform_settings(
+                mastodon,
+                bluesky,
+                youtube,
+                app_password=WRONG_APP_PASSWORD,
+                youtube_key=WRONG_YOUTUBE_KEY,
+            ),
         ) as home,
         everything_logged() as output,
     ):
-        # The night before, the app password was wrong: the sign-in is refused.
-        try:
-            pipeline.extract_account("bluesky:org003.bsky.social", NIGHT - timedelta(days=1))
-        except Exception as error:
-            errors.append(error)
-            logging.getLogger("airflow.task").error("Task failed with exception", exc_info=error)
+        # The night before, the app password and the API key were wrong: both are refused.
+        for account_id in ("bluesky:org003.bsky.social", YOUTUBE_CHANNEL):
+            try:
+                pipeline.extract_account(account_id, NIGHT - timedelta(days=1))
+            except Exception as error:
+                errors.append(error)
+                logging.getLogger("airflow.task").error("Task failed with exception", exc_info=error)
         os.environ["RAPPORT_BLUESKY_APP_PASSWORD"] = BLUESKY_APP_PASSWORD
+        os.environ["RAPPORT_YOUTUBE_API_KEY"] = YOUTUBE_KEY
         results = run_night(NIGHT, errors)
         output.write("".join(line for error in errors for line in traceback.format_exception(error)))
         output.write("".join(repr(error) for error in errors))
-        yield Night(home, mastodon, bluesky, results, errors, output.getvalue())
+        yield Night(home, mastodon, bluesky, youtube, results, errors, output.getvalue())
 
 
 # --------------------------------------------------------------------------- secrets
@@ -333,16 +371,23 @@ def test_the_platforms_received_the_credentials_so_there_was_something_to_leak(n
     assert passwords == [WRONG_APP_PASSWORD, BLUESKY_APP_PASSWORD]
     reads = [header for header in night.bluesky.authorizations if header]
     assert reads and set(reads) == {f"Bearer {SESSION_JWT}"}
+    # YouTube: the wrong key refused once (400), then the right key until Google's quotaExceeded.
+    youtube = [(call.key, call.status) for call in night.youtube.log]
+    assert youtube[0] == (WRONG_YOUTUBE_KEY, 400)
+    assert {key for key, _ in youtube[1:]} == {YOUTUBE_KEY}
+    assert [status for _, status in youtube[1:]] == [200] * YOUTUBE_QUOTA + [403]
     # The error paths ran: a 500 retried, a 401 on Mastodon, a refused sign-in, a failed run.
     assert night.mastodon.failed_once
     assert [request.status for request in night.mastodon.requests if request.account == "org002"] == [401]
     assert [type(error).__name__ for error in night.errors] == [
         "ClientError",
+        "ApiKeyError",
         "ClientError",
         "RunFailedError",
     ]
     assert [summary["account_id"] for summary in night.results["extract"]] == [
         "mastodon:@org001@social.example",
+        YOUTUBE_CHANNEL,
         "bluesky:org003.bsky.social",
         "mastodon:@org004@social.example",
     ]
@@ -351,13 +396,14 @@ def test_the_platforms_received_the_credentials_so_there_was_something_to_leak(n
 def test_no_secret_in_log_lines_printed_output_or_tracebacks(night: Night):
     assert "401" in night.output and "500" in night.output  # the failures were logged, with their URLs
     assert night.mastodon.url in night.output and night.bluesky.url in night.output
+    assert night.youtube.url in night.output and "quotaExceeded" in night.output
     assert leaks(night.output) == []
 
 
 def test_no_secret_in_what_the_steps_return_the_airflow_xcoms(night: Night):
     xcoms = json.dumps(night.results, default=str)
     assert night.results["validate"]["quarantined"] == ["mastodon:@org004@social.example"]
-    assert night.results["validate"]["staged"] == 2 and "rapport.duckdb" in xcoms
+    assert night.results["validate"]["staged"] == 3 and "rapport.duckdb" in xcoms
     assert leaks(xcoms) == []
     for error in night.errors:
         assert leaks(str(error) + repr(error) + repr(getattr(error, "response", None))) == []
@@ -413,6 +459,9 @@ def test_no_secret_in_any_file_under_the_rapport_home(night: Night):
         "data/landing/platform=mastodon/*/run_date=*/extraction=*/0001.json.gz",
         "data/landing/platform=bluesky/*/run_date=2026-11-22/extraction=*/manifest.json",
         "data/landing/platform=mastodon/account=org002_social.example/*/*/manifest.json",
+        "data/landing/platform=youtube/*/run_date=2026-11-22/extraction=*/0001.json.gz",
+        "data/landing/platform=youtube/*/run_date=2026-11-23/extraction=*/0005.json.gz",
+        "data/state/youtube/quota.json",
         "data/validated/run_date=*/part=*/posts.parquet",
         "data/quarantine/run_date=*/extraction=*/validation.json",
         "data/quarantine/run_date=*/extraction=*/posts.parquet",
@@ -438,6 +487,19 @@ def test_a_failed_request_is_landed_and_named_with_its_url_but_without_the_secre
     [sign_in] = landing.glob("platform=bluesky/*/run_date=2026-11-22/extraction=*")
     manifest = json.loads((sign_in / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "Invalid identifier or password" in manifest["error"]
+    assert leaks(json.dumps(manifest)) == []
+    [refused_key] = landing.glob("platform=youtube/*/run_date=2026-11-22/extraction=*")
+    manifest = json.loads((refused_key / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and [page["status"] for page in manifest["pages"]] == [400]
+    assert "API key not valid" in manifest["error"] and night.youtube.url in manifest["error"]
+    assert "RAPPORT_YOUTUBE_API_KEY" in manifest["error"]
+    assert leaks(json.dumps(manifest)) == []
+    # The quota stopped the night cleanly: Google's 403 is landed with what came before it.
+    [stopped] = landing.glob("platform=youtube/*/run_date=2026-11-23/extraction=*")
+    manifest = json.loads((stopped / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert [page["status"] for page in manifest["pages"]] == [200] * YOUTUBE_QUOTA + [403]
+    assert b"quotaExceeded" in gzip.decompress((stopped / manifest["pages"][-1]["file"]).read_bytes())
     assert leaks(json.dumps(manifest)) == []
 
 
@@ -583,12 +645,15 @@ def test_under_airflow_no_secret_reaches_the_task_logs_or_the_xcom_table(tmp_pat
     with (
         CheckingMastodon(world, rate_limit=10_000, window_seconds=60) as mastodon,
         CheckingBluesky(world, rate_limit=10_000, window_seconds=60) as bluesky,
+        YouTubeServer(channels_from_world(world, ["org001"]), keys=[YOUTUBE_KEY]) as youtube,
     ):
         environment = airflow_environment(
             tmp_path,
             # One account per task: the refused account fails its own task, the others push their XComs.
             RAPPORT_ACCOUNTS_PER_TASK="1",
-            **platform_settings(mastodon, bluesky, app_password=BLUESKY_APP_PASSWORD),
+            **platform_settings(
+                mastodon, bluesky, youtube, app_password=BLUESKY_APP_PASSWORD, youtube_key=YOUTUBE_KEY
+            ),
         )
         completed = airflow(
             environment, "dags", "test", "rapport_nightly", NIGHT.date().isoformat(), check=False
@@ -597,6 +662,7 @@ def test_under_airflow_no_secret_reaches_the_task_logs_or_the_xcom_table(tmp_pat
     assert completed.returncode != 0 and "mastodon:@org002@social.example" in output  # the refused account
     assert {header for header in mastodon.authorizations} == {f"Bearer {MASTODON_TOKEN}"}
     assert f"Bearer {SESSION_JWT}" in bluesky.authorizations
+    assert youtube.log and {call.key for call in youtube.log} == {YOUTUBE_KEY}
     assert leaks(output) == []
     database = sqlite3.connect(tmp_path / "airflow" / "airflow.db")
     try:
@@ -606,6 +672,7 @@ def test_under_airflow_no_secret_reaches_the_task_logs_or_the_xcom_table(tmp_pat
     assert {task_id for task_id, *_ in xcoms} >= {
         "extract_mastodon",
         "extract_bluesky",
+        "extract_youtube",
         "validate",
         "publish",
     }
@@ -616,3 +683,13 @@ def test_under_airflow_no_secret_reaches_the_task_logs_or_the_xcom_table(tmp_pat
         if path.is_file() and (leaked := leaks(path.read_bytes()))
     }
     assert found == {}
+    # Nor in the Rapport home the tasks wrote (its Bluesky session file holds the session tokens).
+    youtube_forms = [form for key in (YOUTUBE_KEY, WRONG_YOUTUBE_KEY) for form in secret_forms(key)]
+    home = tmp_path / "rapport"
+    found = {
+        path.relative_to(home).as_posix(): path.name
+        for path in sorted(home.rglob("*"))
+        if path.is_file() and any(form in data for data in contents(path) for form in youtube_forms)
+    }
+    assert found == {}
+    assert list(home.glob("data/landing/platform=youtube/*/run_date=*/extraction=*/0001.json.gz"))

@@ -1,13 +1,16 @@
-"""A misbehaving Mastodon instance and Bluesky AppView/PDS on 127.0.0.1, one misbehaviour at a time.
+"""A misbehaving Mastodon instance, Bluesky AppView/PDS and YouTube Data API on 127.0.0.1, one
+misbehaviour at a time.
 
-It speaks just enough of both APIs for an extraction to reach its paging loop
+It speaks just enough of the three APIs for an extraction to reach its paging loop
 (Mastodon ``accounts/lookup`` and ``accounts/:id/statuses``; Bluesky
-``resolveHandle``, ``getProfile``, ``getAuthorFeed`` and ``createSession``),
-then misbehaves on the paging call as its ``mode`` says:
+``resolveHandle``, ``getProfile``, ``getAuthorFeed`` and ``createSession``; YouTube, under
+``/youtube/v3``, ``channels`` then the uploads' ``playlistItems``), then misbehaves on the
+paging call as its ``mode`` says:
 
 ``endless``       every page links to a new, older page (Mastodon: a smaller ``max_id``;
-                  Bluesky: a new cursor), for ever;
-``stuck``         every page links to the same page again (the same ``max_id`` or cursor);
+                  Bluesky: a new cursor; YouTube: a new ``nextPageToken``), for ever;
+``stuck``         every page links to the same page again (the same ``max_id``, cursor or
+                  ``nextPageToken``);
 ``rising``        (Mastodon) every next link carries a larger ``max_id`` than the last;
 ``slowloris``     the page is sent one byte a second (``Content-Length`` announced);
 ``huge``          the page is a body of ``huge_bytes`` (default 200 MB), streamed in 64 KiB
@@ -19,7 +22,12 @@ then misbehaves on the paging call as its ``mode`` says:
 ``redirect``      the paging call is a 302 to ``redirect_to`` (another server, another port);
 ``echo``          a request carrying ``Authorization``, and every sign-in (unless not
                   ``echo_sign_in``), is answered ``echo_status`` with a JSON body quoting
-                  the header and the sign-in body (the app password).
+                  the header and the sign-in body (the app password); a request carrying
+                  ``X-goog-api-key`` with a Google error body quoting the key, its reason
+                  ``echo_reason`` (else Google's for the status: ``keyInvalid`` for 400,
+                  ``authError`` 401, ``forbidden`` 403, ``backendError`` otherwise);
+``canned``        (YouTube) the paging call is answered ``canned_status`` with ``canned_body``
+                  (Google's odd answers: an error without a reason, a 200 holding an error...).
 
 Every body it streams stops when the client hangs up, and after ``max_seconds``.
 """
@@ -36,11 +44,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.platforms.world import BackgroundServer
 
-MODES = ("endless", "stuck", "rising", "slowloris", "huge", "rate_headers", "redirect", "echo")
+MODES = ("endless", "stuck", "rising", "slowloris", "huge", "rate_headers", "redirect", "echo", "canned")
 CHUNK = 64 * 1024
 ACCOUNT_ID = "109000000000000001"
 DID = "did:plc:hostilehostilehostile"
 FIRST_MAX_ID = 117_000_000_000_000_000
+YOUTUBE = "/youtube/v3"
+CHANNEL_ID = "UChostilehostilehostile0"
+UPLOADS = "UU" + CHANNEL_ID[2:]
+GOOGLE_REASONS = {400: "keyInvalid", 401: "authError", 403: "forbidden"}
 
 
 class HostileServer(BackgroundServer):
@@ -54,6 +66,9 @@ class HostileServer(BackgroundServer):
         header_value: str = "inf",
         echo_status: int = 401,
         echo_sign_in: bool = True,
+        echo_reason: str | None = None,
+        canned_status: int = 200,
+        canned_body: Any = None,
         redirect_to: str = "",
         huge_bytes: int = 200 * 1024 * 1024,
         max_seconds: float = 30.0,
@@ -65,10 +80,15 @@ class HostileServer(BackgroundServer):
         self.header_value = header_value
         self.echo_status = echo_status
         self.echo_sign_in = echo_sign_in
+        self.echo_reason = echo_reason or GOOGLE_REASONS.get(echo_status, "backendError")
+        self.canned_status = canned_status
+        self.canned_body = canned_body
         self.redirect_to = redirect_to
         self.huge_bytes = huge_bytes
         self.max_seconds = max_seconds
         self.requests: list[str] = []
+        self.api_keys: list[str | None] = []
+        """The ``X-goog-api-key`` of every YouTube request."""
         self.bytes_sent = 0
         self._lock = threading.Lock()
 
@@ -109,6 +129,20 @@ class HostileServer(BackgroundServer):
         with self._lock:
             self.requests.append(handler.path)
         authorization = handler.headers.get("Authorization")
+        api_key = handler.headers.get("X-goog-api-key")
+        if parts.path.startswith(YOUTUBE):
+            with self._lock:
+                self.api_keys.append(api_key)
+        if self.mode == "echo" and api_key:
+            message = f"API key {api_key} is refused here; you sent X-goog-api-key: {api_key}"
+            echoed = {
+                "error": {
+                    "code": self.echo_status,
+                    "message": message,
+                    "errors": [{"message": message, "domain": "global", "reason": self.echo_reason}],
+                }
+            }
+            return self._send(handler, self.echo_status, json.dumps(echoed).encode())
         if self.mode == "echo" and (authorization or (body is not None and self.echo_sign_in)):
             echoed = {
                 "error": "InvalidToken",
@@ -133,13 +167,25 @@ class HostileServer(BackgroundServer):
             return self._page(handler, parts.path, query, mastodon=True)
         if parts.path.endswith("/app.bsky.feed.getAuthorFeed"):
             return self._page(handler, parts.path, query, mastodon=False)
+        if parts.path == f"{YOUTUBE}/channels":
+            return self._send(handler, 200, json.dumps(self._channel(query)).encode())
+        if parts.path == f"{YOUTUBE}/playlistItems":
+            return self._page(handler, parts.path, query, mastodon=False, youtube=True)
         return self._send(handler, 404, b'{"error":"Record not found"}')
 
     def _page(
-        self, handler: BaseHTTPRequestHandler, path: str, query: dict[str, str], *, mastodon: bool
+        self,
+        handler: BaseHTTPRequestHandler,
+        path: str,
+        query: dict[str, str],
+        *,
+        mastodon: bool,
+        youtube: bool = False,
     ) -> None:
+        if self.mode == "canned":
+            return self._send(handler, self.canned_status, json.dumps(self.canned_body).encode())
         if self.mode == "slowloris":
-            return self._drip(handler, self._listing(mastodon, 0))
+            return self._drip(handler, self._listing(mastodon, 0, youtube=youtube))
         if self.mode == "huge":
             return self._flood(handler)
         if self.mode == "redirect":
@@ -148,9 +194,9 @@ class HostileServer(BackgroundServer):
             return self._send(
                 handler, 429, b'{"error":"Too many requests"}', [("Retry-After", self.header_value)]
             )
-        cursor = query.get("page" if mastodon else "cursor", "")
+        cursor = query.get("page" if mastodon else "pageToken" if youtube else "cursor", "")
         number = int(cursor.rsplit("-", 1)[-1]) if cursor.rsplit("-", 1)[-1].isdigit() else 0
-        body = self._listing(mastodon, number)
+        body = self._listing(mastodon, number, youtube=youtube)
         if mastodon:
             max_id = {
                 "endless": FIRST_MAX_ID - number - 1,
@@ -161,7 +207,38 @@ class HostileServer(BackgroundServer):
             return self._send(handler, 200, body, [("Link", link)])
         return self._send(handler, 200, body)
 
-    def _listing(self, mastodon: bool, number: int) -> bytes:
+    def _channel(self, query: dict[str, str]) -> dict[str, Any]:
+        """A ``youtube#channelListResponse`` of the one channel, whatever handle or id is asked."""
+        channel = {
+            "kind": "youtube#channel",
+            "id": CHANNEL_ID,
+            "snippet": {"title": query.get("forHandle", "org"), "publishedAt": "2020-01-01T00:00:00Z"},
+            "contentDetails": {"relatedPlaylists": {"uploads": UPLOADS}},
+            "statistics": {"viewCount": "1", "subscriberCount": "1", "videoCount": "1"},
+        }
+        return {
+            "kind": "youtube#channelListResponse",
+            "pageInfo": {"totalResults": 1, "resultsPerPage": 1},
+            "items": [channel],
+        }
+
+    def _listing(self, mastodon: bool, number: int, *, youtube: bool = False) -> bytes:
+        if youtube:
+            item = {
+                "kind": "youtube#playlistItem",
+                "id": f"item-{number}",
+                "snippet": {"publishedAt": self.created_at, "playlistId": UPLOADS},
+                "contentDetails": {"videoId": f"video{number:07d}", "videoPublishedAt": self.created_at},
+            }
+            token = "same-token" if self.mode == "stuck" else f"token-{number + 1}"
+            return json.dumps(
+                {
+                    "kind": "youtube#playlistItemListResponse",
+                    "nextPageToken": token,
+                    "pageInfo": {"totalResults": 1_000_000, "resultsPerPage": 1},
+                    "items": [item],
+                }
+            ).encode()
         if mastodon:
             status = {
                 "id": str(FIRST_MAX_ID - number),

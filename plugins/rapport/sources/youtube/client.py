@@ -213,11 +213,15 @@ class YouTubeClient:
         self._sleep(delay)
 
     def _explained(self, error: HttpError, endpoint: str) -> HttpError:
-        """The error again, its message naming Google's reason and message (never the key)."""
+        """The error again, its message naming Google's reason and message (never the key).
+
+        Without a reason (none, or not a string), Google's message alone; without a message
+        either, the shared client's error as it is."""
         reason, message = google_error(error.body)
-        if reason is None or message is None:
+        if message is None:
             return error
         status = f"HTTP {error.status}" if error.status is not None else "no answer"
+        said = f"{reason}: {message}" if reason is not None else f"no reason given: {message}"
         context: dict[str, Any] = {
             "platform": NAME,
             "account": self.account,
@@ -227,23 +231,22 @@ class YouTubeClient:
         }
         if is_key_refused(error.body):
             return ApiKeyError(
-                f"{NAME} channel {self.account}: Google refused the API key ({status} {reason}: "
-                f"{message}); check {API_KEY_VARIABLE} or the password of the Airflow Connection "
-                f"{CONNECTION_ID}",
+                f"{NAME} channel {self.account}: GET {error.url}: Google refused the API key "
+                f"({status} {said}); check {API_KEY_VARIABLE} or the password of the Airflow "
+                f"Connection {CONNECTION_ID}",
                 **context,
             )
         if reason == QUOTA_EXCEEDED:
             self.quota.mark_spent()
             return QuotaExceededError(
-                f"{NAME} channel {self.account}: Google answered {status} quotaExceeded to "
-                f"{endpoint}.list: the project's units of the day are spent; YouTube is stopped for "
-                f"run date {self.quota.run_date}, every task (Google's day ends at midnight, Pacific time)",
+                f"{NAME} channel {self.account}: GET {error.url}: Google answered {status} "
+                f"quotaExceeded to {endpoint}.list: the project's units of the day are spent; YouTube "
+                f"is stopped for run date {self.quota.run_date}, every task (Google's day ends at "
+                "midnight, Pacific time)",
                 **context,
             )
         explained = type(error)(
-            self.redact(
-                f"{NAME} channel {self.account}: GET {error.url} answered {status} ({reason}: {message})"
-            ),
+            self.redact(f"{NAME} channel {self.account}: GET {error.url} answered {status} ({said})"),
             **context,
         )
         return explained

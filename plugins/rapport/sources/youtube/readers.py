@@ -95,7 +95,13 @@ def next_page_token(root: JsonNode) -> str | None:
 
 
 def items(root: JsonNode) -> list[JsonNode]:
-    """The ``items`` of a list response (none when absent: an empty result may leave them out)."""
+    """The ``items`` of a list response (none when absent: an empty result may leave them out).
+
+    A body holding Google's ``error`` object is no list response, whatever its status (a 200
+    from a proxy, say): read as one, it would pass for a channel or a video with nothing in it.
+    """
+    if isinstance(root.value, dict) and "error" in root.value:
+        root.fail("an error object where a list response was expected", "error")
     return root.get_optional_list("items")
 
 
