@@ -850,7 +850,38 @@ class BackgroundServer:
         self.stop()
 
 
-class LocalPlatformServer(BackgroundServer):
+class WsgiServer(BackgroundServer):
+    """A WSGI application (:meth:`wsgi`) served by werkzeug on ``host``:``port`` (0: any free port)."""
+
+    platform = "platform"
+    host = "127.0.0.1"
+    port = 0
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                pass
+
+        self._server = make_server(
+            self.host, self.port, self.wsgi, threaded=True, request_handler=QuietHandler
+        )
+        # A short poll interval makes stop() quick: tests start and stop servers often.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=f"{self.platform}-server",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+
+class LocalPlatformServer(WsgiServer):
     """A platform API on 127.0.0.1, in a background thread, recording every request.
 
     Subclasses say what a request is about (:meth:`identify`), answer it
@@ -994,26 +1025,6 @@ class LocalPlatformServer(BackgroundServer):
         if self._server is None:
             raise RuntimeError(f"the {self.platform} server is not started")
         return f"http://{self.host}:{self._server.server_port}"
-
-    def start(self) -> Self:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class QuietHandler(WSGIRequestHandler):
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                pass
-
-        self._server = make_server(
-            self.host, self.port, self.wsgi, threaded=True, request_handler=QuietHandler
-        )
-        # A short poll interval makes stop() quick: tests start and stop servers often.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name=f"{self.platform}-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (the command line)."""

@@ -39,10 +39,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-from tests.platforms.world import BackgroundServer, World
 from tests.platforms.world import Post as WorldPost
+from tests.platforms.world import World, WsgiServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "youtube"
 MAX_RESULTS = {"playlistItems": 50, "videos": 50, "commentThreads": 100, "comments": 100, "channels": 50}
@@ -162,7 +162,7 @@ class Recorded:
     status: int
 
 
-class YouTubeServer(BackgroundServer):
+class YouTubeServer(WsgiServer):
     """The model as the YouTube Data API v3 on 127.0.0.1 (see the module docstring)."""
 
     platform = "youtube"
@@ -477,25 +477,6 @@ class YouTubeServer(BackgroundServer):
             [("Content-Type", "application/json; charset=UTF-8"), ("Content-Length", str(len(data)))],
         )
         return [data]
-
-    def start(self) -> Self:
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class QuietHandler(WSGIRequestHandler):
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                pass
-
-        self._server = make_server(
-            self.host, self.port, self.wsgi, threaded=True, request_handler=QuietHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="youtube-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
 
 
 def _etag(seed: str) -> str:
