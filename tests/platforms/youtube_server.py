@@ -375,7 +375,8 @@ class YouTubeServer(WsgiServer):
             return 200, body
         if endpoint == "playlistItems":
             channel = next((c for c in self.channels if c.uploads == query.get("playlistId")), None)
-            if channel is None:
+            # A channel that never uploaded has no uploads playlist yet, as on YouTube.
+            if channel is None or not channel.videos:
                 return 404, error_body(
                     404,
                     "playlistNotFound",

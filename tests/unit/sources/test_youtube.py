@@ -409,6 +409,18 @@ def test_the_channels_own_comment_with_replies_is_read_with_its_video(server: Yo
     assert reply["in_reply_to_post_id"] == "UgzOwnPin01"
 
 
+def test_a_channel_that_never_uploaded_is_read_complete_with_no_video(server: YouTubeServer):
+    # Its uploads playlist does not exist yet: Google answers 404 playlistNotFound for it.
+    channel = server.channels[0]
+    channel.videos.clear()
+    pages, stats = run()
+    assert [(page.endpoint, page.status) for page in pages] == [("channels", 200), ("playlistItems", 404)]
+    assert stats.units == 2
+    frames = records_frames(youtube.normalize(pages, ACCOUNT, OBSERVED_AT))
+    assert len(frames["posts"]) == len(frames["interactions"]) == 0
+    assert frames["account_snapshots"]["posts_count"].tolist() == [0]
+
+
 def test_malformed_json_raises_naming_the_page():
     with pytest.raises(NormalizationError, match=r"channels \(forHandle=@x\) page 1: body is not valid JSON"):
         youtube.normalize([Page("channels", b"{not json", params={"forHandle": "@x"})], ACCOUNT, OBSERVED_AT)

@@ -48,6 +48,7 @@ from rapport.sources.youtube.settings import (
     DEFAULT_BASE_URL,
     NAME,
     PLAYLIST_ITEMS_ENDPOINT,
+    PLAYLIST_NOT_FOUND,
     PLAYLIST_PAGE_SIZE,
     PLAYLIST_PARTS,
     QUOTA_DAYS_KEPT,
@@ -190,9 +191,17 @@ def _read_channel(
         }
         if token:
             params["pageToken"] = token
-        response = yield from _fetch(
-            client, PLAYLIST_ITEMS_ENDPOINT, params, essential=stats.playlist_pages == 0
-        )
+        try:
+            response = yield from _fetch(
+                client, PLAYLIST_ITEMS_ENDPOINT, params, essential=stats.playlist_pages == 0
+            )
+        except NotFoundError as error:
+            # A channel that never uploaded has no uploads playlist yet: Google answers 404
+            # playlistNotFound for it. No video, not a failure; its error page is landed.
+            if token is not None or google_error(error.body)[0] != PLAYLIST_NOT_FOUND:
+                raise
+            logger.info("%s: the channel has no uploads playlist (no video yet)", client.account)
+            break
         stats.playlist_pages += 1
         page = _read(client, response, read_uploads)
         listed += [(upload.video_id, upload.published_at) for upload in page]

@@ -30,6 +30,7 @@ from rapport.sources.youtube.settings import (
     KEY_REASONS,
     NAME,
     PLAYLIST_ITEMS_ENDPOINT,
+    PLAYLIST_NOT_FOUND,
     QUOTA_EXCEEDED,
     VIDEO_NOT_FOUND,
     VIDEOS_ENDPOINT,
@@ -38,7 +39,7 @@ from rapport.sources.youtube.settings import (
 if TYPE_CHECKING:
     from rapport.accounts import Account
 
-SKIPPED_REASONS: Final = frozenset({COMMENTS_DISABLED, VIDEO_NOT_FOUND, QUOTA_EXCEEDED})
+SKIPPED_REASONS: Final = frozenset({COMMENTS_DISABLED, VIDEO_NOT_FOUND, PLAYLIST_NOT_FOUND, QUOTA_EXCEEDED})
 """Reasons of an error page that normalize passes over: nothing of the channel's is in it."""
 
 _URL: Final = re.compile(r"https?://\S+", re.IGNORECASE)

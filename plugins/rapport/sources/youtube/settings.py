@@ -80,6 +80,8 @@ QUOTA_EXCEEDED: Final = "quotaExceeded"
 RATE_LIMIT_REASONS: Final = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 COMMENTS_DISABLED: Final = "commentsDisabled"
 VIDEO_NOT_FOUND: Final = "videoNotFound"
+PLAYLIST_NOT_FOUND: Final = "playlistNotFound"
+"""404 of ``playlistItems.list`` for the uploads playlist of a channel that never uploaded a video."""
 KEY_REASONS: Final = frozenset({"keyInvalid", "keyExpired", "ipRefererBlocked", "accessNotConfigured"})
 """A 400/403 that says the key (or its project) is refused: a configuration problem, not the channel's."""
 
