@@ -941,3 +941,53 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def example_facebook_page(
+    until: datetime = datetime(2026, 11, 23, tzinfo=UTC),
+    *,
+    weeks: int = 26,
+    per_week: int = 3,
+    comments: int = 12,
+    long_thread_replies: int = 7,
+) -> FacebookPage:
+    """The README's example Page: ``per_week`` posts a week for ``weeks`` weeks before ``until``,
+    each with ``comments`` top-level comments of the public (every third a question), the first
+    holding ``long_thread_replies`` replies, the Page's answer first among them."""
+    from datetime import timedelta
+
+    page = FacebookPage(
+        "100000000000777", "examplepage", "Example Page", followers_count=25_000, fan_count=24_000
+    )
+    for number in range(weeks * per_week):
+        published = until - timedelta(hours=56 * number + 20)
+        post = FacebookPost(f"{page.page_id}_{number}", graph_time(published), f"Post {number}", reactions=40)
+        for n in range(comments):
+            at = graph_time(published + timedelta(hours=1 + n))
+            text = "When is the next one?" if n % 3 == 0 else "Nice."
+            post.comments.append(Comment(f"{number}_{n}", page_id_of(500 + n), f"Person {n}", text, at))
+        for reply in range(long_thread_replies):
+            author = page.page_id if reply == 0 else page_id_of(900 + reply)
+            at = graph_time(published + timedelta(hours=1, minutes=10 + reply))
+            post.comments.append(
+                Comment(f"{number}_0_{reply}", author, "Someone", "Thanks", at, f"{number}_0")
+            )
+        post.comments.sort(key=lambda comment: comment.created_time)
+        page.posts.append(post)
+    return page
+
+
+def add_facebook_activity(
+    page: FacebookPage, at: datetime, *, new_posts: int = 1, commented: int = 2
+) -> None:
+    """A night's activity: ``new_posts`` posts at ``at`` with one comment each, and a new comment on
+    each of the ``commented`` most recent older posts."""
+    stamp = graph_time(at)
+    for number in range(new_posts):
+        post = FacebookPost(f"{page.page_id}_new{at:%Y%m%d}{number}", stamp, "New post")
+        post.comments.append(Comment(f"new{at:%Y%m%d}{number}", page_id_of(999), "Visitor", "First?", stamp))
+        page.posts.insert(0, post)
+    for post in page.posts[new_posts : new_posts + commented]:
+        post.comments.append(
+            Comment(f"late{post.post_id}{at:%Y%m%d}", page_id_of(998), "Late", "Late.", stamp)
+        )
