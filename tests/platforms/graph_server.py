@@ -414,7 +414,7 @@ class GraphServer(WsgiServer):
             }
         return node
 
-    def _ig_comment_node(self, comment: IgComment, nested: str | None) -> dict[str, Any]:
+    def _ig_comment_node(self, comment: IgComment) -> dict[str, Any]:
         node: dict[str, Any] = {
             "id": comment.comment_id,
             "text": comment.text,
@@ -425,8 +425,8 @@ class GraphServer(WsgiServer):
         }
         replies = [reply for reply in comment.replies if not reply.deleted]
         if replies:
-            node["replies"] = {"data": [self._ig_comment_node(reply, None) for reply in replies]}
-        return _select(node, nested) if nested is not None else node
+            node["replies"] = {"data": [self._ig_comment_node(reply) for reply in replies]}
+        return node
 
     # -- lists --------------------------------------------------------------------------------------
 
@@ -508,15 +508,12 @@ class GraphServer(WsgiServer):
             media = [self._ig_media_node(target, item) for item in target.media if not item.deleted]
             return self._list(media, query, where, value)
         if isinstance(target, IgMedia) and edge == "comments":
-            nested = _nested(query.get("fields"), "replies")
             comments = [
-                self._ig_comment_node(comment, nested)
-                for comment in reversed(target.comments)
-                if not comment.deleted
+                self._ig_comment_node(comment) for comment in reversed(target.comments) if not comment.deleted
             ]
             return self._list(comments, query, where, value)
         if isinstance(target, IgComment) and edge == "replies":
-            replies = [self._ig_comment_node(reply, None) for reply in target.replies if not reply.deleted]
+            replies = [self._ig_comment_node(reply) for reply in target.replies if not reply.deleted]
             return self._list(replies, query, where, value)
         raise _RefusedError(
             400,
@@ -742,10 +739,6 @@ def split_fields(text: str) -> list[tuple[str, str | None]]:
             nested = part[part.index("{") + 1 : part.rindex("}")] if "{" in part else None
             found.append((name, nested))
     return found
-
-
-def _nested(text: str | None, name: str) -> str | None:
-    return next((nested for field_name, nested in split_fields(text or "") if field_name == name), None)
 
 
 def _select(node: dict[str, Any], fields: str | None) -> dict[str, Any]:

@@ -309,3 +309,58 @@ def test_the_version_is_pinned_and_validated(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RAPPORT_GRAPH_API_VERSION", "latest")
     with pytest.raises(SettingsError, match="RAPPORT_GRAPH_API_VERSION"):
         read_version()
+
+
+def test_the_server_serves_an_instagram_account_its_media_comments_and_replies(clock: FakeClock) -> None:
+    from tests.platforms.graph_server import IgComment, IgMedia, IgUser
+
+    page = example_page(posts=0)
+    reply = IgComment("1780002", "17841400000000042", "examplepage", "Thanks!", "2026-11-21T11:00:00+0000")
+    top = IgComment(
+        "1780001", "17841400000000099", "ana", "When?", "2026-11-21T10:00:00+0000", replies=[reply]
+    )
+    carousel = IgMedia(
+        "1790001", "2026-11-21T09:00:00+0000", "Hi", "CAROUSEL_ALBUM", 5, ["IMAGE", "VIDEO"], [top]
+    )
+    older = IgMedia("1790000", "2026-11-20T09:00:00+0000", "Old", "IMAGE", 1)
+    page.instagram = IgUser("17841400000000042", "examplepage", "Example", 300, 12, [carousel, older])
+    with (
+        GraphServer([page], tokens={TOKEN: Token(PAGE_ID)}, clock=clock) as server,
+        client_for(server, clock) as client,
+    ):
+        me = json.loads(client.get("me", {"fields": "id,name,instagram_business_account{id,username}"}).body)
+        assert me["instagram_business_account"] == {"id": "17841400000000042", "username": "examplepage"}
+        user = json.loads(
+            client.get("17841400000000042", {"fields": "username,followers_count,media_count"}).body
+        )
+        assert user == {
+            "id": "17841400000000042",
+            "username": "examplepage",
+            "followers_count": 300,
+            "media_count": 2,
+        }
+        fields = "id,caption,media_type,timestamp,like_count,comments_count,permalink,children{media_type}"
+        media = [
+            item
+            for answer in client.pages("17841400000000042/media", {"fields": fields, "limit": 1})
+            for item in json.loads(answer.body)["data"]
+        ]
+        assert [item["id"] for item in media] == ["1790001", "1790000"]
+        assert media[0]["comments_count"] == 2 and [
+            c["media_type"] for c in media[0]["children"]["data"]
+        ] == [
+            "IMAGE",
+            "VIDEO",
+        ]
+        comments = json.loads(
+            client.get(
+                "1790001/comments", {"fields": "id,text,username,timestamp,from,replies{id,text,username}"}
+            ).body
+        )["data"]
+        assert comments[0]["from"] == {"id": "17841400000000099", "username": "ana"}
+        assert comments[0]["replies"]["data"] == [
+            {"id": "1780002", "text": "Thanks!", "username": "examplepage"}
+        ]
+        replies = json.loads(client.get("1780001/replies", {"fields": "id,username"}).body)["data"]
+        assert replies == [{"id": "1780002", "username": "examplepage"}]
+        assert server.log[-1].path.endswith("/1780001/replies")
