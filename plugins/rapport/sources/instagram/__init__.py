@@ -1,0 +1,200 @@
+"""Instagram, through the Graph API and the organization's Page token: a professional account,
+its media, the public's comments and the account's own replies.
+
+:func:`extract` yields the raw responses of one account for a window (``me``: the token's Page
+and its linked Instagram account, ``user``: the snapshot, the ``media`` pages, then the
+``comments`` and ``replies`` pages of the media the thread ledger plans);
+:func:`extract_with_stats` does the same and also hands back the counters; :func:`normalize`
+turns the landed pages into the record types of :mod:`rapport.records`, from the pages alone.
+README.md says what an account costs a night and what Instagram can and cannot tell;
+docs/meta-setup.md how an organization's admin makes the token.
+
+Importing this package loads no HTTP client: the payload readers (``readers.py``) and the
+extraction (``extraction.py``, on the shared Graph client) are imported when an entry point runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
+from rapport.sources.instagram.settings import CONNECTION_ID, NAME, TOKEN_VARIABLE, USERNAME
+
+if TYPE_CHECKING:
+    from rapport.accounts import Account
+    from rapport.sources import Page, Records, Window
+    from rapport.sources.instagram.extraction import ExtractionStats
+    from rapport.thread_ledger import ThreadLedger
+
+__all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
+
+API_COST: Final = (
+    "requests per account per run: 1 me (the Page and its linked account) + 1 user (the snapshot) "
+    "+ ceil(media down to the first one older than window.since / 50) media pages "
+    "+ for each media read (those whose comments_count changed since their last read, then the "
+    "ledger's backlog, at most the thread budget, default 40): ceil(comments / 50) comments pages "
+    "+ one replies page per 50 replies of each comment holding more replies than it shows; "
+    "retries cost their request too"
+)
+"""Requests one extraction costs, before retries: see README.md (computed from the call plan)."""
+
+
+def extract(
+    account: Account,
+    window: Window,
+    *,
+    thread_budget: int | None = None,
+    ledger: ThreadLedger | None = None,
+    **options: Any,
+) -> Iterator[Page]:
+    """Fetch one account's data for a window from Instagram; see :func:`extract_with_stats`."""
+    pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, ledger=ledger, **options)
+    return pages
+
+
+def extract_with_stats(
+    account: Account,
+    window: Window,
+    *,
+    thread_budget: int | None = None,
+    ledger: ThreadLedger | None = None,
+    **options: Any,
+) -> tuple[Iterator[Page], ExtractionStats]:
+    """Fetch one account's data for a window, and count what it costs.
+
+    Returns the pages (lazy: nothing is asked before the first page is) and an
+    ``ExtractionStats`` the iteration fills in: ``requests``, ``retries``, ``rate_limited``,
+    ``slept_seconds`` and ``threads`` (what was listed and read, for the thread ledger).
+
+    The pages, in order: ``me`` (``instagram_business_account{id,username}`` of the token's
+    Page: its username must be the registry's handle); ``user`` (the snapshot); the ``media``
+    pages, 50 a page, newest first, down to the first media older than ``window.since``; then,
+    for each media :func:`~rapport.thread_ledger.plan_thread_reads` chooses (``comments_count``
+    changed since its last read first, then the backlog, at most ``thread_budget``, else
+    ``RAPPORT_INSTAGRAM_THREAD_BUDGET``, else 40), its ``comments`` pages (with the first
+    replies of each comment) and the ``replies`` pages of the comments holding more.
+
+    The token is the organization's: ``RAPPORT_META_TOKEN_<ORGANIZATION>``, else the password
+    of the Airflow Connection ``rapport_meta_<organization>``. The shared Graph client's errors
+    name the account, the URL and Meta's code; an expired or revoked token (190) names the
+    organization and the Connection to renew.
+    """
+    from rapport.sources import SourceError
+    from rapport.sources.instagram.extraction import ExtractionStats, pages_of
+    from rapport.thread_ledger import ThreadLedger
+
+    if account.platform != NAME:
+        raise SourceError(f"{account.account_id}: not an {NAME} account, the {NAME} source cannot fetch it")
+    stats = ExtractionStats()
+    return pages_of(account, window, ledger or ThreadLedger(), stats, thread_budget, options), stats
+
+
+def normalize(
+    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
+) -> Records:
+    """Turn the landed pages of one extraction into records.
+
+    - the snapshot comes from the last ``user`` page (followers, follows, media count; no
+      creation date), once the last ``me`` page shows the account is the registry's;
+    - each media of the ``media`` pages is an ``original`` post: its caption as text, the
+      children of a carousel as its media (no alt text: the API gives none), ``comments_count``
+      as replies, ``like_count`` (0 when the owner hides it);
+    - a comment of the public is an ``interactions`` reply: a top-level one replies to the
+      media and is a question when it holds a ``?`` outside its links; a reply to a comment
+      replies to the account's comment it is under, else to the media, and is no question;
+    - a comment of the account itself (``from.id`` is its id; ``username`` when ``from`` is
+      absent) is its own ``reply`` post: to the comment it is under, or to its media;
+    - a ``thread_reads`` row for each media whose comments, and each comment's replies, were
+      read to the last page, at the ``comments_count`` it was listed with.
+
+    What was published after ``observed_at`` that the extraction could have seen is left for
+    the run dates that follow. The error page of a media or comment deleted before its read
+    (code 100, subcode 33) is passed over. Raises ``NormalizationError`` naming the page
+    (``comments (id=17895695668004550) page 2``) and the field when a body cannot be read, when
+    no ``me`` or ``user`` page is there, when the Page is linked to another account than the
+    registry's, and for another error page.
+    """
+    from rapport.sources.instagram.readers import records_of
+    from rapport.sources.payloads import to_naive_utc
+
+    fetched = to_naive_utc(fetched_at) if fetched_at is not None else None
+    return records_of(pages, account, to_naive_utc(observed_at), fetched)
+
+
+PLATFORM: Final = Platform(
+    name=NAME,
+    title="Instagram",
+    handle=USERNAME,
+    handle_hint=(
+        "expected the account's Instagram username without '@' (1-30 letters, digits, '_' or '.', "
+        "no '.' first, last or twice in a row)"
+    ),
+    address_example="'citylibrary'",
+    concurrency=2,
+    pool_description="Concurrent extractions from Instagram's Graph API (one Page token per organization)",
+    lowercase_handles=True,
+    credentials=(
+        Credential(
+            "the organization's Page access token (Meta Graph API), shared with its Facebook Page, required",
+            variables=(TOKEN_VARIABLE,),
+            connection_ids=(CONNECTION_ID,),
+            required=True,
+        ),
+    ),
+    cost=NightlyCost(
+        unit="requests",
+        formula=API_COST,
+        first_run=44,
+        nightly=6,
+        nothing_new=3,
+        example=(
+            "3 media a week, 12 comments each (one with 7 replies, the account's answer among them); a "
+            "night with activity: 1 new media, new comments on 2 others (once the backlog is read); "
+            "computed from the call plan, to be measured against the local Graph server"
+        ),
+    ),
+    availability=(
+        Measure("followers", "yes", "IG User followers_count"),
+        Measure("following", "yes", "IG User follows_count"),
+        Measure("posts count", "yes", "IG User media_count"),
+        Measure("account creation date", "no", "the Graph API does not give it: NULL"),
+        Measure(
+            "account state",
+            "no",
+            "every account read is active: one whose Page link is gone fails the account",
+        ),
+        Measure(
+            "own posts and replies",
+            "yes",
+            "media (images, videos, reels, carousels) of /{ig-user-id}/media; its comments: its replies",
+        ),
+        Measure("own reposts and quotes", "no", "Instagram has neither"),
+        Measure("text, links and mentions", "partly", "the caption, links and @mentions in it"),
+        Measure("language", "no", "the Graph API gives no language: NULL"),
+        Measure("alt text", "no", "the Graph API gives no alt text of a media: 0 with alt text"),
+        Measure("likes received", "partly", "like_count; 0 when the owner hides likes"),
+        Measure("reposts received", "no", "Instagram shows no shares count: 0"),
+        Measure("edits", "no", "neither a caption's nor a comment's edits are shown"),
+        Measure("deletions", "no", "a deleted media or comment is skipped: is_deleted is always false"),
+        Measure(
+            "the public's replies and questions",
+            "yes",
+            "/{ig-media-id}/comments and /{ig-comment-id}/replies per media, within the thread budget",
+        ),
+        Measure(
+            "the account's answers (response rate and time)",
+            "yes",
+            "the account's comments in those threads (from.id, else username)",
+        ),
+        Measure("the public's mentions", "no", "not read (tags and mentioned_media are not asked)"),
+        Measure("the public's quotes", "no", "Instagram has none"),
+        Measure("who liked or reposted", "no", "the Graph API shows no one's likes"),
+        Measure("views", "no", "insights are not read"),
+        Measure("direct messages and non-public posts", "no", "messages need another permission: not read"),
+        Measure(
+            "community posts and live chats", "no", "stories and live comments are out of scope: not read"
+        ),
+    ),
+)
