@@ -68,6 +68,22 @@ EXPANSION_LIMIT = 25
 DAY = 24 * 3600.0
 
 
+class FakeClock:
+    """A clock the client's sleep advances and the server reads (``clock=FakeClock.time``): a test
+    waits no real second."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.timestamp()
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 # -- the model ----------------------------------------------------------------------------------------
 
 

@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Annotated, Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self, TypeVar
 
 from pydantic import StringConstraints
 
@@ -71,6 +71,9 @@ from rapport.sources.http import (
     StalledCursorError,
 )
 from rapport.sources.payloads import JsonNode, parse_json
+
+if TYPE_CHECKING:
+    from rapport.accounts import Account
 
 logger = logging.getLogger("rapport.sources.graph")
 
@@ -597,6 +600,27 @@ def next_cursor(body: bytes) -> str | None:
     cursors = paging.get("cursors")
     after = cursors.get("after") if isinstance(cursors, dict) else None
     return after if isinstance(after, str) and after else None
+
+
+def open_client(
+    default_base_url: str, *, platform: str, account: Account, stats: GraphStats, options: Mapping[str, Any]
+) -> GraphClient:
+    """The client of one account: its organization's token (:func:`read_token`), the versioned base URL
+    (:func:`base_url`). Raises ``SourceError`` naming the account when the token is not set or the base
+    URL is unusable."""
+    token = read_token(account.organization_id, account.account_id)
+    try:
+        return GraphClient(
+            base_url(default_base_url),
+            token=token,
+            platform=platform,
+            account=account.account_id,
+            organization_id=account.organization_id,
+            stats=stats,
+            **options,
+        )
+    except ValueError as error:
+        raise SourceError(f"{account.account_id}: cannot read from the Graph API base URL: {error}") from None
 
 
 # -- landing what a platform reads --------------------------------------------------------------------

@@ -38,6 +38,7 @@ from rapport.sources import (
 from rapport.sources.graph import TokenError
 from rapport.sources.instagram import settings
 from rapport.sources.payloads import records_frame, records_frames
+from tests.platforms.graph_server import FakeClock
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "instagram"
 OWN = "17841405822304914"
@@ -374,22 +375,9 @@ def served_world():
     return page
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = UNTIL.timestamp()
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(UNTIL)
 
 
 @pytest.fixture
@@ -407,7 +395,7 @@ def server(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Any]:
 def run(
     account: Account = ACCOUNT, window: Window = WINDOW, clock: FakeClock | None = None, **kwargs: Any
 ) -> tuple[list[Page], Any]:
-    clock = clock or FakeClock()
+    clock = clock or FakeClock(UNTIL)
     pages, stats = instagram.extract_with_stats(
         account, window, sleep=clock.sleep, clock=clock.time, rng=random.Random(7), max_attempts=3, **kwargs
     )

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from rapport.sources import Page, SourceError, Window
+from rapport.sources import Page, Window
 from rapport.sources.facebook.client import ExtractionStats
 from rapport.sources.facebook.readers import read_page_id, read_posts
 from rapport.sources.facebook.settings import (
@@ -29,13 +29,11 @@ from rapport.sources.facebook.settings import (
     read_thread_budget,
 )
 from rapport.sources.graph import (
-    GraphClient,
     ObjectMissingError,
-    base_url,
     fetch,
+    open_client,
     paged,
     read_answer,
-    read_token,
 )
 from rapport.sources.payloads import to_naive_utc
 from rapport.thread_ledger import ListedThread, ThreadLedger, plan_thread_reads
@@ -59,20 +57,9 @@ def pages_of(
     budget = read_thread_budget() if thread_budget is None else thread_budget
     if budget < 0:
         raise ValueError(f"the thread budget must not be negative, got {budget}")
-    token = read_token(account.organization_id, account.account_id)
-    try:
-        client = GraphClient(
-            base_url(DEFAULT_BASE_URL),
-            token=token,
-            platform=NAME,
-            account=account.account_id,
-            organization_id=account.organization_id,
-            stats=stats,
-            **options,
-        )
-    except ValueError as error:
-        raise SourceError(f"{account.account_id}: cannot read from the Graph API base URL: {error}") from None
-    with client:
+    with open_client(
+        DEFAULT_BASE_URL, platform=NAME, account=account, stats=stats, options=options
+    ) as client:
         response = yield from fetch(
             client, PAGE_ENDPOINT, account.handle, {"fields": PAGE_FIELDS}, account.handle
         )

@@ -12,15 +12,14 @@ import logging
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from rapport.sources import Page, SourceError, Window
+from rapport.sources import Page, Window
 from rapport.sources.graph import (
     GraphClient,
     ObjectMissingError,
-    base_url,
     fetch,
+    open_client,
     paged,
     read_answer,
-    read_token,
 )
 from rapport.sources.http import Response
 from rapport.sources.instagram.client import ExtractionStats
@@ -65,20 +64,9 @@ def pages_of(
     budget = read_thread_budget() if thread_budget is None else thread_budget
     if budget < 0:
         raise ValueError(f"the thread budget must not be negative, got {budget}")
-    token = read_token(account.organization_id, account.account_id)
-    try:
-        client = GraphClient(
-            base_url(DEFAULT_BASE_URL),
-            token=token,
-            platform=NAME,
-            account=account.account_id,
-            organization_id=account.organization_id,
-            stats=stats,
-            **options,
-        )
-    except ValueError as error:
-        raise SourceError(f"{account.account_id}: cannot read from the Graph API base URL: {error}") from None
-    with client:
+    with open_client(
+        DEFAULT_BASE_URL, platform=NAME, account=account, stats=stats, options=options
+    ) as client:
         response = yield from fetch(client, ME_ENDPOINT, "me", {"fields": ME_FIELDS})
         linked = read_answer(client, response, lambda root: read_linked_account(root, account.handle))
         yield from fetch(client, USER_ENDPOINT, linked.ig_user_id, {"fields": USER_FIELDS}, linked.ig_user_id)
