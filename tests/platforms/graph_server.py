@@ -63,7 +63,25 @@ from tests.platforms.world import Post as WorldPost
 from tests.platforms.world import World, WsgiServer
 
 VERSION = "v26.0"
+EXPANSION_LIMIT = 25
+"""The items a field expansion (``replies{...}``) shows before its ``paging.next``: Graph's default limit."""
 DAY = 24 * 3600.0
+
+
+class FakeClock:
+    """A clock the client's sleep advances and the server reads (``clock=FakeClock.time``): a test
+    waits no real second."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.timestamp()
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 # -- the model ----------------------------------------------------------------------------------------
@@ -425,7 +443,15 @@ class GraphServer(WsgiServer):
         }
         replies = [reply for reply in comment.replies if not reply.deleted]
         if replies:
-            node["replies"] = {"data": [self._ig_comment_node(reply) for reply in replies]}
+            # Field expansion shows the first page of an edge, with its paging when there is more.
+            shown = min(EXPANSION_LIMIT, self.page_cap or EXPANSION_LIMIT)
+            node["replies"] = {"data": [self._ig_comment_node(reply) for reply in replies[:shown]]}
+            if len(replies) > shown:
+                node["replies"]["paging"] = {
+                    "cursors": {"before": _cursor(0), "after": _cursor(shown)},
+                    "next": f"{self.url}/{VERSION}/{comment.comment_id}/replies?"
+                    + urlencode({"limit": shown, "after": _cursor(shown)}),
+                }
         return node
 
     # -- lists --------------------------------------------------------------------------------------
@@ -983,4 +1009,62 @@ def add_facebook_activity(
     for post in page.posts[new_posts : new_posts + commented]:
         post.comments.append(
             Comment(f"late{post.post_id}{at:%Y%m%d}", page_id_of(998), "Late", "Late.", stamp)
+        )
+
+
+def example_instagram_account(
+    until: datetime = datetime(2026, 11, 23, tzinfo=UTC),
+    *,
+    weeks: int = 26,
+    per_week: int = 3,
+    comments: int = 12,
+    long_thread_replies: int = 7,
+) -> FacebookPage:
+    """The README's example Instagram account, linked to its organization's Page: ``per_week`` media a
+    week for ``weeks`` weeks before ``until``, each with ``comments`` top-level comments of the public
+    (every third a question), the first holding ``long_thread_replies`` replies, the account's answer
+    first among them."""
+    from datetime import timedelta
+
+    page = FacebookPage("100000000000778", "examplepage", "Example Page", followers_count=25_000)
+    user = IgUser(ig_id_of(777), "exampleaccount", "Example Account", 31_000, 210)
+    for number in range(weeks * per_week):
+        published = until - timedelta(hours=56 * number + 20)
+        media = IgMedia(f"179{number:014d}", graph_time(published), f"Media {number}", like_count=90)
+        for n in range(comments):
+            at = graph_time(published + timedelta(hours=1 + n))
+            text = "When is the next one?" if n % 3 == 0 else "Nice."
+            media.comments.append(
+                IgComment(f"178{number:08d}{n:06d}", ig_id_of(500 + n), f"person{n}", text, at)
+            )
+        for reply in range(long_thread_replies):
+            own = reply == 0
+            at = graph_time(published + timedelta(hours=1, minutes=10 + reply))
+            media.comments[0].replies.append(
+                IgComment(
+                    f"177{number:08d}{reply:06d}",
+                    user.ig_id if own else ig_id_of(900 + reply),
+                    user.username if own else f"replier{reply}",
+                    "Thanks",
+                    at,
+                )
+            )
+        user.media.append(media)
+    page.instagram = user
+    return page
+
+
+def add_instagram_activity(user: IgUser, at: datetime, *, new_media: int = 1, commented: int = 2) -> None:
+    """A night's activity: ``new_media`` media at ``at`` with one comment each, and a new comment on
+    each of the ``commented`` most recent older media."""
+    stamp = graph_time(at)
+    for number in range(new_media):
+        media = IgMedia(f"176{at:%Y%m%d}{number:06d}", stamp, "New media")
+        media.comments.append(
+            IgComment(f"175{at:%Y%m%d}{number:06d}", ig_id_of(999), "visitor", "First?", stamp)
+        )
+        user.media.insert(0, media)
+    for media in user.media[new_media : new_media + commented]:
+        media.comments.append(
+            IgComment(f"174{media.media_id[-8:]}{at:%Y%m%d}", ig_id_of(998), "late", "Late.", stamp)
         )

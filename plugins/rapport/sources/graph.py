@@ -50,15 +50,15 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Annotated, Any, Final, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self, TypeVar
 
 from pydantic import StringConstraints
 
 from rapport.settings import read_setting
-from rapport.sources import DeferredError, SourceError
+from rapport.sources import DeferredError, NormalizationError, Page, SourceError
 from rapport.sources.credentials import get_credential
 from rapport.sources.http import (
     ClientError,
@@ -70,8 +70,14 @@ from rapport.sources.http import (
     Response,
     StalledCursorError,
 )
+from rapport.sources.payloads import JsonNode, parse_json
+
+if TYPE_CHECKING:
+    from rapport.accounts import Account
 
 logger = logging.getLogger("rapport.sources.graph")
+
+T = TypeVar("T")
 
 VERSION_VARIABLE: Final = "RAPPORT_GRAPH_API_VERSION"
 DEFAULT_VERSION: Final = "v26.0"
@@ -594,3 +600,91 @@ def next_cursor(body: bytes) -> str | None:
     cursors = paging.get("cursors")
     after = cursors.get("after") if isinstance(cursors, dict) else None
     return after if isinstance(after, str) and after else None
+
+
+def open_client(
+    default_base_url: str, *, platform: str, account: Account, stats: GraphStats, options: Mapping[str, Any]
+) -> GraphClient:
+    """The client of one account: its organization's token (:func:`read_token`), the versioned base URL
+    (:func:`base_url`). Raises ``SourceError`` naming the account when the token is not set or the base
+    URL is unusable."""
+    token = read_token(account.organization_id, account.account_id)
+    try:
+        return GraphClient(
+            base_url(default_base_url),
+            token=token,
+            platform=platform,
+            account=account.account_id,
+            organization_id=account.organization_id,
+            stats=stats,
+            **options,
+        )
+    except ValueError as error:
+        raise SourceError(f"{account.account_id}: cannot read from the Graph API base URL: {error}") from None
+
+
+# -- landing what a platform reads --------------------------------------------------------------------
+
+NODE_PARAM: Final = "id"
+"""The landed parameter naming the node a page was read from (Graph takes it in the path, not the query)."""
+
+
+def landed(response: Response, endpoint: str, node_id: str | None) -> Page:
+    """The answer as a landed page named ``endpoint``, with ``node_id`` among its parameters (as ``id``)."""
+    page = response.page(endpoint)
+    if node_id is None:
+        return page
+    return Page(page.endpoint, page.body, page.status, {**page.params, NODE_PARAM: node_id}, page.redacted)
+
+
+def fetch(
+    client: GraphClient, endpoint: str, path: str, params: dict[str, Any], node_id: str | None = None
+) -> Generator[Page, None, Response]:
+    """One call; its page is yielded (a failed answer's page too, before the error); returns the answer."""
+    try:
+        response = client.get(path, params)
+    except HttpError as error:
+        if error.response is not None:
+            yield landed(error.response, endpoint, node_id)
+        raise
+    yield landed(response, endpoint, node_id)
+    return response
+
+
+def paged(
+    client: GraphClient,
+    endpoint: str,
+    path: str,
+    params: dict[str, Any],
+    node_id: str | None = None,
+    *,
+    enough: Callable[[Response], bool] | None = None,
+) -> Generator[Page, None, list[Response]]:
+    """The pages of an edge (:meth:`GraphClient.pages`), each yielded as it comes (a failed answer's page
+    before the error), to the last one or to the first answer ``enough`` accepts; returns the answers."""
+    answers: list[Response] = []
+    try:
+        for response in client.pages(path, params):
+            yield landed(response, endpoint, node_id)
+            answers.append(response)
+            if enough is not None and enough(response):
+                break
+    except HttpError as error:
+        if error.response is not None:
+            yield landed(error.response, endpoint, node_id)
+        raise
+    return answers
+
+
+def read_answer(client: GraphClient, response: Response, read: Callable[[JsonNode], T]) -> T:
+    """What an extraction needs from an answer's body; an unreadable one raises ``SourceError`` naming
+    the account, the URL and the field (never the token)."""
+    try:
+        return read(parse_json(response.body, "body"))
+    except NormalizationError as error:
+        raise SourceError(
+            client.redact(
+                f"{client.platform} account {client.account}: GET {response.url} answered {response.status} "
+                f"with a body that cannot be read: {error}"
+            )
+        ) from error

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from rapport.accounts import Account
     from rapport.records import Column, RecordType
 
 PANDAS_DTYPES: Final = {
@@ -67,6 +68,27 @@ def describe_page(page: Page) -> str:
     """Name a page for error messages, e.g. ``accounts/statuses page 2``."""
     number = page.params.get("page")
     return f"{page.endpoint} page {number}" if number else page.endpoint
+
+
+def page_labels(pages: Sequence[Page], subjects: Sequence[str] = ("id",)) -> list[str]:
+    """Name each page for error messages, by its endpoint, the first of ``subjects`` among its
+    parameters and its rank among the pages of both: ``comments (id=123) page 2``."""
+    counts: dict[tuple[str, str], int] = {}
+    labels = []
+    for page in pages:
+        subject = next((f"{key}={page.params[key]}" for key in subjects if page.params.get(key)), "")
+        counts[page.endpoint, subject] = counts.get((page.endpoint, subject), 0) + 1
+        where = f" ({subject})" if subject else ""
+        labels.append(f"{page.endpoint}{where} page {counts[page.endpoint, subject]}")
+    return labels
+
+
+def page_param(page: Page, name: str, label: str) -> str:
+    """The parameter ``name`` a page was landed with; ``NormalizationError`` naming the page without it."""
+    value = page.params.get(name)
+    if not value:
+        raise NormalizationError(f"{label}: the page's parameters name no {name}")
+    return value
 
 
 def load_json(page: Page) -> JsonNode:
@@ -440,6 +462,38 @@ def contains_question(text: str) -> bool:
     """
     stripped = _URL.sub(" ", text)
     return "?" in stripped or "？" in stripped
+
+
+def reply_interaction(
+    platform: str,
+    account: Account,
+    observed: datetime,
+    *,
+    interaction_id: str,
+    author_native_id: str,
+    author_handle: str | None,
+    created_at: datetime,
+    replies_to: str,
+    text: str,
+    is_top_level: bool,
+) -> dict[str, Any]:
+    """A comment of the public as an ``interactions`` row of type ``reply``: a top-level one holding a
+    question mark outside its links is a question (a reply inside a thread talks to the thread: no
+    question); the platforms that comment in threads give no language."""
+    return {
+        "platform": platform,
+        "interaction_id": interaction_id,
+        "account_id": account.account_id,
+        "author_native_id": author_native_id,
+        "author_handle": author_handle,
+        "created_at": created_at,
+        "interaction_type": "reply",
+        "in_reply_to_post_id": replies_to,
+        "text": text,
+        "language": None,
+        "is_question": is_top_level and contains_question(text),
+        "observed_at": observed,
+    }
 
 
 def without_byte_ranges(text: str, ranges: Iterable[tuple[int, int]]) -> str:

@@ -27,6 +27,7 @@ from tests.platforms.graph_server import (
     Comment,
     FacebookPage,
     FacebookPost,
+    FakeClock,
     GraphServer,
     Token,
     missing_object_body,
@@ -93,22 +94,9 @@ def world() -> FacebookPage:
     return page
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = UNTIL.timestamp()
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(UNTIL)
 
 
 @pytest.fixture
@@ -122,7 +110,7 @@ def server(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[GraphS
 def run(
     account: Account = ACCOUNT, window: Window = WINDOW, clock: FakeClock | None = None, **kwargs: Any
 ) -> tuple[list[Page], Any]:
-    clock = clock or FakeClock()
+    clock = clock or FakeClock(UNTIL)
     pages, stats = facebook.extract_with_stats(
         account, window, sleep=clock.sleep, clock=clock.time, rng=random.Random(7), max_attempts=3, **kwargs
     )

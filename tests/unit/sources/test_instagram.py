@@ -6,24 +6,39 @@ built from the reference's example responses (IG User, IG Media, IG Comment, rep
 with a question the account answered, a carousel whose comments come in two pages and one of
 whose comments holds more replies than field expansion showed, a reel without comments, an
 older image the listing crossed, and the error page of a media deleted before its comments
-were read. The extraction itself runs on the shared Graph client and its local server.
+were read. The extraction runs on the shared Graph client against the local Graph server
+(tests/platforms/graph_server.py): the same account, linked to the organization's Page, over the same
+week, with the server's ``page_cap`` of 2 making media, comments and replies several pages long.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from rapport.accounts import Account, parse_account
 from rapport.records import RECORD_TYPES
-from rapport.sources import NormalizationError, Page, SourceError, get_source, instagram
+from rapport.sources import (
+    DeferredError,
+    NormalizationError,
+    Page,
+    SourceError,
+    Window,
+    get_source,
+    instagram,
+)
+from rapport.sources.graph import TokenError
 from rapport.sources.instagram import settings
 from rapport.sources.payloads import records_frame, records_frames
+from tests.platforms.graph_server import FakeClock
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "instagram"
 OWN = "17841405822304914"
@@ -285,24 +300,318 @@ def test_usernames_are_accepted_lowercased_and_malformed_ones_refused_with_the_h
             parse_account("instagram", malformed)
 
 
-def test_the_token_is_named_per_organization():
-    assert settings.token_variable("city-library") == "RAPPORT_META_TOKEN_CITY_LIBRARY"
-    assert settings.connection_id("city-library") == "rapport_meta_city-library"
-
-
-def test_without_a_token_the_extraction_fails_in_one_line_naming_the_variable_and_the_connection(monkeypatch):
-    from rapport.sources.instagram.extraction import read_token
-
-    monkeypatch.delenv("RAPPORT_META_TOKEN_RIVIERE_TRANSIT", raising=False)
-    with pytest.raises(
-        SourceError,
-        match="RAPPORT_META_TOKEN_RIVIERE_TRANSIT or the password of the Airflow "
-        "Connection rapport_meta_riviere-transit",
-    ) as raised:
-        read_token(ACCOUNT)
-    assert "\n" not in str(raised.value)
-
-
 def test_another_platforms_account_is_refused():
     with pytest.raises(SourceError, match="not an instagram account"):
         instagram.extract_with_stats(parse_account("youtube", "@riviere_transit"), None)  # type: ignore[arg-type]
+
+
+# -- extract, against the local Graph server ------------------------------------------------------------
+
+TOKEN = "EAAGriviereTransitPageToken0123456789"
+PAGE_ID = "100000000000314"
+IG_ID = "17841405822304914"
+SINCE = datetime(2026, 11, 16, tzinfo=UTC)
+UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
+WINDOW = Window(SINCE, UNTIL)
+QUESTION, ANSWER = "17800000000000011", "17800000000000012"
+LONG_THREAD = "17800000000000021"
+
+
+def served_world():
+    """@riviere_transit linked to its Page: a media whose question the account answered 90 minutes
+    later, a carousel with a comment holding 5 replies (2 shown by the expansion), a reel with comments
+    turned off, a media with comments, three older media (the listing stops at the first of them)."""
+    from tests.platforms.graph_server import FacebookPage, IgComment, IgMedia, IgUser
+
+    page = FacebookPage(PAGE_ID, "riviere.transit", "Rivière Transit")
+    night = IgMedia("17900000000000001", "2026-11-21T09:00:00+0000", "Night buses from Monday. Questions?")
+    night.comments = [
+        IgComment(
+            QUESTION,
+            "17841401111111111",
+            "ana.b",
+            "Does it run on Sundays?",
+            "2026-11-21T10:00:00+0000",
+            replies=[
+                IgComment(ANSWER, IG_ID, "riviere_transit", "Yes, all week.", "2026-11-21T11:30:00+0000")
+            ],
+        ),
+        IgComment("17800000000000013", "17841402222222222", "ben", "Great", "2026-11-21T12:00:00+0000"),
+    ]
+    carousel = IgMedia(
+        "17900000000000002", "2026-11-20T09:00:00+0000", "Ramps", "CAROUSEL_ALBUM", 30, ["IMAGE"] * 3
+    )
+    carousel.comments = [
+        IgComment(
+            LONG_THREAD,
+            "17841403333333333",
+            "chloe",
+            "Which stations?",
+            "2026-11-20T10:00:00+0000",
+            replies=[
+                IgComment(
+                    f"1780000000000003{n}",
+                    f"1784140444444444{n}",
+                    f"p{n}",
+                    "+1",
+                    f"2026-11-20T1{n}:10:00+0000",
+                )
+                for n in range(1, 6)
+            ],
+        )
+    ]
+    reel = IgMedia("17900000000000003", "2026-11-19T09:00:00+0000", "Reel", "VIDEO", comments_disabled=True)
+    other = IgMedia("17900000000000004", "2026-11-18T09:00:00+0000", "Works")
+    other.comments = [
+        IgComment("17800000000000041", "17841405555555555", "dan", "ok", "2026-11-18T10:00:00+0000")
+    ]
+    older = [IgMedia(f"1790000000000009{n}", f"2026-11-0{n}T09:00:00+0000", "Old") for n in range(1, 4)]
+    older[0].comments = [
+        IgComment("17800000000000091", "17841406666666666", "eve", "?", "2026-11-09T10:00:00+0000")
+    ]
+    page.instagram = IgUser(
+        IG_ID, "riviere_transit", "Rivière Transit", 5120, 87, [night, carousel, reel, other, *older]
+    )
+    return page
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(UNTIL)
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterator[Any]:
+    from tests.platforms.graph_server import GraphServer, Token
+
+    with GraphServer(
+        [served_world()], tokens={TOKEN: Token(PAGE_ID)}, page_cap=2, clock=clock.time
+    ) as served:
+        monkeypatch.setenv("RAPPORT_GRAPH_BASE_URL", served.url)
+        monkeypatch.setenv("RAPPORT_META_TOKEN_RIVIERE_TRANSIT", TOKEN)
+        yield served
+
+
+def run(
+    account: Account = ACCOUNT, window: Window = WINDOW, clock: FakeClock | None = None, **kwargs: Any
+) -> tuple[list[Page], Any]:
+    clock = clock or FakeClock(UNTIL)
+    pages, stats = instagram.extract_with_stats(
+        account, window, sleep=clock.sleep, clock=clock.time, rng=random.Random(7), max_attempts=3, **kwargs
+    )
+    return list(pages), stats
+
+
+@pytest.fixture
+def served(server, clock) -> tuple[list[Page], Any, dict[str, pd.DataFrame]]:
+    pages, stats = run(clock=clock)
+    return pages, stats, records_frames(instagram.normalize(pages, ACCOUNT, OBSERVED_AT))
+
+
+def paths(server, suffix: str) -> list[str]:
+    return [call.path.split("/", 2)[-1] for call in server.log if call.path.endswith(suffix)]
+
+
+def test_the_linked_account_is_found_through_me_with_the_pinned_version(server, served):
+    first = server.log[0]
+    assert first.path == "/v26.0/me" and first.query["fields"] == "instagram_business_account{id,username}"
+    assert server.log[1].path == f"/v26.0/{IG_ID}"
+    assert all(call.token == TOKEN and not call.token_in_url for call in server.log)
+
+
+def test_a_page_linked_to_another_account_fails_naming_both_usernames(server, clock):
+    other = Account(organization_id="riviere-transit", platform="instagram", handle="someone_else")
+    with pytest.raises(SourceError, match=r"linked to 'riviere_transit', not 'someone_else'") as raised:
+        run(other, clock=clock)
+    assert "\n" not in str(raised.value) and len(server.log) == 1
+
+
+def test_media_are_paged_by_cursors_down_to_the_first_media_older_than_the_window(server, served):
+    _, stats, frames = served
+    media_calls = [call for call in server.log if call.path.endswith(f"{IG_ID}/media")]
+    # 7 media, 2 a page: the third page holds the first media older than SINCE; the fourth is never asked.
+    assert len(media_calls) == 3 == stats.media_pages
+    assert (
+        "after" not in media_calls[0].query and media_calls[1].query["after"] != media_calls[2].query["after"]
+    )
+    assert "17900000000000091" in set(frames["posts"]["post_id"])  # crossed: its counts are refreshed
+    assert "17900000000000093" not in set(frames["posts"]["post_id"])  # on the page never asked
+    assert paths(server, "/comments") == [
+        f"{m}/comments" for m in ("17900000000000001", "17900000000000002", "17900000000000004")
+    ]
+
+
+def test_a_comment_with_more_replies_than_shown_is_read_through_its_replies_edge(server, served):
+    _, stats, frames = served
+    assert paths(server, "/replies") == [f"{LONG_THREAD}/replies"] * 3  # 5 replies, 2 a page
+    assert stats.reply_pages == 3
+    replies = frames["interactions"][frames["interactions"]["in_reply_to_post_id"] == "17900000000000002"]
+    assert len(replies) == 1 + 5
+    assert "17900000000000002" in set(frames["thread_reads"]["post_id"])
+
+
+def test_the_accounts_reply_answers_the_question_with_its_response_time(served):
+    _, _, frames = served
+    question = row(frames["interactions"], "interaction_id", QUESTION)
+    answer = row(frames["posts"], "post_id", ANSWER)
+    assert question["is_question"] and answer["in_reply_to_post_id"] == QUESTION
+    assert answer["post_type"] == "reply" and not answer["is_reply_to_self"]
+    assert answer["created_at"] - question["created_at"] == pd.Timedelta(hours=1.5)
+
+
+def test_a_media_with_comments_disabled_is_not_asked_for_comments(server, served):
+    _, _, frames = served
+    assert not paths(server, "17900000000000003/comments")
+    assert row(frames["posts"], "post_id", "17900000000000003")["reply_count"] == 0
+
+
+def test_a_media_deleted_before_its_comments_are_read_is_landed_and_skipped(server, clock):
+    from tests.platforms.graph_server import missing_object_body
+
+    server.override = lambda path, query: (
+        (400, missing_object_body("17900000000000001")) if path == "17900000000000001/comments" else None
+    )
+    pages, stats = run(clock=clock)
+    failed = [page for page in pages if page.status == 400]
+    assert len(failed) == 1 and failed[0].params["id"] == "17900000000000001"
+    assert stats.media_missing == 1 and "17900000000000002" in stats.threads.read  # the next ones are read
+    records = instagram.normalize(pages, ACCOUNT, OBSERVED_AT)
+    assert "17900000000000001" not in {read["post_id"] for read in records["thread_reads"]}
+    assert QUESTION not in {interaction["interaction_id"] for interaction in records["interactions"]}
+
+
+def test_an_expired_token_fails_naming_the_organization_and_the_connection(server, clock):
+    from tests.platforms.graph_server import Token
+
+    server.tokens[TOKEN] = Token(PAGE_ID, expired=True)
+    with pytest.raises(TokenError) as raised:
+        run(clock=clock)
+    message = str(raised.value)
+    assert "organization riviere-transit" in message and "expired" in message
+    assert "RAPPORT_META_TOKEN_RIVIERE_TRANSIT" in message and "rapport_meta_riviere_transit" in message
+    assert TOKEN not in message and len(server.log) == 1
+
+
+def test_without_a_token_the_extraction_fails_in_one_line_naming_the_variable_and_the_connection(
+    server, monkeypatch
+):
+    monkeypatch.delenv("RAPPORT_META_TOKEN_RIVIERE_TRANSIT")
+    with pytest.raises(
+        SourceError,
+        match=r"^instagram:riviere_transit: no access token for organization riviere-transit: set "
+        r"RAPPORT_META_TOKEN_RIVIERE_TRANSIT or the password of the Airflow Connection rapport_meta_riviere_transit$",
+    ):
+        run()
+    assert server.log == []
+
+
+def test_usage_at_95_percent_is_paced_and_deferred_without_ever_receiving_a_throttling_code(server, clock):
+    server.budget = 100
+    server.spend(TOKEN, 94)
+    with pytest.raises(DeferredError, match=r"usage is at 99 %"):
+        run(clock=clock)
+    assert server.answered(4, 17, 32, 613, 80001, 80002) == []
+    assert len(server.log) == 5 and len(clock.sleeps) == 4
+
+
+def test_the_token_is_found_in_no_landed_file_log_or_error(server, clock, tmp_path, caplog):
+    from rapport.landing import land_extraction
+
+    caplog.set_level("DEBUG")
+    pages, stats = run(clock=clock)
+    assert any(b"access_token=***" in page.body for page in pages)  # the next URLs, scrubbed
+    land_extraction(tmp_path, ACCOUNT, UNTIL.date(), WINDOW, UNTIL, pages, cost=stats.counters)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    assert TOKEN not in caplog.text
+    assert all(TOKEN not in json.dumps(page.params) for page in pages)
+    server.tokens.clear()  # an unknown token: Graph's 190 error names no token, nor does Rapport's
+    with pytest.raises(TokenError) as raised:
+        run(clock=clock)
+    assert TOKEN not in str(raised.value)
+
+
+def test_the_next_night_reads_only_the_media_whose_comments_count_changed(server, clock, tmp_path):
+    from rapport.thread_ledger import read_ledger, record_extraction
+    from tests.platforms.graph_server import IgComment
+
+    ledger_file = tmp_path / "ledger.json"
+    ledger = read_ledger(ledger_file, UNTIL.date(), lambda day, extraction: False)
+    _, first = run(clock=clock, ledger=ledger)
+    record_extraction(ledger_file, first.threads, UNTIL.date(), "night-0")
+    assert sorted(first.threads.read) == ["17900000000000001", "17900000000000002", "17900000000000004"]
+
+    user = server.pages[0].instagram
+    user.media[3].comments.append(
+        IgComment("17800000000000042", "17841407777777777", "fay", "Sunday?", "2026-11-23T20:00:00+0000")
+    )
+    until = UNTIL + timedelta(days=1)
+    ledger = read_ledger(ledger_file, until.date(), lambda day, extraction: False)
+    server.log.clear()
+    _, second = run(window=Window(SINCE + timedelta(days=1), until), clock=clock, ledger=ledger)
+    assert second.threads.read == ["17900000000000004"]
+    assert paths(server, "/comments") == ["17900000000000004/comments"] and not paths(server, "/replies")
+
+
+def test_rapport_fetch_instagram_prints_its_progress_and_cost(server, monkeypatch):
+    from rapport.cli import app
+
+    monkeypatch.setenv(
+        "RAPPORT_META_TOKEN_ADHOC", TOKEN
+    )  # `rapport fetch` reads for the organization "adhoc"
+    result = CliRunner().invoke(
+        app, ["fetch", "instagram", "riviere_transit", "--since", "2026-11-16", "--until", "2026-11-23"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "instagram:riviere_transit" in result.output
+    assert "5120 followers" in result.output
+    assert f"{len(server.log)} API calls" in result.output
+    assert TOKEN not in result.output
+
+
+@pytest.mark.slow
+def test_the_served_records_pass_the_validation_suites(served, tmp_path):
+    from rapport.validation import BatchValidator
+
+    _, _, frames = served
+    assert BatchValidator(tmp_path / "gx").validate(frames, run_name="instagram-served") == []
+
+
+def measure_nights(server, clock, tmp_path) -> list[tuple[int, int]]:
+    """Requests and media read on five nights of the README's example account: the first run (26
+    weeks), three nights with activity, one with nothing new (15-day windows after the first)."""
+    from rapport.thread_ledger import read_ledger, record_extraction
+    from tests.platforms.graph_server import Token, add_instagram_activity, example_instagram_account
+
+    page = example_instagram_account(UNTIL)
+    account = Account(organization_id="riviere-transit", platform="instagram", handle="exampleaccount")
+    server.pages, server.page_cap = [page], None
+    server.tokens[TOKEN] = Token(page.page_id)
+    ledger_file = tmp_path / "ledger.json"
+    measured = []
+    for night in range(5):
+        until = UNTIL + timedelta(days=night)
+        if night in (1, 2, 3):
+            add_instagram_activity(page.instagram, until - timedelta(hours=3))
+        since = until - (timedelta(weeks=26) if night == 0 else timedelta(days=15))
+        ledger = read_ledger(ledger_file, until.date(), lambda day, extraction: False)
+        _, stats = run(account, Window(since, until), clock=clock, ledger=ledger)
+        record_extraction(ledger_file, stats.threads, until.date(), f"night-{night}")
+        measured.append((stats.requests, len(stats.threads.read)))
+    assert server.answered(4, 17, 32, 613, 80001, 80002) == []
+    return measured
+
+
+def test_the_documented_cost_per_account_per_night_is_what_it_measures(server, tmp_path, clock):
+    """The figures of README.md and PLATFORM.cost, measured on the README's example account."""
+    import re
+
+    measured = measure_nights(server, clock, tmp_path)
+    cost = instagram.PLATFORM.cost
+    assert measured[0] == (cost.first_run, 40)
+    assert measured[1:4] == [(43, 40), (7, 4), (cost.nightly, 3)]  # the backlog, then a steady night
+    assert measured[4] == (cost.nothing_new, 0)
+    readme = (Path(instagram.__file__).parent / "README.md").read_text()
+    figures = [int(n) for n in re.findall(r"^\| [^|]+ \| \*\*(\d+)\*\* \|", readme, re.MULTILINE)]
+    assert figures == [cost.first_run, cost.nightly, cost.nothing_new]

@@ -7,10 +7,10 @@ that importing the platform's ``__init__`` stays light.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from rapport.sources import NormalizationError, Page, SourceError, Window
+from rapport.sources import Page, Window
 from rapport.sources.facebook.client import ExtractionStats
 from rapport.sources.facebook.readers import read_page_id, read_posts
 from rapport.sources.facebook.settings import (
@@ -28,17 +28,20 @@ from rapport.sources.facebook.settings import (
     POSTS_PAGE_SIZE,
     read_thread_budget,
 )
-from rapport.sources.graph import GraphClient, ObjectMissingError, base_url, read_token
-from rapport.sources.http import HttpError, Response
-from rapport.sources.payloads import JsonNode, parse_json, to_naive_utc
+from rapport.sources.graph import (
+    ObjectMissingError,
+    fetch,
+    open_client,
+    paged,
+    read_answer,
+)
+from rapport.sources.payloads import to_naive_utc
 from rapport.thread_ledger import ListedThread, ThreadLedger, plan_thread_reads
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
 
 logger = logging.getLogger("rapport.sources.facebook")
-
-T = TypeVar("T")
 
 
 def pages_of(
@@ -54,22 +57,13 @@ def pages_of(
     budget = read_thread_budget() if thread_budget is None else thread_budget
     if budget < 0:
         raise ValueError(f"the thread budget must not be negative, got {budget}")
-    token = read_token(account.organization_id, account.account_id)
-    try:
-        client = GraphClient(
-            base_url(DEFAULT_BASE_URL),
-            token=token,
-            platform=NAME,
-            account=account.account_id,
-            organization_id=account.organization_id,
-            stats=stats,
-            **options,
+    with open_client(
+        DEFAULT_BASE_URL, platform=NAME, account=account, stats=stats, options=options
+    ) as client:
+        response = yield from fetch(
+            client, PAGE_ENDPOINT, account.handle, {"fields": PAGE_FIELDS}, account.handle
         )
-    except ValueError as error:
-        raise SourceError(f"{account.account_id}: cannot read from the Graph API base URL: {error}") from None
-    with client:
-        response = yield from _fetch(client, PAGE_ENDPOINT, account.handle, {"fields": PAGE_FIELDS})
-        page_id = _read(client, response, read_page_id)
+        page_id = read_answer(client, response, read_page_id)
 
         threads: list[ListedThread] = []
         params: dict[str, Any] = {
@@ -79,10 +73,10 @@ def pages_of(
             "limit": POSTS_PAGE_SIZE,
         }
         for response in (
-            yield from _paged(client, POSTS_ENDPOINT, page_id, f"{page_id}/published_posts", params)
+            yield from paged(client, POSTS_ENDPOINT, f"{page_id}/published_posts", params, page_id)
         ):
             stats.posts_pages += 1
-            for post in _read(client, response, read_posts):
+            for post in read_answer(client, response, read_posts):
                 if not since <= post.created_at < until:
                     continue
                 stats.posts_listed += 1
@@ -100,7 +94,7 @@ def pages_of(
                 "limit": COMMENTS_PAGE_SIZE,
             }
             try:
-                read = yield from _paged(client, COMMENTS_ENDPOINT, post_id, f"{post_id}/comments", comments)
+                read = yield from paged(client, COMMENTS_ENDPOINT, f"{post_id}/comments", comments, post_id)
             except ObjectMissingError:
                 # Deleted between the listing and the read: its error page is landed, nothing is left.
                 stats.posts_missing += 1
@@ -126,52 +120,3 @@ def pages_of(
             stats.paced,
             stats.retries,
         )
-
-
-def _landed(response: Response, endpoint: str, node_id: str) -> Page:
-    """The answer as a landed page, with the node it was read from (Graph takes it in the path)."""
-    page = response.page(endpoint)
-    return Page(page.endpoint, page.body, page.status, {**page.params, "id": node_id}, page.redacted)
-
-
-def _fetch(
-    client: GraphClient, endpoint: str, node_id: str, params: dict[str, Any]
-) -> Generator[Page, None, Response]:
-    """One call; its page is yielded, a failed answer's page too before the error."""
-    try:
-        response = client.get(node_id, params)
-    except HttpError as error:
-        if error.response is not None:
-            yield _landed(error.response, endpoint, node_id)
-        raise
-    yield _landed(response, endpoint, node_id)
-    return response
-
-
-def _paged(
-    client: GraphClient, endpoint: str, node_id: str, path: str, params: dict[str, Any]
-) -> Generator[Page, None, list[Response]]:
-    """Every page of an edge (cursor paging), each yielded; a failed answer's page before the error."""
-    answers: list[Response] = []
-    try:
-        for response in client.pages(path, params):
-            yield _landed(response, endpoint, node_id)
-            answers.append(response)
-    except HttpError as error:
-        if error.response is not None:
-            yield _landed(error.response, endpoint, node_id)
-        raise
-    return answers
-
-
-def _read(client: GraphClient, response: Response, read: Callable[[JsonNode], T]) -> T:
-    """Read what extraction needs from a body; an unreadable one raises ``SourceError`` naming it."""
-    try:
-        return read(parse_json(response.body, "body"))
-    except NormalizationError as error:
-        raise SourceError(
-            client.redact(
-                f"{NAME} account {client.account}: GET {response.url} answered {response.status} with a "
-                f"body that cannot be read: {error}"
-            )
-        ) from error

@@ -27,7 +27,7 @@ from rapport.sources.facebook.settings import (
     POSTS_ENDPOINT,
 )
 from rapport.sources.graph import MISSING_CODE, MISSING_SUBCODE, THROTTLING_CODES, read_error
-from rapport.sources.payloads import JsonNode, contains_question, parse_json
+from rapport.sources.payloads import JsonNode, page_labels, page_param, parse_json, reply_interaction
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -192,7 +192,7 @@ def records_of(
     pages: Sequence[Page], account: Account, observed: datetime, fetched: datetime | None
 ) -> Records:
     """The records of one extraction's pages (see :func:`rapport.sources.facebook.normalize`)."""
-    labels = _labels(pages)
+    labels = page_labels(pages)
     snapshot: JsonNode | None = None
     posts: dict[str, Row] = {}
     comments: dict[str, list[JsonNode]] = {}
@@ -210,7 +210,7 @@ def records_of(
                 row = post_row(node, account, observed)
                 posts[row["post_id"]] = row
         elif page.endpoint == COMMENTS_ENDPOINT:
-            comments.setdefault(_param(page, "id", label), []).append(root)
+            comments.setdefault(page_param(page, "id", label), []).append(root)
         else:
             raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
     if snapshot is None:
@@ -282,37 +282,16 @@ def _add(
         }
         return
     top_level = comment.parent_id is None
-    target = post_id if top_level or parent_author != own_id else comment.parent_id
-    interactions[comment.comment_id] = {
-        "platform": NAME,
-        "interaction_id": comment.comment_id,
-        "account_id": account.account_id,
-        "author_native_id": comment.author_id or f"unknown:{comment.comment_id}",
-        "author_handle": comment.author_name,
-        "created_at": comment.created_at,
-        "interaction_type": "reply",
-        "in_reply_to_post_id": target,
-        "text": comment.text,
-        "language": None,
-        "is_question": top_level and contains_question(comment.text),
-        "observed_at": observed,
-    }
-
-
-def _param(page: Page, name: str, label: str) -> str:
-    value = page.params.get(name)
-    if not value:
-        raise NormalizationError(f"{label}: the page's parameters name no {name}")
-    return value
-
-
-def _labels(pages: Sequence[Page]) -> list[str]:
-    """Name each page for error messages: ``comments (id=123_456) page 2``."""
-    counts: dict[tuple[str, str], int] = {}
-    labels = []
-    for page in pages:
-        subject = page.params.get("id", "")
-        counts[page.endpoint, subject] = counts.get((page.endpoint, subject), 0) + 1
-        where = f" (id={subject})" if subject else ""
-        labels.append(f"{page.endpoint}{where} page {counts[page.endpoint, subject]}")
-    return labels
+    target = post_id if top_level or parent_author != own_id else (comment.parent_id or post_id)
+    interactions[comment.comment_id] = reply_interaction(
+        NAME,
+        account,
+        observed,
+        interaction_id=comment.comment_id,
+        author_native_id=comment.author_id or f"unknown:{comment.comment_id}",
+        author_handle=comment.author_name,
+        created_at=comment.created_at,
+        replies_to=target,
+        text=comment.text,
+        is_top_level=top_level,
+    )

@@ -25,7 +25,7 @@ from rapport.sources.instagram.settings import CONNECTION_ID, NAME, TOKEN_VARIAB
 if TYPE_CHECKING:
     from rapport.accounts import Account
     from rapport.sources import Page, Records, Window
-    from rapport.sources.instagram.extraction import ExtractionStats
+    from rapport.sources.instagram.client import ExtractionStats
     from rapport.thread_ledger import ThreadLedger
 
 __all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
@@ -38,7 +38,7 @@ API_COST: Final = (
     "+ one replies page per 50 replies of each comment holding more replies than it shows; "
     "retries cost their request too"
 )
-"""Requests one extraction costs, before retries: see README.md (computed from the call plan)."""
+"""Requests one extraction costs, before retries: see README.md (measured against the local Graph server)."""
 
 
 def extract(
@@ -66,7 +66,8 @@ def extract_with_stats(
 
     Returns the pages (lazy: nothing is asked before the first page is) and an
     ``ExtractionStats`` the iteration fills in: ``requests``, ``retries``, ``rate_limited``,
-    ``slept_seconds`` and ``threads`` (what was listed and read, for the thread ledger).
+    ``slept_seconds``, ``paced``, ``throttled``, ``usage_percent`` (Graph's usage) and ``threads``
+    (what was listed and read, for the thread ledger).
 
     The pages, in order: ``me`` (``instagram_business_account{id,username}`` of the token's
     Page: its username must be the registry's handle); ``user`` (the snapshot); the ``media``
@@ -76,13 +77,18 @@ def extract_with_stats(
     ``RAPPORT_INSTAGRAM_THREAD_BUDGET``, else 40), its ``comments`` pages (with the first
     replies of each comment) and the ``replies`` pages of the comments holding more.
 
-    The token is the organization's: ``RAPPORT_META_TOKEN_<ORGANIZATION>``, else the password
-    of the Airflow Connection ``rapport_meta_<organization>``. The shared Graph client's errors
-    name the account, the URL and Meta's code; an expired or revoked token (190) names the
-    organization and the Connection to renew.
+    The token is the organization's (``RAPPORT_META_TOKEN_<ORGANIZATION>``, else the password of
+    the Airflow Connection ``rapport_meta_<organization>``): ``SourceError`` naming both when neither
+    is set, ``TokenError`` naming them when Graph refuses it (190). A Page linked to another account
+    raises ``SourceError`` naming both usernames. Usage nearing Graph's cap, or throttling that
+    lasts, raise ``UsageCapError`` (deferred to the next night). A media deleted between its listing
+    and its comments (100/33) is landed and passed over. Other failures raise the shared client's
+    errors, naming the account, the URL and Graph's message, after the failed answer is yielded.
+    ``options`` tune the HTTP client.
     """
     from rapport.sources import SourceError
-    from rapport.sources.instagram.extraction import ExtractionStats, pages_of
+    from rapport.sources.instagram.client import ExtractionStats
+    from rapport.sources.instagram.extraction import pages_of
     from rapport.thread_ledger import ThreadLedger
 
     if account.platform != NAME:
@@ -152,7 +158,7 @@ PLATFORM: Final = Platform(
         example=(
             "3 media a week, 12 comments each (one with 7 replies, the account's answer among them); a "
             "night with activity: 1 new media, new comments on 2 others (once the backlog is read); "
-            "computed from the call plan, to be measured against the local Graph server"
+            "measured against the local Graph server"
         ),
     ),
     availability=(

@@ -15,7 +15,6 @@ and the field.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -24,37 +23,23 @@ from typing import TYPE_CHECKING, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, empty_post, thread_read, without_in_flight
+from rapport.sources.graph import MISSING_CODE, MISSING_SUBCODE, NODE_PARAM, read_error
 from rapport.sources.instagram.settings import (
     CAROUSEL,
     COMMENTS_ENDPOINT,
     ME_ENDPOINT,
     MEDIA_ENDPOINT,
-    MISSING_OBJECT,
     NAME,
-    NODE_PARAM,
     REPLIES_ENDPOINT,
     USER_ENDPOINT,
 )
-from rapport.sources.payloads import JsonNode, contains_question, parse_json
+from rapport.sources.payloads import JsonNode, page_labels, page_param, parse_json, reply_interaction
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
 
 _URL: Final = re.compile(r"https?://\S+", re.IGNORECASE)
 _MENTION: Final = re.compile(r"(?<![\w@.])@([a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)", re.IGNORECASE)
-
-
-def graph_error(body: bytes) -> tuple[int | None, int | None]:
-    """(``error.code``, ``error.error_subcode``) of a Graph API error body; ``None``s for another shape."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        return None, None
-    error = document.get("error") if isinstance(document, dict) else None
-    if not isinstance(error, dict):
-        return None, None
-    code, subcode = error.get("code"), error.get("error_subcode")
-    return (code if type(code) is int else None), (subcode if type(subcode) is int else None)
 
 
 def data(root: JsonNode) -> list[JsonNode]:
@@ -69,15 +54,6 @@ def next_page(root: JsonNode) -> str | None:
     """The ``paging.next`` URL of an edge's page, ``None`` on the last page."""
     paging = root.get_optional_object("paging")
     return paging.get_optional_str("next") or None if paging is not None else None
-
-
-def after_cursor(root: JsonNode) -> str | None:
-    """The ``paging.cursors.after`` of a page that has a next one, ``None`` on the last page."""
-    paging = root.get_optional_object("paging")
-    if paging is None or not paging.get_optional_str("next"):
-        return None
-    cursors = paging.get_optional_object("cursors")
-    return cursors.get_optional_str("after") if cursors is not None else None
 
 
 def _count(node: JsonNode, key: str) -> int | None:
@@ -276,22 +252,19 @@ def own_reply_row(
 def interaction_row(
     comment: Comment, account: Account, observed: datetime, *, replies_to: str, is_top_level: bool
 ) -> Row:
-    """A comment of the public as an ``interactions`` reply; a top-level one holding a ``?``
-    outside its links is a question (a reply inside a thread talks to the thread: no question)."""
-    return {
-        "platform": NAME,
-        "interaction_id": comment.comment_id,
-        "account_id": account.account_id,
-        "author_native_id": comment.author_id,
-        "author_handle": comment.username,
-        "created_at": comment.published_at,
-        "interaction_type": "reply",
-        "in_reply_to_post_id": replies_to,
-        "text": comment.text,
-        "language": None,
-        "is_question": is_top_level and contains_question(comment.text),
-        "observed_at": observed,
-    }
+    """A comment of the public as an ``interactions`` reply (``payloads.reply_interaction``)."""
+    return reply_interaction(
+        NAME,
+        account,
+        observed,
+        interaction_id=comment.comment_id,
+        author_native_id=comment.author_id,
+        author_handle=comment.username,
+        created_at=comment.published_at,
+        replies_to=replies_to,
+        text=comment.text,
+        is_top_level=is_top_level,
+    )
 
 
 # -- normalize --------------------------------------------------------------------------------------
@@ -306,11 +279,12 @@ def records_of(
     media_pages: list[JsonNode] = []
     comments: dict[str, list[JsonNode]] = {}
     replies: dict[str, list[JsonNode]] = {}
-    for page, label in zip(pages, _labels(pages), strict=True):
+    for page, label in zip(pages, page_labels(pages, (NODE_PARAM,)), strict=True):
         if page.status != 200:
-            if (
-                page.endpoint in (COMMENTS_ENDPOINT, REPLIES_ENDPOINT)
-                and graph_error(page.body) == MISSING_OBJECT
+            said = read_error(page.body)
+            if page.endpoint in (COMMENTS_ENDPOINT, REPLIES_ENDPOINT) and (said.code, said.subcode) == (
+                MISSING_CODE,
+                MISSING_SUBCODE,
             ):
                 continue  # a media or comment deleted between its listing and its read: nothing left
             raise NormalizationError(f"{label}: HTTP status {page.status}, expected 200")
@@ -322,9 +296,9 @@ def records_of(
         elif page.endpoint == MEDIA_ENDPOINT:
             media_pages.append(root)
         elif page.endpoint == COMMENTS_ENDPOINT:
-            comments.setdefault(_node(page, label), []).append(root)
+            comments.setdefault(page_param(page, NODE_PARAM, label), []).append(root)
         elif page.endpoint == REPLIES_ENDPOINT:
-            replies.setdefault(_node(page, label), []).append(root)
+            replies.setdefault(page_param(page, NODE_PARAM, label), []).append(root)
         else:
             raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
     if not me or not users:
@@ -421,25 +395,3 @@ class _Found:
         target = replies_to if top_level or under_own else (media_id or replies_to)
         row = interaction_row(comment, self.account, self.observed, replies_to=target, is_top_level=top_level)
         self.interactions[row["interaction_id"]] = row
-
-
-def _node(page: Page, label: str) -> str:
-    value = page.params.get(NODE_PARAM)
-    if not value:
-        raise NormalizationError(
-            f"{label}: the page's parameters name no {NODE_PARAM} (the media or comment)"
-        )
-    return value
-
-
-def _labels(pages: Sequence[Page]) -> list[str]:
-    """Name each page for error messages: ``comments (id=17895695668004550) page 2``."""
-    counts: dict[tuple[str, str], int] = {}
-    labels = []
-    for page in pages:
-        node = page.params.get(NODE_PARAM, "")
-        subject = f"{NODE_PARAM}={node}" if node else ""
-        counts[page.endpoint, subject] = counts.get((page.endpoint, subject), 0) + 1
-        where = f" ({subject})" if subject else ""
-        labels.append(f"{page.endpoint}{where} page {counts[page.endpoint, subject]}")
-    return labels

@@ -21,28 +21,26 @@ NAME: Final = "instagram"
 
 DEFAULT_BASE_URL: Final = "https://graph.facebook.com"
 """Instagram's Graph API with Facebook Login lives on Facebook's Graph host (``graph.instagram.com``
-is the host of "Instagram API with Instagram Login", which Rapport does not use). The API version
-is pinned by the shared Graph client."""
-BASE_URL_VARIABLE: Final = "RAPPORT_INSTAGRAM_BASE_URL"
-"""Overrides :data:`DEFAULT_BASE_URL`: a proxy, or a local server in tests."""
+is the host of "Instagram API with Instagram Login", which Rapport does not use). Without the
+version, which :func:`rapport.sources.graph.base_url` adds (``RAPPORT_GRAPH_BASE_URL`` overrides the host)."""
 
 TOKEN_VARIABLE: Final = "RAPPORT_META_TOKEN_<ORGANIZATION>"
 """The environment variable of an organization's Page access token, its id in capitals with
 ``_`` for ``-`` (``RAPPORT_META_TOKEN_CITY_LIBRARY``): one token serves its Facebook Page and
 the Instagram account linked to it."""
 CONNECTION_ID: Final = "rapport_meta_<organization>"
-"""The Airflow Connection (its password) read when the variable is unset: ``rapport_meta_city-library``."""
+"""The Airflow Connection (its password) read when the variable is unset: ``rapport_meta_city_library``.
+Both names are :mod:`rapport.sources.graph`'s (``token_variable``, ``token_connection``)."""
 
 # Endpoint names of landed pages. The node a call is about (``/{ig-media-id}/comments``) is in
-# its path, not its query: extraction lands it in the page's parameters under ``id``.
+# its path, not its query: extraction lands it in the page's parameters under ``id``
+# (rapport.sources.graph.NODE_PARAM).
 ME_ENDPOINT: Final = "me"
 USER_ENDPOINT: Final = "user"
 MEDIA_ENDPOINT: Final = "media"
 COMMENTS_ENDPOINT: Final = "comments"
 REPLIES_ENDPOINT: Final = "replies"
 ENDPOINTS: Final = (ME_ENDPOINT, USER_ENDPOINT, MEDIA_ENDPOINT, COMMENTS_ENDPOINT, REPLIES_ENDPOINT)
-NODE_PARAM: Final = "id"
-"""The landed parameter naming the node of a ``comments`` (a media) or ``replies`` (a comment) page."""
 
 ME_FIELDS: Final = "instagram_business_account{id,username}"
 """``GET /me``: the Page the token belongs to, and the Instagram professional account linked to it."""
@@ -62,10 +60,6 @@ REPLIES_PAGE_SIZE: Final = 50
 
 CAROUSEL: Final = "CAROUSEL_ALBUM"
 
-# Graph API error codes (developers.facebook.com/docs/graph-api/guides/error-handling): an object
-# deleted (or hidden) between the listing and the call answers 100 with subcode 33.
-MISSING_OBJECT: Final = (100, 33)
-
 THREAD_BUDGET_VARIABLE: Final = "RAPPORT_INSTAGRAM_THREAD_BUDGET"
 DEFAULT_THREAD_BUDGET: Final = 40
 """Media whose comments are read per account per night, at most (as the other platforms)."""
@@ -73,16 +67,6 @@ MAX_THREAD_BUDGET: Final = 10_000
 
 USERNAME: Final = re.compile(r"(?!.*\.\.)(?!\.)[a-z0-9_.]{1,30}(?<!\.)", re.ASCII | re.IGNORECASE)
 """An Instagram username: 1 to 30 letters, digits, ``_`` or ``.``, no ``.`` first, last or twice in a row."""
-
-
-def token_variable(organization_id: str) -> str:
-    """The environment variable of an organization's token: ``RAPPORT_META_TOKEN_CITY_LIBRARY``."""
-    return "RAPPORT_META_TOKEN_" + re.sub(r"[^A-Z0-9]", "_", organization_id.upper())
-
-
-def connection_id(organization_id: str) -> str:
-    """The Airflow Connection of an organization's token: ``rapport_meta_city-library``."""
-    return f"rapport_meta_{organization_id}"
 
 
 def read_thread_budget() -> int:

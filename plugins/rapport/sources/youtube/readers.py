@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, empty_post, thread_read, without_in_flight
-from rapport.sources.payloads import JsonNode, contains_question, parse_json
+from rapport.sources.payloads import JsonNode, page_labels, page_param, parse_json, reply_interaction
 from rapport.sources.youtube.settings import (
     CHANNELS_ENDPOINT,
     COMMENT_THREADS_ENDPOINT,
@@ -333,22 +333,19 @@ def own_reply_row(
 def interaction_row(
     comment: Comment, account: Account, observed: datetime, *, replies_to: str, is_top_level: bool
 ) -> Row:
-    """A comment of the public as an ``interactions`` reply; a top-level one with a question mark
-    outside its links is a question (a reply inside a thread is not: it talks to the thread)."""
-    return {
-        "platform": NAME,
-        "interaction_id": comment.comment_id,
-        "account_id": account.account_id,
-        "author_native_id": comment.author_id,
-        "author_handle": comment.author_name,
-        "created_at": comment.published_at,
-        "interaction_type": "reply",
-        "in_reply_to_post_id": replies_to,
-        "text": comment.text,
-        "language": None,
-        "is_question": is_top_level and contains_question(comment.text),
-        "observed_at": observed,
-    }
+    """A comment of the public as an ``interactions`` reply (``payloads.reply_interaction``)."""
+    return reply_interaction(
+        NAME,
+        account,
+        observed,
+        interaction_id=comment.comment_id,
+        author_native_id=comment.author_id,
+        author_handle=comment.author_name,
+        created_at=comment.published_at,
+        replies_to=replies_to,
+        text=comment.text,
+        is_top_level=is_top_level,
+    )
 
 
 # -- normalize --------------------------------------------------------------------------------------
@@ -362,7 +359,7 @@ def records_of(
     videos: list[JsonNode] = []
     threads: dict[str, list[JsonNode]] = {}
     replies: dict[str, list[JsonNode]] = {}
-    for page, label in zip(pages, _labels(pages), strict=True):
+    for page, label in zip(pages, page_labels(pages, _SUBJECTS), strict=True):
         if page.status != 200:
             reason, _ = google_error(page.body)
             if page.endpoint != CHANNELS_ENDPOINT and reason in SKIPPED_REASONS:
@@ -374,9 +371,9 @@ def records_of(
         elif page.endpoint == VIDEOS_ENDPOINT:
             videos.append(root)
         elif page.endpoint == COMMENT_THREADS_ENDPOINT:
-            threads.setdefault(_param(page, "videoId", label), []).append(root)
+            threads.setdefault(page_param(page, "videoId", label), []).append(root)
         elif page.endpoint == COMMENTS_ENDPOINT:
-            replies.setdefault(_param(page, "parentId", label), []).append(root)
+            replies.setdefault(page_param(page, "parentId", label), []).append(root)
         elif page.endpoint != PLAYLIST_ITEMS_ENDPOINT:  # the listing only says which videos to ask for
             raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
     if not channels:
@@ -483,25 +480,6 @@ class _Found:
             comment, self.account, self.observed, replies_to=target, is_top_level=is_top_level
         )
         self.interactions[interaction["interaction_id"]] = interaction
-
-
-def _param(page: Page, name: str, label: str) -> str:
-    value = page.params.get(name)
-    if not value:
-        raise NormalizationError(f"{label}: the page's parameters name no {name}")
-    return value
-
-
-def _labels(pages: Sequence[Page]) -> list[str]:
-    """Name each page for error messages: ``commentThreads (videoId=abc) page 2``."""
-    counts: dict[tuple[str, str], int] = {}
-    labels = []
-    for page in pages:
-        subject = next((f"{key}={page.params[key]}" for key in _SUBJECTS if page.params.get(key)), "")
-        counts[page.endpoint, subject] = counts.get((page.endpoint, subject), 0) + 1
-        where = f" ({subject})" if subject else ""
-        labels.append(f"{page.endpoint}{where} page {counts[page.endpoint, subject]}")
-    return labels
 
 
 _SUBJECTS: Final = ("videoId", "parentId", "playlistId", "forHandle", "id")
