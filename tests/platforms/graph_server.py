@@ -17,7 +17,9 @@ Facebook:
 - ``/{post-id}/comments`` (``filter=stream``: every comment, replies with their ``parent``;
   ``toplevel``, the default: the top-level ones), ``order=chronological | reverse_chronological``,
   ``summary=true`` (``{"order", "total_count", "can_comment"}``), ``fields=from,message,
-  created_time,parent,comment_count,like_count``; ``/{comment-id}/comments``: its replies.
+  created_time,parent,comment_count,like_count``; ``/{comment-id}/comments``: its replies;
+- ``/{page-id}/tagged``: the public posts the Page is tagged in, newest first (``from`` only on a
+  Page's post: the reference gives a person's post without it), needing ``pages_read_user_content``.
 
 Instagram:
 
@@ -25,7 +27,10 @@ Instagram:
 - ``/{ig-user-id}/media?fields=id,caption,media_type,timestamp,like_count,comments_count,permalink,
   children{media_type}``, newest first;
 - ``/{ig-media-id}/comments?fields=id,text,username,timestamp,from,like_count,replies{...}``, newest
-  first; ``/{ig-comment-id}/replies``, oldest first.
+  first; ``/{ig-comment-id}/replies``, oldest first;
+- ``/{ig-user-id}/tags?fields=id,caption,timestamp,username,permalink``: the media others tagged the
+  account in, newest first, needing ``instagram_manage_comments``; its pages carry ``cursors`` but,
+  as the reference says of this edge, no ``next`` nor ``previous``: the page after the last is empty.
 
 Lists answer ``{"data": [...], "paging": {"cursors": {"before", "after"}, "next", "previous"}}``;
 ``next``/``previous`` carry ``access_token=`` as Graph's do. Errors are Graph's
@@ -171,6 +176,30 @@ class IgUser:
     follows_count: int
     media: list[IgMedia] = field(default_factory=list)
     """Newest first."""
+    tagged: list[TaggedMedia] = field(default_factory=list)
+
+
+@dataclass
+class TaggedPost:
+    """A post of the public that tags a Page."""
+
+    post_id: str
+    created_time: str
+    message: str
+    author_id: str
+    author_name: str
+    author_is_page: bool = False
+    """Graph shows ``from`` on a Page's post only."""
+
+
+@dataclass
+class TaggedMedia:
+    """A media of another Instagram account that tags the account."""
+
+    media_id: str
+    timestamp: str
+    caption: str
+    username: str
 
 
 @dataclass
@@ -184,6 +213,7 @@ class FacebookPage:
     posts: list[FacebookPost] = field(default_factory=list)
     """Newest first."""
     instagram: IgUser | None = None
+    tagged: list[TaggedPost] = field(default_factory=list)
 
 
 @dataclass
@@ -206,7 +236,12 @@ class Recorded:
     code: int | None = None
 
 
-NEEDS: dict[str, str] = {"comments": "pages_read_user_content", "replies": "instagram_manage_comments"}
+NEEDS: dict[str, str] = {
+    "comments": "pages_read_user_content",
+    "tagged": "pages_read_user_content",
+    "replies": "instagram_manage_comments",
+    "tags": "instagram_manage_comments",
+}
 """Edges and the permission each needs (code 10 naming it when the token lacks it)."""
 
 THROTTLE_MESSAGES = {
@@ -457,7 +492,7 @@ class GraphServer(WsgiServer):
     # -- lists --------------------------------------------------------------------------------------
 
     def _list(
-        self, items: list[dict[str, Any]], query: dict[str, str], path: str, token: str
+        self, items: list[dict[str, Any]], query: dict[str, str], path: str, token: str, *, links: bool = True
     ) -> dict[str, Any]:
         limit = _int(query.get("limit"), 25)
         limit = max(1, min(limit, 100, self.page_cap or 100))
@@ -472,11 +507,11 @@ class GraphServer(WsgiServer):
             paging["cursors"] = {"before": _cursor(start), "after": _cursor(start + len(chunk) - 1 + 1)}
         base = {key: value for key, value in query.items() if key not in ("after", "before")}
         link = f"{self.url}/{VERSION}/{path}"
-        if start + limit < len(items):
+        if links and start + limit < len(items):
             paging["next"] = (
                 f"{link}?{urlencode({**base, 'access_token': token, 'limit': limit, 'after': _cursor(start + limit)})}"
             )
-        if start:
+        if links and start:
             paging["previous"] = (
                 f"{link}?{urlencode({**base, 'access_token': token, 'limit': limit, 'before': _cursor(start)})}"
             )
@@ -522,6 +557,23 @@ class GraphServer(WsgiServer):
                 and (until is None or _moment(post.created_time) < until)  # type: ignore[operator]
             ]
             return self._list(posts, query, where, value)
+        if isinstance(target, FacebookPage) and edge == "tagged":
+            posts = sorted(target.tagged, key=lambda post: post.created_time, reverse=True)
+            return self._list([_tagged_node(post) for post in posts], query, where, value)
+        if isinstance(target, IgUser) and edge == "tags":
+            media = sorted(target.tagged, key=lambda item: item.timestamp, reverse=True)
+            nodes = [
+                {
+                    "id": item.media_id,
+                    "caption": item.caption,
+                    "timestamp": item.timestamp,
+                    "username": item.username,
+                    "media_type": "IMAGE",
+                    "permalink": f"https://www.instagram.com/p/{item.media_id}/",
+                }
+                for item in media
+            ]
+            return self._list(nodes, query, where, value, links=False)
         if isinstance(target, FacebookPost) and edge == "comments":
             page = next(page for page in self.pages if target in page.posts)
             return self._comments(page, target, None, query, where, value)
@@ -743,6 +795,18 @@ def _attachment(attachment: Attachment) -> dict[str, Any]:
         node["subattachments"] = {
             "data": [{"media_type": "photo", "type": "photo"} for _ in range(attachment.subattachments)]
         }
+    return node
+
+
+def _tagged_node(post: TaggedPost) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "id": post.post_id,
+        "created_time": post.created_time,
+        "message": post.message,
+        "permalink_url": f"https://www.facebook.com/{post.post_id.replace('_', '/posts/')}",
+    }
+    if post.author_is_page:
+        node["from"] = {"name": post.author_name, "id": post.author_id}
     return node
 
 

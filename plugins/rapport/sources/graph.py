@@ -51,7 +51,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Annotated, Any, Final, Self, TypeVar
 
@@ -317,6 +317,9 @@ class GraphStats(HttpStats):
     paced: int = 0
     throttled: int = 0
     usage_percent: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+    """The optional edges passed over because the token lacks their permission (:func:`paged_if_permitted`),
+    each with the permission Graph named: ``tagged (pages_read_user_content)``."""
 
     def counters(self) -> dict[str, Any]:
         return {
@@ -416,16 +419,20 @@ class GraphClient:
             return response
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    def pages(self, path: str, params: Mapping[str, ParamValue] | None = None) -> Iterator[Response]:
+    def pages(
+        self, path: str, params: Mapping[str, ParamValue] | None = None, *, without_next: bool = False
+    ) -> Iterator[Response]:
         """The answers of a paged edge, first to last: ``after=`` the previous ``paging.cursors.after``
-        while ``paging.next`` is there. Raises :class:`StalledCursorError` for a cursor seen before, and
-        :meth:`get`'s errors. A body that is not a JSON object ends the paging (its reader says why)."""
+        while ``paging.next`` is there, or, for an edge whose pages carry cursors but no ``next``
+        (``without_next``: Instagram's ``/{ig-user-id}/tags``), while a page holds data. Raises
+        :class:`StalledCursorError` for a cursor seen before, and :meth:`get`'s errors. A body that is
+        not a JSON object ends the paging (its reader says why)."""
         query: dict[str, ParamValue] = dict(params or {})
         seen: set[str] = set()
         while True:
             response = self.get(path, query)
             yield response
-            cursor = next_cursor(response.body)
+            cursor = next_cursor(response.body, without_next=without_next)
             if cursor is None:
                 if has_next(response.body):
                     logger.warning(
@@ -591,11 +598,18 @@ def _paging(body: bytes) -> dict[str, Any] | None:
     return paging if isinstance(paging, dict) else None
 
 
-def next_cursor(body: bytes) -> str | None:
+def next_cursor(body: bytes, *, without_next: bool = False) -> str | None:
     """The ``paging.cursors.after`` of an answer that has a ``paging.next``; ``None`` on the last page
-    (or when the body is not an object with a usable cursor)."""
+    (or when the body is not an object with a usable cursor). ``without_next``: of an answer whose
+    ``data`` is not empty, for an edge that never gives ``next`` (its last page is an empty one)."""
     paging = _paging(body)
-    if paging is None or not paging.get("next"):
+    if paging is None:
+        return None
+    if without_next:
+        document = json.loads(body)
+        if not isinstance(document.get("data"), list) or not document["data"]:
+            return None
+    elif not paging.get("next"):
         return None
     cursors = paging.get("cursors")
     after = cursors.get("after") if isinstance(cursors, dict) else None
@@ -659,12 +673,14 @@ def paged(
     node_id: str | None = None,
     *,
     enough: Callable[[Response], bool] | None = None,
+    without_next: bool = False,
 ) -> Generator[Page, None, list[Response]]:
-    """The pages of an edge (:meth:`GraphClient.pages`), each yielded as it comes (a failed answer's page
-    before the error), to the last one or to the first answer ``enough`` accepts; returns the answers."""
+    """The pages of an edge (:meth:`GraphClient.pages`, ``without_next`` passed on), each yielded as it
+    comes (a failed answer's page before the error), to the last one or to the first answer ``enough``
+    accepts; returns the answers."""
     answers: list[Response] = []
     try:
-        for response in client.pages(path, params):
+        for response in client.pages(path, params, without_next=without_next):
             yield landed(response, endpoint, node_id)
             answers.append(response)
             if enough is not None and enough(response):
@@ -674,6 +690,39 @@ def paged(
             yield landed(error.response, endpoint, node_id)
         raise
     return answers
+
+
+def paged_if_permitted(
+    client: GraphClient,
+    endpoint: str,
+    path: str,
+    params: dict[str, Any],
+    node_id: str | None = None,
+    *,
+    enough: Callable[[Response], bool] | None = None,
+    without_next: bool = False,
+) -> Generator[Page, None, list[Response] | None]:
+    """:func:`paged` for an optional edge (the public's tags and mentions): a permission error (10,
+    200-299) passes the edge over instead of failing the account. Its error page is landed (yielded),
+    the edge and the permission Graph named are added to ``client.stats.skipped`` and logged, and
+    ``None`` is returned; every other error is raised as :func:`paged` raises it."""
+    try:
+        return (
+            yield from paged(
+                client, endpoint, path, params, node_id, enough=enough, without_next=without_next
+            )
+        )
+    except PermissionMissingError as error:
+        said = read_error(error.response.body) if error.response is not None else GraphErrorBody()
+        permission = missing_permission(said.message or "") or "a permission Graph does not name"
+        client.stats.skipped.append(f"{endpoint} ({permission})")
+        logger.warning("%s: %s not read, the token lacks %s", client.account, endpoint, permission)
+        return None
+
+
+def is_permission_error(page: Page) -> bool:
+    """Whether a landed page is Graph's answer to a token lacking a permission (10, 200-299)."""
+    return read_error(page.body).code in PERMISSION_CODES
 
 
 def read_answer(client: GraphClient, response: Response, read: Callable[[JsonNode], T]) -> T:

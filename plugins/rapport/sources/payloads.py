@@ -496,6 +496,35 @@ def reply_interaction(
     }
 
 
+def mention_interaction(
+    platform: str,
+    account: Account,
+    observed: datetime,
+    *,
+    interaction_id: str,
+    author_native_id: str,
+    author_handle: str | None,
+    created_at: datetime,
+    text: str,
+) -> dict[str, Any]:
+    """A post of the public about the account outside its threads (Graph's tags: a Page tagged in a
+    post, an Instagram account tagged in a media) as an ``interactions`` row of type ``mention``: it
+    replies to no post of the account, and is a question when it holds a question mark outside its links."""
+    row = reply_interaction(
+        platform,
+        account,
+        observed,
+        interaction_id=interaction_id,
+        author_native_id=author_native_id,
+        author_handle=author_handle,
+        created_at=created_at,
+        replies_to="",
+        text=text,
+        is_top_level=True,
+    )
+    return {**row, "interaction_type": "mention", "in_reply_to_post_id": None}
+
+
 def without_byte_ranges(text: str, ranges: Iterable[tuple[int, int]]) -> str:
     """``text`` with each ``[start, end)`` range of its UTF-8 bytes replaced by a space.
 

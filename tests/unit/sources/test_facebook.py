@@ -3,7 +3,9 @@
 The Page, riviere.transit, over the week of 2026-11-16: a post whose question the Page answered
 (and a visitor's reply after the answer), a post holding the Page's own comment that the public
 answered, a post with comments turned off, a post whose one comment was deleted, and older posts
-outside the window. The server's ``page_cap`` of 2 makes posts and comments several pages long.
+outside the window; and the public posts tagging the Page (a person's question, a partner Page's
+post, the Page's own, older ones). The server's ``page_cap`` of 2 makes posts, tags and comments
+several pages long.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.platforms.graph_server import (
     FacebookPost,
     FakeClock,
     GraphServer,
+    TaggedPost,
     Token,
     missing_object_body,
 )
@@ -41,6 +44,7 @@ SINCE = datetime(2026, 11, 16, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
 WINDOW = Window(SINCE, UNTIL)
 OBSERVED_AT = datetime(2026, 11, 23)
+ASKED_TAG, PARTNER_TAG = "900000000000011_1", "100000000000901_7"
 
 
 def world() -> FacebookPage:
@@ -91,6 +95,35 @@ def world() -> FacebookPage:
     old = FacebookPost(f"{PAGE_ID}_5", "2026-11-10T09:00:00+0000", "Older", reactions=1)
     old.comments = [Comment("5_1", "900000000000008", "Hal", "Old?", "2026-11-10T10:00:00+0000")]
     page.posts = [answered, own_thread, closed, pruned, old]
+    page.tagged = [
+        TaggedPost(
+            ASKED_TAG,
+            "2026-11-22T08:00:00+0000",
+            "Is the night bus free for students?",
+            "900000000000011",
+            "Ivy",
+        ),
+        TaggedPost(
+            f"{PAGE_ID}_9",
+            "2026-11-21T08:00:00+0000",
+            "Us, tagged",
+            PAGE_ID,
+            "Rivière Transit",
+            author_is_page=True,
+        ),
+        TaggedPost(
+            PARTNER_TAG,
+            "2026-11-20T08:00:00+0000",
+            "Proud partner of Rivière Transit https://museum.example/?ride",
+            "100000000000901",
+            "Town Museum",
+            author_is_page=True,
+        ),
+        TaggedPost("900000000000013_3", "2026-11-17T08:00:00+0000", "Great ride.", "900000000000013", "Jo"),
+        TaggedPost("900000000000014_4", "2026-11-12T08:00:00+0000", "Last week", "900000000000014", "Kim"),
+        TaggedPost("900000000000015_5", "2026-11-01T08:00:00+0000", "Before", "900000000000015", "Lou"),
+        TaggedPost("900000000000016_6", "2026-10-20T08:00:00+0000", "Long before", "900000000000016", "Max"),
+    ]
     return page
 
 
@@ -219,6 +252,47 @@ def test_the_token_is_found_in_no_landed_file_log_or_error(server, clock, tmp_pa
             assert TOKEN.encode() not in path.read_bytes(), path
     assert TOKEN not in caplog.text
     assert all(TOKEN not in json.dumps(page.params) for page in pages)
+
+
+def test_the_posts_tagging_the_page_are_read_page_by_page_down_to_the_first_one_older_than_the_window(
+    server, frames
+):
+    calls = [call for call in server.log if call.path.endswith(f"{PAGE_ID}/tagged")]
+    # 7 tagging posts, 2 a page: the third page holds the first older than SINCE; the fourth is never asked.
+    assert len(calls) == 3 and calls[0].query["fields"] == "id,message,created_time,from,permalink_url"
+    assert "after" not in calls[0].query and calls[1].query["after"] != calls[2].query["after"]
+    mentions = frames["interactions"][frames["interactions"]["interaction_type"] == "mention"]
+    assert "900000000000013_3" in set(mentions["interaction_id"])
+    assert "900000000000016_6" not in set(mentions["interaction_id"])  # on the page never asked
+
+
+def test_a_post_tagging_the_page_is_a_mention_and_a_question_when_it_asks(frames):
+    asked = row(frames["interactions"], "interaction_id", ASKED_TAG)
+    assert (asked["interaction_type"], asked["is_question"]) == ("mention", True)
+    assert pd.isna(asked["in_reply_to_post_id"]) and asked["account_id"] == "facebook:riviere.transit"
+    assert asked["author_native_id"] == f"unknown:{ASKED_TAG}"  # Graph hides a person's post's author
+    partner = row(frames["interactions"], "interaction_id", PARTNER_TAG)
+    assert (partner["author_native_id"], partner["author_handle"]) == ("100000000000901", "Town Museum")
+    assert not partner["is_question"]  # its '?' is in a link
+    assert f"{PAGE_ID}_9" not in set(frames["interactions"]["interaction_id"])  # the Page tagging itself
+
+
+def test_a_token_without_pages_read_user_content_skips_the_tagged_edge_and_reads_the_page(server, clock):
+    server.tokens[TOKEN] = Token(PAGE_ID, missing=frozenset({"pages_read_user_content"}))
+    # The window of the post with comments turned off: no comments to read, which need it too.
+    window = Window(datetime(2026, 11, 18, tzinfo=UTC), datetime(2026, 11, 19, tzinfo=UTC))
+    pages, stats = run(window=window, clock=clock)
+    assert [(page.endpoint, page.status) for page in pages] == [
+        ("page", 200),
+        ("published_posts", 200),
+        ("tagged", 403),
+    ]
+    assert b"pages_read_user_content" in pages[-1].body  # Graph's answer is landed
+    assert stats.skipped == ["tagged (pages_read_user_content)"]
+    records = facebook.normalize(pages, ACCOUNT, OBSERVED_AT)
+    assert [post["post_id"] for post in records["posts"]] == [f"{PAGE_ID}_3"] and records[
+        "interactions"
+    ] == []
 
 
 # -- normalize ----------------------------------------------------------------------------------------

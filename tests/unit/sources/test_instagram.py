@@ -315,13 +315,15 @@ UNTIL = datetime(2026, 11, 23, tzinfo=UTC)
 WINDOW = Window(SINCE, UNTIL)
 QUESTION, ANSWER = "17800000000000011", "17800000000000012"
 LONG_THREAD = "17800000000000021"
+ASKED_TAG, PARTNER_TAG = "17920000000000001", "17920000000000003"
 
 
 def served_world():
     """@riviere_transit linked to its Page: a media whose question the account answered 90 minutes
     later, a carousel with a comment holding 5 replies (2 shown by the expansion), a reel with comments
-    turned off, a media with comments, three older media (the listing stops at the first of them)."""
-    from tests.platforms.graph_server import FacebookPage, IgComment, IgMedia, IgUser
+    turned off, a media with comments, three older media (the listing stops at the first of them); and
+    the media of others tagging it: a question, a partner's post, its own, older ones."""
+    from tests.platforms.graph_server import FacebookPage, IgComment, IgMedia, IgUser, TaggedMedia
 
     page = FacebookPage(PAGE_ID, "riviere.transit", "Rivière Transit")
     night = IgMedia("17900000000000001", "2026-11-21T09:00:00+0000", "Night buses from Monday. Questions?")
@@ -372,6 +374,15 @@ def served_world():
     page.instagram = IgUser(
         IG_ID, "riviere_transit", "Rivière Transit", 5120, 87, [night, carousel, reel, other, *older]
     )
+    page.instagram.tagged = [
+        TaggedMedia(ASKED_TAG, "2026-11-22T08:00:00+0000", "Does line 4 run late now?", "ana.b"),
+        TaggedMedia("17920000000000002", "2026-11-21T08:00:00+0000", "Us", "riviere_transit"),
+        TaggedMedia(PARTNER_TAG, "2026-11-20T08:00:00+0000", "Riding https://museum.example/?ride", "museum"),
+        TaggedMedia("17920000000000004", "2026-11-17T08:00:00+0000", "Ramps!", "chloe"),
+        TaggedMedia("17920000000000005", "2026-11-12T08:00:00+0000", "Last week", "dan"),
+        TaggedMedia("17920000000000006", "2026-11-01T08:00:00+0000", "Before", "eve"),
+        TaggedMedia("17920000000000007", "2026-10-20T08:00:00+0000", "Long before", "fay"),
+    ]
     return page
 
 
@@ -457,6 +468,58 @@ def test_the_accounts_reply_answers_the_question_with_its_response_time(served):
     assert question["is_question"] and answer["in_reply_to_post_id"] == QUESTION
     assert answer["post_type"] == "reply" and not answer["is_reply_to_self"]
     assert answer["created_at"] - question["created_at"] == pd.Timedelta(hours=1.5)
+
+
+def test_the_media_tagging_the_account_are_read_by_cursors_without_next_down_to_the_window(server, served):
+    _, stats, frames = served
+    calls = [call for call in server.log if call.path.endswith(f"{IG_ID}/tags")]
+    # 7 tagging media, 2 a page, no paging.next (the edge gives none): the third page holds the first
+    # older than SINCE; the fourth is never asked.
+    assert len(calls) == 3 == stats.tag_pages
+    assert calls[0].query["fields"] == "id,caption,timestamp,username,permalink"
+    assert "after" not in calls[0].query and calls[1].query["after"] != calls[2].query["after"]
+    mentions = frames["interactions"][frames["interactions"]["interaction_type"] == "mention"]
+    assert "17920000000000004" in set(mentions["interaction_id"])
+    assert "17920000000000007" not in set(mentions["interaction_id"])  # on the page never asked
+
+
+def test_the_tags_end_at_their_empty_page_when_none_is_older_than_the_window(server, clock):
+    server.pages[0].instagram.tagged = server.pages[0].instagram.tagged[:4]  # all in the window
+    pages, stats = run(clock=clock)
+    tags = [page for page in pages if page.endpoint == "tags"]
+    assert stats.tag_pages == 3 and json.loads(tags[-1].body) == {"data": []}
+
+
+def test_a_media_tagging_the_account_is_a_mention_and_a_question_when_it_asks(served):
+    _, _, frames = served
+    asked = row(frames["interactions"], "interaction_id", ASKED_TAG)
+    assert (asked["interaction_type"], asked["is_question"]) == ("mention", True)
+    assert (asked["author_native_id"], asked["author_handle"]) == ("username:ana.b", "ana.b")
+    assert pd.isna(asked["in_reply_to_post_id"]) and asked["account_id"] == "instagram:riviere_transit"
+    assert not row(frames["interactions"], "interaction_id", PARTNER_TAG)["is_question"]  # '?' in a link
+    assert "17920000000000002" not in set(frames["interactions"]["interaction_id"])  # its own media
+
+
+def test_a_token_without_instagram_manage_comments_skips_the_tags_edge_and_reads_the_account(server, clock):
+    from tests.platforms.graph_server import Token
+
+    server.tokens[TOKEN] = Token(PAGE_ID, missing=frozenset({"instagram_manage_comments"}))
+    # The window of the reel with comments turned off: no comments nor replies to read.
+    window = Window(datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC))
+    pages, stats = run(window=window, clock=clock)
+    assert [(page.endpoint, page.status) for page in pages] == [
+        ("me", 200),
+        ("user", 200),
+        ("media", 200),
+        ("media", 200),
+        ("tags", 403),
+    ]
+    assert b"instagram_manage_comments" in pages[-1].body  # Graph's answer is landed
+    assert stats.skipped == ["tags (instagram_manage_comments)"]
+    records = instagram.normalize(pages, ACCOUNT, OBSERVED_AT)
+    assert records["interactions"] == [] and "17900000000000003" in {
+        post["post_id"] for post in records["posts"]
+    }
 
 
 def test_a_media_with_comments_disabled_is_not_asked_for_comments(server, served):
@@ -610,7 +673,7 @@ def test_the_documented_cost_per_account_per_night_is_what_it_measures(server, t
     measured = measure_nights(server, clock, tmp_path)
     cost = instagram.PLATFORM.cost
     assert measured[0] == (cost.first_run, 40)
-    assert measured[1:4] == [(43, 40), (7, 4), (cost.nightly, 3)]  # the backlog, then a steady night
+    assert measured[1:4] == [(44, 40), (8, 4), (cost.nightly, 3)]  # the backlog, then a steady night
     assert measured[4] == (cost.nothing_new, 0)
     readme = (Path(instagram.__file__).parent / "README.md").read_text()
     figures = [int(n) for n in re.findall(r"^\| [^|]+ \| \*\*(\d+)\*\* \|", readme, re.MULTILINE)]

@@ -1,11 +1,11 @@
 """Facebook Pages, through Meta's Graph API and the organization's Page access token.
 
 :func:`extract` yields the raw responses of one Page for a window (the ``page`` node, its
-``published_posts`` pages of the window, then the ``comments`` pages, ``filter=stream``, of the
-posts the thread ledger plans); :func:`extract_with_stats` does the same and also hands back the
-counters, Graph's usage included; :func:`normalize` turns the landed pages into the record types
-of :mod:`rapport.records`, from the pages alone. README.md says what a Page costs a night and what
-Graph can and cannot tell.
+``published_posts`` pages of the window, the ``tagged`` pages, then the ``comments`` pages,
+``filter=stream``, of the posts the thread ledger plans); :func:`extract_with_stats` does the same and
+also hands back the counters, Graph's usage included; :func:`normalize` turns the landed pages into the
+record types of :mod:`rapport.records`, from the pages alone. README.md says what a Page costs a night
+and what Graph can and cannot tell.
 
 Importing this package loads no HTTP client: the shared Graph client
 (:mod:`rapport.sources.graph`), the payload readers (``readers.py``) and the extraction
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
-from rapport.sources.facebook.settings import NAME
+from rapport.sources.facebook.settings import NAME, TAGGED_PERMISSION
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -32,9 +32,10 @@ __all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
 
 API_COST: Final = (
     "requests per Page per run: 1 Page node + ceil(posts of the window / 100) published_posts pages "
-    "(at least 1) + for each post read (those whose comment total changed since their last read, then "
-    "the ledger's backlog, at most the thread budget, default 40): ceil(comments / 100) comments pages; "
-    "throttling retries cost a request too"
+    "(at least 1) + ceil(posts tagging the Page, down to the first one older than window.since / 100) "
+    "tagged pages (at least 1) + for each post read (those whose comment total changed since their "
+    "last read, then the ledger's backlog, at most the thread budget, default 40): "
+    "ceil(comments / 100) comments pages; throttling retries cost a request too"
 )
 """Requests one extraction costs, before retries: see README.md."""
 
@@ -66,13 +67,15 @@ def extract_with_stats(
     the iteration fills in: ``requests``, ``retries``, ``rate_limited``, ``slept_seconds``,
     ``paced``, ``throttled``, ``usage_percent`` and ``threads`` (what was listed and read).
 
-    The pages, in order: ``page`` (the Page by its numeric id or username); the
-    ``published_posts`` pages of ``window.since`` to ``window.until``, 100 a page, newest first;
-    then, for each post :func:`~rapport.thread_ledger.plan_thread_reads` chooses (comment total
-    changed since its last read first, then the backlog, at most ``thread_budget``, else
-    ``RAPPORT_FACEBOOK_THREAD_BUDGET``, else 40), its ``comments`` pages (``filter=stream``:
-    replies included, oldest first). Each landed page names the node it was read from in its
-    parameters (``id``).
+    The pages, in order: ``page`` (the Page by its numeric id or username); the ``published_posts``
+    pages of ``window.since`` to ``window.until``, 100 a page, newest first; the ``tagged`` pages (the
+    posts the Page is tagged in, newest first, down to the first one older than ``window.since``; a
+    token without their permission lands Graph's error page and the edge is passed over, named in
+    ``stats.skipped``); then, for each post :func:`~rapport.thread_ledger.plan_thread_reads` chooses
+    (comment total changed since its last read first, then the backlog, at most ``thread_budget``, else
+    ``RAPPORT_FACEBOOK_THREAD_BUDGET``, else 40), its ``comments`` pages (``filter=stream``: replies
+    included, oldest first). Each landed page names the node it was read from in its parameters
+    (``id``).
 
     The token is the organization's (``RAPPORT_META_TOKEN_<ORGANIZATION>``, else the Airflow
     Connection ``rapport_meta_<organization>``): ``SourceError`` naming both when neither is set,
@@ -107,12 +110,15 @@ def normalize(
     - a comment of the public is an ``interactions`` reply: a top-level one replies to the post and
       is a question when it holds a ``?`` outside its links; a reply replies to the Page's own
       comment it is under, else to the post, and is no question;
+    - a post of the ``tagged`` pages is an ``interactions`` mention of the Page (a question when it
+      holds a ``?`` outside its links); its author is ``unknown:<post id>`` when Graph hides it;
     - a ``thread_reads`` row for each post whose comments were read to the last page.
 
-    What was published after ``observed_at`` that the extraction could have seen is left for the
-    run dates that follow. Error pages of a post deleted meanwhile and of Graph's throttling are
-    passed over. Raises ``NormalizationError`` naming the page (``comments (id=1_2) page 2``) and
-    the field when a body cannot be read, when no ``page`` page is there, and for another error page.
+    What was published after ``observed_at`` that the extraction could have seen is left for the run
+    dates that follow. Error pages of a post deleted meanwhile and of Graph's throttling are passed
+    over, and so is the ``tagged`` error page of a token without its permission. Raises
+    ``NormalizationError`` naming the page (``comments (id=1_2) page 2``) and the field when a body
+    cannot be read, when no ``page`` page is there, and for another error page.
     """
     from rapport.sources.facebook.readers import records_of
     from rapport.sources.payloads import to_naive_utc
@@ -143,9 +149,9 @@ PLATFORM: Final = Platform(
     cost=NightlyCost(
         unit="requests",
         formula=API_COST,
-        first_run=42,
-        nightly=5,
-        nothing_new=2,
+        first_run=43,
+        nightly=6,
+        nothing_new=3,
         example=(
             "3 posts a week, 12 comments each (one holding 7 replies, the Page's answer among them); "
             "a night with activity: 1 new post, new comments on 2 others (once the backlog is read)"
@@ -186,8 +192,9 @@ PLATFORM: Final = Platform(
         ),
         Measure(
             "the public's mentions",
-            "no",
-            "visitor posts and tags (/{page-id}/visitor_posts, /tagged) are not read yet",
+            "partly",
+            f"posts tagging the Page (/{{page-id}}/tagged) of the window: needs {TAGGED_PERMISSION}, else "
+            "skipped; visitor posts are not served to New Pages Experience Pages",
         ),
         Measure("the public's quotes", "no", "shares of a post by others are not readable"),
         Measure("who liked or reposted", "no", "reactions are read as a total only"),

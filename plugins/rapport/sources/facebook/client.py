@@ -13,11 +13,13 @@ class ExtractionStats(GraphStats):
     """What one extraction cost and did, filled in as its pages are consumed.
 
     Inherited: ``requests``, ``retries``, ``rate_limited`` (Graph's throttling answers), ``slept_seconds``,
-    ``paced``, ``throttled``, ``usage_percent``. Added: the pages of each edge, and the posts whose
-    comments could not be read because the post was deleted meanwhile.
+    ``paced``, ``throttled``, ``usage_percent``, ``skipped`` (``tagged`` without its permission). Added:
+    the pages of each edge, and the posts whose comments could not be read because the post was deleted
+    meanwhile.
     """
 
     posts_pages: int = 0
+    tagged_pages: int = 0
     comment_pages: int = 0
     posts_listed: int = 0
     posts_missing: int = 0

@@ -1,4 +1,5 @@
-"""One Page's extraction: the Page, its posts of the window, and the comments of the posts the ledger plans.
+"""One Page's extraction: the Page, its posts of the window, the posts it is tagged in, and the comments of
+the posts the ledger plans.
 
 :func:`pages_of` is what :func:`rapport.sources.facebook.extract_with_stats` iterates; it lives here so
 that importing the platform's ``__init__`` stays light.
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapport.sources import Page, Window
 from rapport.sources.facebook.client import ExtractionStats
-from rapport.sources.facebook.readers import read_page_id, read_posts
+from rapport.sources.facebook.readers import read_page_id, read_posts, read_tagged_times
 from rapport.sources.facebook.settings import (
     COMMENT_FIELDS,
     COMMENT_FILTER,
@@ -26,6 +27,9 @@ from rapport.sources.facebook.settings import (
     POST_FIELDS,
     POSTS_ENDPOINT,
     POSTS_PAGE_SIZE,
+    TAGGED_ENDPOINT,
+    TAGGED_FIELDS,
+    TAGGED_PAGE_SIZE,
     read_thread_budget,
 )
 from rapport.sources.graph import (
@@ -33,8 +37,10 @@ from rapport.sources.graph import (
     fetch,
     open_client,
     paged,
+    paged_if_permitted,
     read_answer,
 )
+from rapport.sources.http import Response
 from rapport.sources.payloads import to_naive_utc
 from rapport.thread_ledger import ListedThread, ThreadLedger, plan_thread_reads
 
@@ -83,6 +89,17 @@ def pages_of(
                 if post.comment_count:
                     threads.append(ListedThread(post.post_id, post.created_at, post.comment_count))
 
+        # The posts the Page is tagged in, newest first, down to the first one older than the window.
+        def crossed_since(answer: Response) -> bool:
+            times = read_answer(client, answer, read_tagged_times)
+            return not times or min(times) < since
+
+        tagged = {"fields": TAGGED_FIELDS, "limit": TAGGED_PAGE_SIZE}
+        mentions = yield from paged_if_permitted(
+            client, TAGGED_ENDPOINT, f"{page_id}/tagged", tagged, page_id, enough=crossed_since
+        )
+        stats.tagged_pages = len(mentions) if mentions is not None else 0
+
         stats.threads.listed += threads
         stats.threads.plan = plan_thread_reads(threads, ledger, budget)
         for post_id in stats.threads.threads_to_read():
@@ -107,11 +124,12 @@ def pages_of(
             stats.threads.add_read(post_id, [post_id])
         plan = stats.threads.plan
         logger.info(
-            "%s: %d requests (%d posts pages, %d posts listed, %d posts' comments read, %d left for the "
-            "nights to come, %d deleted meanwhile), usage peak %g %%, %d paced, %d retries",
+            "%s: %d requests (%d posts pages, %d tagged pages, %d posts listed, %d posts' comments read, %d "
+            "left for the nights to come, %d deleted meanwhile), usage peak %g %%, %d paced, %d retries",
             account.account_id,
             stats.requests,
             stats.posts_pages,
+            stats.tagged_pages,
             stats.posts_listed,
             len(stats.threads.read),
             plan.left if plan is not None else 0,

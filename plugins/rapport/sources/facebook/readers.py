@@ -5,7 +5,9 @@ Shapes are the reference's: a Page node (``id``, ``name``, ``username``, ``categ
 ``message``, ``created_time``, ``permalink_url``, ``attachments``, ``shares.count``, and the
 ``reactions`` and ``comments`` edges as ``{"data": [], "summary": {"total_count"}}``);
 ``/{post-id}/comments?filter=stream`` (``data`` of comments with ``from``, ``message``,
-``created_time``, ``parent`` for a reply, ``comment_count``). Graph writes times as
+``created_time``, ``parent`` for a reply, ``comment_count``); ``/{page-id}/tagged`` (``data`` of the
+posts the Page is tagged in: ``message``, ``created_time``, ``permalink_url``, ``from`` only when their
+author is a Page). Graph writes times as
 ``2026-11-23T08:00:00+0000``. Every reader raises ``NormalizationError`` naming the page and the field.
 """
 
@@ -25,9 +27,23 @@ from rapport.sources.facebook.settings import (
     NAME,
     PAGE_ENDPOINT,
     POSTS_ENDPOINT,
+    TAGGED_ENDPOINT,
 )
-from rapport.sources.graph import MISSING_CODE, MISSING_SUBCODE, THROTTLING_CODES, read_error
-from rapport.sources.payloads import JsonNode, page_labels, page_param, parse_json, reply_interaction
+from rapport.sources.graph import (
+    MISSING_CODE,
+    MISSING_SUBCODE,
+    THROTTLING_CODES,
+    is_permission_error,
+    read_error,
+)
+from rapport.sources.payloads import (
+    JsonNode,
+    mention_interaction,
+    page_labels,
+    page_param,
+    parse_json,
+    reply_interaction,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -81,6 +97,11 @@ def read_posts(root: JsonNode) -> list[ListedPost]:
         ListedPost(node.get_str("id"), _time(node, "created_time"), _total(node, "comments"))
         for node in data(root)
     ]
+
+
+def read_tagged_times(root: JsonNode) -> list[datetime]:
+    """When each post of a ``tagged`` page was published."""
+    return [_time(node, "created_time") for node in data(root)]
 
 
 # -- records ------------------------------------------------------------------------------------------
@@ -183,9 +204,29 @@ def _count(node: JsonNode, key: str) -> int:
 
 
 def is_passed_over(page: Page) -> bool:
-    """An error page normalize passes over: a post deleted meanwhile (100/33), Graph's throttling."""
+    """An error page normalize passes over: a post deleted meanwhile (100/33), Graph's throttling, the
+    ``tagged`` edge of a token without its permission."""
     said = read_error(page.body)
+    if page.endpoint == TAGGED_ENDPOINT and is_permission_error(page):
+        return True
     return said.code in THROTTLING_CODES or (said.code == MISSING_CODE and said.subcode == MISSING_SUBCODE)
+
+
+def mention_row(node: JsonNode, account: Account, observed: datetime) -> Row:
+    """A post the Page is tagged in, as a ``mention`` of it. Graph gives a person's post without
+    ``from``: its author is ``unknown:<post id>``."""
+    author = node.get_optional_object("from")
+    post_id = node.get_str("id")
+    return mention_interaction(
+        NAME,
+        account,
+        observed,
+        interaction_id=post_id,
+        author_native_id=author.get_str("id") if author is not None else f"unknown:{post_id}",
+        author_handle=author.get_optional_str("name") if author is not None else None,
+        created_at=_time(node, "created_time"),
+        text=node.get_optional_str("message") or "",
+    )
 
 
 def records_of(
@@ -196,6 +237,7 @@ def records_of(
     snapshot: JsonNode | None = None
     posts: dict[str, Row] = {}
     comments: dict[str, list[JsonNode]] = {}
+    tagged: list[JsonNode] = []
     for page, label in zip(pages, labels, strict=True):
         if page.status >= 400:
             if is_passed_over(page):
@@ -211,6 +253,8 @@ def records_of(
                 posts[row["post_id"]] = row
         elif page.endpoint == COMMENTS_ENDPOINT:
             comments.setdefault(page_param(page, "id", label), []).append(root)
+        elif page.endpoint == TAGGED_ENDPOINT:
+            tagged.append(root)
         else:
             raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
     if snapshot is None:
@@ -222,6 +266,10 @@ def records_of(
     own_id = str(snapshot_record["account_native_id"])
 
     interactions: dict[str, Row] = {}
+    for node in (node for root in tagged for node in data(root)):
+        mention = mention_row(node, account, observed)
+        if mention["author_native_id"] != own_id:  # the Page tagging itself talks to no one
+            interactions[mention["interaction_id"]] = mention
     reads: dict[str, Row] = {}
     for post_id, roots in comments.items():
         read = [read_comment(node) for root in roots for node in data(root)]

@@ -29,7 +29,10 @@ MAX_THREAD_BUDGET: Final = 10_000
 PAGE_ENDPOINT: Final = "page"
 POSTS_ENDPOINT: Final = "published_posts"
 COMMENTS_ENDPOINT: Final = "comments"
-ENDPOINTS: Final = (PAGE_ENDPOINT, POSTS_ENDPOINT, COMMENTS_ENDPOINT)
+TAGGED_ENDPOINT: Final = "tagged"
+"""``/{page-id}/tagged``: the public posts the Page is tagged in (``visitor_posts`` is not read: the
+reference says it does not serve Pages of the New Pages Experience, every Page since 2023)."""
+ENDPOINTS: Final = (PAGE_ENDPOINT, POSTS_ENDPOINT, TAGGED_ENDPOINT, COMMENTS_ENDPOINT)
 
 PAGE_FIELDS: Final = "id,name,username,category,followers_count,fan_count,link"
 POST_FIELDS: Final = (
@@ -38,12 +41,17 @@ POST_FIELDS: Final = (
     "reactions.summary(total_count).limit(0),comments.summary(true).limit(0)"
 )
 COMMENT_FIELDS: Final = "id,from,message,created_time,parent{id,from},comment_count,like_count"
+TAGGED_FIELDS: Final = "id,message,created_time,from,permalink_url"
+"""``from`` is left out of a person's post (the reference: only its author's token sees it)."""
+TAGGED_PERMISSION: Final = "pages_read_user_content"
+"""What ``/tagged`` needs; without it the edge is passed over (its error page landed), not the Page."""
 COMMENT_FILTER: Final = "stream"
 """Every comment of a post, replies included (each with its ``parent``), not the top-level ones only."""
 COMMENT_ORDER: Final = "chronological"
 
 POSTS_PAGE_SIZE: Final = 100
 COMMENTS_PAGE_SIZE: Final = 100
+TAGGED_PAGE_SIZE: Final = 100
 MEDIA_TYPES: Final = frozenset({"photo", "video", "animated_image_video", "animated_image_share", "album"})
 """Attachment ``media_type`` values that are media (a ``link`` or an ``event`` is not one)."""
 

@@ -2,7 +2,7 @@
 its media, the public's comments and the account's own replies.
 
 :func:`extract` yields the raw responses of one account for a window (``me``: the token's Page
-and its linked Instagram account, ``user``: the snapshot, the ``media`` pages, then the
+and its linked Instagram account, ``user``: the snapshot, the ``media`` pages, the ``tags`` pages, then the
 ``comments`` and ``replies`` pages of the media the thread ledger plans);
 :func:`extract_with_stats` does the same and also hands back the counters; :func:`normalize`
 turns the landed pages into the record types of :mod:`rapport.records`, from the pages alone.
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
-from rapport.sources.instagram.settings import CONNECTION_ID, NAME, TOKEN_VARIABLE, USERNAME
+from rapport.sources.instagram.settings import CONNECTION_ID, NAME, TAGS_PERMISSION, TOKEN_VARIABLE, USERNAME
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -33,6 +33,8 @@ __all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
 API_COST: Final = (
     "requests per account per run: 1 me (the Page and its linked account) + 1 user (the snapshot) "
     "+ ceil(media down to the first one older than window.since / 50) media pages "
+    "+ the tags pages (50 media tagging the account a page) down to the first one older than "
+    "window.since, else to the empty page that ends them (the edge gives no next): at least 1 "
     "+ for each media read (those whose comments_count changed since their last read, then the "
     "ledger's backlog, at most the thread budget, default 40): ceil(comments / 50) comments pages "
     "+ one replies page per 50 replies of each comment holding more replies than it shows; "
@@ -71,7 +73,9 @@ def extract_with_stats(
 
     The pages, in order: ``me`` (``instagram_business_account{id,username}`` of the token's
     Page: its username must be the registry's handle); ``user`` (the snapshot); the ``media``
-    pages, 50 a page, newest first, down to the first media older than ``window.since``; then,
+    pages, 50 a page, newest first, down to the first media older than ``window.since``; the ``tags``
+    pages (media of others tagging the account, the same way; a token without their permission lands
+    Graph's error page and the edge is passed over, named in ``stats.skipped``); then,
     for each media :func:`~rapport.thread_ledger.plan_thread_reads` chooses (``comments_count``
     changed since its last read first, then the backlog, at most ``thread_budget``, else
     ``RAPPORT_INSTAGRAM_THREAD_BUDGET``, else 40), its ``comments`` pages (with the first
@@ -110,6 +114,8 @@ def normalize(
     - a comment of the public is an ``interactions`` reply: a top-level one replies to the
       media and is a question when it holds a ``?`` outside its links; a reply to a comment
       replies to the account's comment it is under, else to the media, and is no question;
+    - a media of the ``tags`` pages is an ``interactions`` mention of the account, its owner known
+      by ``username`` (``username:<name>``), a question when its caption holds a ``?`` outside links;
     - a comment of the account itself (``from.id`` is its id; ``username`` when ``from`` is
       absent) is its own ``reply`` post: to the comment it is under, or to its media;
     - a ``thread_reads`` row for each media whose comments, and each comment's replies, were
@@ -117,7 +123,8 @@ def normalize(
 
     What was published after ``observed_at`` that the extraction could have seen is left for
     the run dates that follow. The error page of a media or comment deleted before its read
-    (code 100, subcode 33) is passed over. Raises ``NormalizationError`` naming the page
+    (code 100, subcode 33) is passed over, and so is the ``tags`` error page of a token without its
+    permission. Raises ``NormalizationError`` naming the page
     (``comments (id=17895695668004550) page 2``) and the field when a body cannot be read, when
     no ``me`` or ``user`` page is there, when the Page is linked to another account than the
     registry's, and for another error page.
@@ -152,9 +159,9 @@ PLATFORM: Final = Platform(
     cost=NightlyCost(
         unit="requests",
         formula=API_COST,
-        first_run=44,
-        nightly=6,
-        nothing_new=3,
+        first_run=45,
+        nightly=7,
+        nothing_new=4,
         example=(
             "3 media a week, 12 comments each (one with 7 replies, the account's answer among them); a "
             "night with activity: 1 new media, new comments on 2 others (once the backlog is read); "
@@ -194,7 +201,12 @@ PLATFORM: Final = Platform(
             "yes",
             "the account's comments in those threads (from.id, else username)",
         ),
-        Measure("the public's mentions", "no", "not read (tags and mentioned_media are not asked)"),
+        Measure(
+            "the public's mentions",
+            "partly",
+            f"media tagging the account (/{{ig-user-id}}/tags) of the window: needs {TAGS_PERMISSION}, "
+            "else skipped; @mentions in others' captions and comments (mentioned_media) are not read",
+        ),
         Measure("the public's quotes", "no", "Instagram has none"),
         Measure("who liked or reposted", "no", "the Graph API shows no one's likes"),
         Measure("views", "no", "insights are not read"),

@@ -13,11 +13,13 @@ class ExtractionStats(GraphStats):
     """What one extraction cost and did, filled in as its pages are consumed.
 
     Inherited: ``requests``, ``retries``, ``rate_limited`` (Graph's throttling answers), ``slept_seconds``,
-    ``paced``, ``throttled``, ``usage_percent``. Added: the pages of each edge, and the media (or
+    ``paced``, ``throttled``, ``usage_percent``, ``skipped`` (``tags`` without its permission). Added: the
+    pages of each edge, and the media (or
     comments) deleted between their listing and their read (100/33, skipped).
     """
 
     media_pages: int = 0
+    tag_pages: int = 0
     comment_pages: int = 0
     reply_pages: int = 0
     media_missing: int = 0

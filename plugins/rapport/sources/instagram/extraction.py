@@ -19,11 +19,18 @@ from rapport.sources.graph import (
     fetch,
     open_client,
     paged,
+    paged_if_permitted,
     read_answer,
 )
 from rapport.sources.http import Response
 from rapport.sources.instagram.client import ExtractionStats
-from rapport.sources.instagram.readers import Media, read_comments, read_linked_account, read_media
+from rapport.sources.instagram.readers import (
+    Media,
+    read_comments,
+    read_linked_account,
+    read_media,
+    read_tag_times,
+)
 from rapport.sources.instagram.settings import (
     COMMENT_FIELDS,
     COMMENTS_ENDPOINT,
@@ -38,6 +45,9 @@ from rapport.sources.instagram.settings import (
     NAME,
     REPLIES_ENDPOINT,
     REPLIES_PAGE_SIZE,
+    TAGS_ENDPOINT,
+    TAGS_FIELDS,
+    TAGS_PAGE_SIZE,
     USER_ENDPOINT,
     USER_FIELDS,
     read_thread_budget,
@@ -85,6 +95,24 @@ def pages_of(
             client, MEDIA_ENDPOINT, path, params, linked.ig_user_id, enough=crossed_since
         )
         stats.media_pages += len(listing)
+
+        # The media the account is tagged in, newest first, down to the first one older than the window;
+        # the edge gives cursors and no next: an empty page ends it.
+        def tags_crossed_since(answer: Response) -> bool:
+            times = read_answer(client, answer, read_tag_times)
+            return not times or min(times) < since
+
+        tags = {"fields": TAGS_FIELDS, "limit": TAGS_PAGE_SIZE}
+        tagged = yield from paged_if_permitted(
+            client,
+            TAGS_ENDPOINT,
+            f"{linked.ig_user_id}/tags",
+            tags,
+            linked.ig_user_id,
+            enough=tags_crossed_since,
+            without_next=True,
+        )
+        stats.tag_pages = len(tagged) if tagged is not None else 0
         threads = [
             ListedThread(item.media_id, item.published_at, item.comment_count)
             for item in media
@@ -99,12 +127,13 @@ def pages_of(
             stats.threads.add_read(media_id, [media_id] if done else None)
         plan = stats.threads.plan
         logger.info(
-            "%s: %d requests (%d media pages, %d media's comments read, %d left for the nights to come, "
-            "%d comments pages, %d replies pages, %d deleted meanwhile), usage peak %g %%, %d paced, "
-            "%d retries",
+            "%s: %d requests (%d media pages, %d tags pages, %d media's comments read, %d left for the "
+            "nights to come, %d comments pages, %d replies pages, %d deleted meanwhile), usage peak %g %%, "
+            "%d paced, %d retries",
             account.account_id,
             stats.requests,
             stats.media_pages,
+            stats.tag_pages,
             len(stats.threads.read),
             plan.left if plan is not None else 0,
             stats.comment_pages,

@@ -1,16 +1,16 @@
 """Readers of the Instagram Graph API payloads: what extraction needs to page, and the records.
 
-Shapes are the reference's (Instagram API with Facebook Login): ``GET /me`` answers the Page
-with its ``instagram_business_account {id, username}``; ``GET /{ig-user-id}`` the IG User
-(``username``, ``name``, ``followers_count``, ``follows_count``, ``media_count``); the edges
-``/{ig-user-id}/media``, ``/{ig-media-id}/comments`` and ``/{ig-comment-id}/replies`` answer
-``{"data": [...], "paging": {"cursors": {"before", "after"}, "next"}}``, ``next`` absent on
-the last page. A comment has ``id``, ``text``, ``timestamp`` (``2017-08-31T18:10:30+0000``),
-``username``, ``like_count``, ``from {id, username}`` (added to IG Comments in October 2021:
-a comment without it is known by its ``username``) and, asked by field expansion, the first
-page of its ``replies``. Graph errors are ``{"error": {"message", "type", "code",
-"error_subcode", "fbtrace_id"}}``. Every reader raises ``NormalizationError`` naming the page
-and the field.
+Shapes are the reference's (Instagram API with Facebook Login): ``GET /me`` answers the Page with its
+``instagram_business_account {id, username}``; ``GET /{ig-user-id}`` the IG User (``username``,
+``name``, ``followers_count``, ``follows_count``, ``media_count``); the edges ``/{ig-user-id}/media``,
+``/{ig-media-id}/comments`` and ``/{ig-comment-id}/replies`` answer ``{"data": [...], "paging":
+{"cursors": {"before", "after"}, "next"}}``, ``next`` absent on the last page. A comment has ``id``,
+``text``, ``timestamp`` (``2017-08-31T18:10:30+0000``), ``username``, ``like_count``, ``from {id,
+username}`` (added to IG Comments in October 2021: a comment without it is known by its ``username``)
+and, asked by field expansion, the first page of its ``replies``. ``/{ig-user-id}/tags`` answers the
+media of others the account is tagged in (``caption``, ``timestamp``, ``username``, ``permalink``), with
+cursors and no ``next``. Graph errors are ``{"error": {"message", "type", "code", "error_subcode",
+"fbtrace_id"}}``. Every reader raises ``NormalizationError`` naming the page and the field.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS
 from rapport.sources import NormalizationError, Page, Records, Row, empty_post, thread_read, without_in_flight
-from rapport.sources.graph import MISSING_CODE, MISSING_SUBCODE, NODE_PARAM, read_error
+from rapport.sources.graph import MISSING_CODE, MISSING_SUBCODE, NODE_PARAM, is_permission_error, read_error
 from rapport.sources.instagram.settings import (
     CAROUSEL,
     COMMENTS_ENDPOINT,
@@ -31,9 +31,17 @@ from rapport.sources.instagram.settings import (
     MEDIA_ENDPOINT,
     NAME,
     REPLIES_ENDPOINT,
+    TAGS_ENDPOINT,
     USER_ENDPOINT,
 )
-from rapport.sources.payloads import JsonNode, page_labels, page_param, parse_json, reply_interaction
+from rapport.sources.payloads import (
+    JsonNode,
+    mention_interaction,
+    page_labels,
+    page_param,
+    parse_json,
+    reply_interaction,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -104,6 +112,11 @@ def read_media(root: JsonNode) -> list[Media]:
         Media(item.get_str("id"), item.get_timestamp("timestamp"), _count(item, "comments_count"))
         for item in data(root)
     ]
+
+
+def read_tag_times(root: JsonNode) -> list[datetime]:
+    """When each media of a ``/{ig-user-id}/tags`` page was published."""
+    return [item.get_timestamp("timestamp") for item in data(root)]
 
 
 @dataclass(frozen=True)
@@ -267,6 +280,22 @@ def interaction_row(
     )
 
 
+def tag_row(item: JsonNode, account: Account, observed: datetime) -> Row:
+    """A media of another account that tags the account, as a ``mention`` of it: its owner known by
+    ``username`` (``username:<name>``, as a comment without ``from``), its caption as the text."""
+    username = item.get_str("username")
+    return mention_interaction(
+        NAME,
+        account,
+        observed,
+        interaction_id=item.get_str("id"),
+        author_native_id=f"username:{username}",
+        author_handle=username,
+        created_at=item.get_timestamp("timestamp"),
+        text=item.get_optional_str("caption") or "",
+    )
+
+
 # -- normalize --------------------------------------------------------------------------------------
 
 
@@ -279,8 +308,11 @@ def records_of(
     media_pages: list[JsonNode] = []
     comments: dict[str, list[JsonNode]] = {}
     replies: dict[str, list[JsonNode]] = {}
+    tags: list[JsonNode] = []
     for page, label in zip(pages, page_labels(pages, (NODE_PARAM,)), strict=True):
         if page.status != 200:
+            if page.endpoint == TAGS_ENDPOINT and is_permission_error(page):
+                continue  # a token without the permission of tags: the edge is passed over
             said = read_error(page.body)
             if page.endpoint in (COMMENTS_ENDPOINT, REPLIES_ENDPOINT) and (said.code, said.subcode) == (
                 MISSING_CODE,
@@ -299,6 +331,8 @@ def records_of(
             comments.setdefault(page_param(page, NODE_PARAM, label), []).append(root)
         elif page.endpoint == REPLIES_ENDPOINT:
             replies.setdefault(page_param(page, NODE_PARAM, label), []).append(root)
+        elif page.endpoint == TAGS_ENDPOINT:
+            tags.append(root)
         else:
             raise NormalizationError(f"{label}: unknown {NAME} endpoint {page.endpoint!r}")
     if not me or not users:
@@ -318,6 +352,10 @@ def records_of(
             posts[row["post_id"]] = row
     listed_counts = {post_id: row["reply_count"] for post_id, row in posts.items()}
     interactions: dict[str, Row] = {}
+    for item in (item for root in tags for item in data(root)):
+        mention = tag_row(item, account, observed)
+        if str(mention["author_handle"]).lower() != own.username.lower():
+            interactions[mention["interaction_id"]] = mention
     reads: dict[str, Row] = {}
     for media_id, comment_pages in comments.items():
         read_in_full = next_page(comment_pages[-1]) is None

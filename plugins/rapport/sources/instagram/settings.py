@@ -40,7 +40,16 @@ USER_ENDPOINT: Final = "user"
 MEDIA_ENDPOINT: Final = "media"
 COMMENTS_ENDPOINT: Final = "comments"
 REPLIES_ENDPOINT: Final = "replies"
-ENDPOINTS: Final = (ME_ENDPOINT, USER_ENDPOINT, MEDIA_ENDPOINT, COMMENTS_ENDPOINT, REPLIES_ENDPOINT)
+TAGS_ENDPOINT: Final = "tags"
+"""``/{ig-user-id}/tags``: the media of others the account is tagged in."""
+ENDPOINTS: Final = (
+    ME_ENDPOINT,
+    USER_ENDPOINT,
+    MEDIA_ENDPOINT,
+    TAGS_ENDPOINT,
+    COMMENTS_ENDPOINT,
+    REPLIES_ENDPOINT,
+)
 
 ME_FIELDS: Final = "instagram_business_account{id,username}"
 """``GET /me``: the Page the token belongs to, and the Instagram professional account linked to it."""
@@ -49,6 +58,11 @@ MEDIA_FIELDS: Final = (
     "id,caption,media_type,media_product_type,timestamp,like_count,comments_count,permalink,"
     "children{media_type}"
 )
+TAGS_FIELDS: Final = "id,caption,timestamp,username,permalink"
+"""A tagging media's owner is its ``username`` (``owner`` is shown to the media's owner only)."""
+TAGS_PERMISSION: Final = "instagram_manage_comments"
+"""What ``/tags`` needs beside ``instagram_basic`` and ``pages_read_engagement``; without it the edge is
+passed over (its error page landed), not the account."""
 COMMENT_FIELDS: Final = "id,text,username,timestamp,from,like_count"
 COMMENTS_FIELDS: Final = f"{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}"
 """A comment with the first page of its replies (field expansion); more with ``/{comment-id}/replies``."""
@@ -56,6 +70,7 @@ COMMENTS_FIELDS: Final = f"{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}"
 MEDIA_PAGE_SIZE: Final = 50
 COMMENTS_PAGE_SIZE: Final = 50
 REPLIES_PAGE_SIZE: Final = 50
+TAGS_PAGE_SIZE: Final = 50
 """``limit`` of each edge: the Graph API's usual cap of a page (cursor-based pagination)."""
 
 CAROUSEL: Final = "CAROUSEL_ALBUM"
