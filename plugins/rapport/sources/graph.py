@@ -698,20 +698,15 @@ def paged_if_permitted(
     path: str,
     params: dict[str, Any],
     node_id: str | None = None,
-    *,
-    enough: Callable[[Response], bool] | None = None,
-    without_next: bool = False,
+    **paging: Any,
 ) -> Generator[Page, None, list[Response] | None]:
-    """:func:`paged` for an optional edge (the public's tags and mentions): a permission error (10,
-    200-299) passes the edge over instead of failing the account. Its error page is landed (yielded),
-    the edge and the permission Graph named are added to ``client.stats.skipped`` and logged, and
-    ``None`` is returned; every other error is raised as :func:`paged` raises it."""
+    """:func:`paged` (``paging``: its ``enough`` and ``without_next``) for an optional edge (the public's
+    tags): a permission error (10, 200-299) passes the edge over instead of failing the account. Its
+    error page is landed (yielded), the edge and the permission Graph named are added to
+    ``client.stats.skipped`` and logged, and ``None`` is returned; every other error is raised as
+    :func:`paged` raises it."""
     try:
-        return (
-            yield from paged(
-                client, endpoint, path, params, node_id, enough=enough, without_next=without_next
-            )
-        )
+        return (yield from paged(client, endpoint, path, params, node_id, **paging))
     except PermissionMissingError as error:
         said = read_error(error.response.body) if error.response is not None else GraphErrorBody()
         permission = missing_permission(said.message or "") or "a permission Graph does not name"

@@ -473,13 +473,15 @@ def reply_interaction(
     author_native_id: str,
     author_handle: str | None,
     created_at: datetime,
-    replies_to: str,
+    replies_to: str | None,
     text: str,
     is_top_level: bool,
 ) -> dict[str, Any]:
     """A comment of the public as an ``interactions`` row of type ``reply``: a top-level one holding a
     question mark outside its links is a question (a reply inside a thread talks to the thread: no
-    question); the platforms that comment in threads give no language."""
+    question); the platforms that comment in threads give no language. With ``replies_to`` ``None``,
+    a post of the public about the account outside its threads (Graph's tags: a Page tagged in a post,
+    an Instagram account in a media): a ``mention``, top-level, replying to no post of the account."""
     return {
         "platform": platform,
         "interaction_id": interaction_id,
@@ -487,42 +489,13 @@ def reply_interaction(
         "author_native_id": author_native_id,
         "author_handle": author_handle,
         "created_at": created_at,
-        "interaction_type": "reply",
+        "interaction_type": "reply" if replies_to is not None else "mention",
         "in_reply_to_post_id": replies_to,
         "text": text,
         "language": None,
         "is_question": is_top_level and contains_question(text),
         "observed_at": observed,
     }
-
-
-def mention_interaction(
-    platform: str,
-    account: Account,
-    observed: datetime,
-    *,
-    interaction_id: str,
-    author_native_id: str,
-    author_handle: str | None,
-    created_at: datetime,
-    text: str,
-) -> dict[str, Any]:
-    """A post of the public about the account outside its threads (Graph's tags: a Page tagged in a
-    post, an Instagram account tagged in a media) as an ``interactions`` row of type ``mention``: it
-    replies to no post of the account, and is a question when it holds a question mark outside its links."""
-    row = reply_interaction(
-        platform,
-        account,
-        observed,
-        interaction_id=interaction_id,
-        author_native_id=author_native_id,
-        author_handle=author_handle,
-        created_at=created_at,
-        replies_to="",
-        text=text,
-        is_top_level=True,
-    )
-    return {**row, "interaction_type": "mention", "in_reply_to_post_id": None}
 
 
 def without_byte_ranges(text: str, ranges: Iterable[tuple[int, int]]) -> str:

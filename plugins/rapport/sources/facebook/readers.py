@@ -38,7 +38,6 @@ from rapport.sources.graph import (
 )
 from rapport.sources.payloads import (
     JsonNode,
-    mention_interaction,
     page_labels,
     page_param,
     parse_json,
@@ -217,15 +216,17 @@ def mention_row(node: JsonNode, account: Account, observed: datetime) -> Row:
     ``from``: its author is ``unknown:<post id>``."""
     author = node.get_optional_object("from")
     post_id = node.get_str("id")
-    return mention_interaction(
+    return reply_interaction(
         NAME,
         account,
         observed,
         interaction_id=post_id,
         author_native_id=author.get_str("id") if author is not None else f"unknown:{post_id}",
         author_handle=author.get_optional_str("name") if author is not None else None,
+        replies_to=None,
         created_at=_time(node, "created_time"),
         text=node.get_optional_str("message") or "",
+        is_top_level=True,
     )
 
 

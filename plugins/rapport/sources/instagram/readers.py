@@ -36,7 +36,6 @@ from rapport.sources.instagram.settings import (
 )
 from rapport.sources.payloads import (
     JsonNode,
-    mention_interaction,
     page_labels,
     page_param,
     parse_json,
@@ -284,15 +283,17 @@ def tag_row(item: JsonNode, account: Account, observed: datetime) -> Row:
     """A media of another account that tags the account, as a ``mention`` of it: its owner known by
     ``username`` (``username:<name>``, as a comment without ``from``), its caption as the text."""
     username = item.get_str("username")
-    return mention_interaction(
+    return reply_interaction(
         NAME,
         account,
         observed,
         interaction_id=item.get_str("id"),
         author_native_id=f"username:{username}",
         author_handle=username,
+        replies_to=None,
         created_at=item.get_timestamp("timestamp"),
         text=item.get_optional_str("caption") or "",
+        is_top_level=True,
     )
 
 
