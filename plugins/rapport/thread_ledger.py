@@ -179,6 +179,15 @@ class ThreadReport:
         }
 
 
+def thread_budget(given: int | None, default: Callable[[], int], what: str = "thread budget") -> int:
+    """An extraction's budget of thread reads: ``given``, else what ``default`` reads from the
+    platform's setting. Raises ``ValueError`` for a negative one (a caller's mistake)."""
+    budget = default() if given is None else given
+    if budget < 0:
+        raise ValueError(f"the {what} must not be negative, got {budget}")
+    return budget
+
+
 def plan_thread_reads(listed: Iterable[ListedThread], ledger: ThreadLedger, budget: int) -> ThreadPlan:
     """Choose the threads to read tonight, within ``budget``.
 

@@ -54,6 +54,7 @@ from rapport.sources.instagram.settings import (
 )
 from rapport.sources.payloads import to_naive_utc
 from rapport.thread_ledger import ListedThread, ThreadLedger, plan_thread_reads
+from rapport.thread_ledger import thread_budget as resolve_thread_budget
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -71,9 +72,7 @@ def pages_of(
 ) -> Iterator[Page]:
     """The pages of one account's extraction (see :func:`rapport.sources.instagram.extract_with_stats`)."""
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
-    budget = read_thread_budget() if thread_budget is None else thread_budget
-    if budget < 0:
-        raise ValueError(f"the thread budget must not be negative, got {budget}")
+    budget = resolve_thread_budget(thread_budget, read_thread_budget)
     with open_client(
         DEFAULT_BASE_URL, platform=NAME, account=account, stats=stats, options=options
     ) as client:

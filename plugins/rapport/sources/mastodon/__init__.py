@@ -267,9 +267,9 @@ def extract_with_stats(
     """
     if account.platform != NAME:
         raise SourceError(f"{account.account_id}: not a {NAME} account, the {NAME} source cannot fetch it")
-    if context_budget is not None and context_budget < 0:
-        raise ValueError(f"the context budget must not be negative, got {context_budget}")
-    budget = read_context_budget() if context_budget is None else context_budget
+    from rapport.thread_ledger import thread_budget
+
+    budget = thread_budget(context_budget, read_context_budget, "context budget")
     from rapport.sources.mastodon.extraction import extract_pages
 
     stats = ExtractionStats()

@@ -63,6 +63,7 @@ from rapport.sources.youtube.settings import (
     read_thread_budget,
 )
 from rapport.thread_ledger import ListedThread, ThreadLedger, plan_thread_reads
+from rapport.thread_ledger import thread_budget as resolve_thread_budget
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -109,9 +110,7 @@ def pages_of(
 ) -> Iterator[Page]:
     """The pages of one channel's extraction (see :func:`rapport.sources.youtube.extract_with_stats`)."""
     since, until = to_naive_utc(window.since), to_naive_utc(window.until)
-    budget = read_thread_budget() if thread_budget is None else thread_budget
-    if budget < 0:
-        raise ValueError(f"the thread budget must not be negative, got {budget}")
+    budget = resolve_thread_budget(thread_budget, read_thread_budget)
     api_key = read_api_key(account.account_id)
     base_url = os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
     try:
