@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 from rapport import zones
 from rapport.accounts import Registry
 from rapport.errors import RapportError
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, RECORD_TYPES, THREAD_READS, RecordType
+from rapport.records import (
+    ACCOUNT_SNAPSHOTS,
+    EXPORT_FILES,
+    INTERACTIONS,
+    POSTS,
+    RECORD_TYPES,
+    THREAD_READS,
+    RecordType,
+)
 from rapport.validation import StagedPart
 
 if TYPE_CHECKING:
@@ -80,7 +88,7 @@ _READ_FILES = "read_parquet(?, union_by_name = false)"
 """The staged Parquet files of a list given as the statement's parameter."""
 
 # Upserted tables also keep when a row was first observed.
-_UPSERTED = (POSTS, INTERACTIONS, THREAD_READS)
+_UPSERTED = (POSTS, INTERACTIONS, THREAD_READS, EXPORT_FILES)
 
 
 @dataclass(frozen=True)
@@ -184,11 +192,27 @@ create or replace table raw.platform_measures (
     how varchar not null,
     primary key (platform, measure_number)
 );
+create or replace table raw.export_formats (
+    export_format varchar primary key,
+    platform varchar not null,
+    format_name varchar not null,
+    files varchar not null,
+    where_downloaded varchar not null
+);
+create or replace table raw.export_format_feeds (
+    export_format varchar not null,
+    component_number integer not null,
+    component varchar not null,
+    is_fed boolean not null,
+    how varchar not null,
+    primary key (export_format, component_number)
+);
 """
 
 
 def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
-    """``raw.platforms`` and ``raw.platform_measures``: one row per platform folder of
+    """``raw.platforms`` and ``raw.platform_measures`` (and ``raw.export_formats`` and
+    ``raw.export_format_feeds``, what each export format feeds): one row per platform folder of
     ``rapport.sources`` and per row of its metric-availability table, from its contract, made anew
     at every load. dbt checks every account's platform against them (no list of platforms in the
     dbt project to keep in step), and publishes what each platform can and cannot see."""
@@ -222,6 +246,23 @@ def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
             for number, measure in enumerate(contract.availability, 1)
         ],
     )
+    formats = [(contract, export) for contract in contracts for export in contract.exports]
+    if formats:
+        connection.executemany(
+            "insert into raw.export_formats values (?, ?, ?, ?, ?)",
+            [
+                (export.name, contract.name, export.title, export.files, export.where)
+                for contract, export in formats
+            ],
+        )
+        connection.executemany(
+            "insert into raw.export_format_feeds values (?, ?, ?, ?, ?)",
+            [
+                (export.name, number, feed.component, feed.fed, feed.how)
+                for _, export in formats
+                for number, feed in enumerate(export.feeds, 1)
+            ],
+        )
 
 
 def _upgrade_account_snapshots(connection: duckdb.DuckDBPyConnection) -> None:

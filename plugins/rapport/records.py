@@ -177,5 +177,24 @@ THREAD_READS = RecordType(
     ),
 )
 
-RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS, THREAD_READS)
+EXPORT_FILES = RecordType(
+    name="export_files",
+    grain="one row per analytics export file imported for an account",
+    # A file is imported once per account: dropping it again (same content) changes nothing.
+    key=("platform", "account_id", "file_sha256"),
+    columns=(
+        Column("platform", "VARCHAR", False, "Platform the account lives on."),
+        Column("account_id", "VARCHAR", False, "Rapport's key of the account the file is of."),
+        Column("export_format", "VARCHAR", False, "The export format it was read as (raw.export_formats)."),
+        Column("file_name", "VARCHAR", False, "The file's name as dropped in the account's inbox."),
+        Column("file_sha256", "VARCHAR", False, "SHA-256 of the file's bytes, as landed."),
+        Column("covers_since", "TIMESTAMP", False, "First day the file covers, at 00:00 UTC."),
+        Column("covers_until", "TIMESTAMP", False, "The day after the last day it covers, at 00:00 UTC."),
+        Column("posts_listed", "BIGINT", False, "Posts of the account the file lists."),
+        Column("follower_days", "BIGINT", False, "Days it gives the account's followers for."),
+        Column("observed_at", "TIMESTAMP", False, "When Rapport imported it: the run's logical date."),
+    ),
+)
+
+RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS, THREAD_READS, EXPORT_FILES)
 RECORD_TYPES_BY_NAME: Final = {record_type.name: record_type for record_type in RECORD_TYPES}

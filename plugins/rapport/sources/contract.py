@@ -115,6 +115,11 @@ class Platform:
     suites allow NULL in them on this platform (elsewhere they still require a value)."""
     simulated: bool = False
     """A simulated platform is observed at the end of its window, so that replays are identical."""
+    exports: tuple[ExportFormat, ...] = ()
+    """The analytics exports of the platform Rapport imports: an account with an ``inbox`` in the
+    registry is read from the files dropped there instead of the platform's API."""
+    reads_api: bool = True
+    """False for a platform read from its exports only: every account of it has an inbox."""
 
     @property
     def pool(self) -> str:
@@ -124,6 +129,64 @@ class Platform:
     def shows(self, record_type: str, column: str) -> bool:
         """False when ``record_type.column`` is one of the columns this platform never shows."""
         return f"{record_type}.{column}" not in self.unavailable
+
+
+COMPONENTS: Final = (
+    "answered_question_share",
+    "response_time",
+    "trust_presence",
+    "dialogue_share",
+    "own_news_share",
+    "directed_at_others_share",
+    "non_promotional_share",
+    "effort",
+    "accessibility_share",
+    "followers",
+)
+"""What an indicator is built from (docs/methodology.md), as an export format says it feeds them:
+the scoring components, and the followers of the account's snapshots."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One row of an export format's availability table: whether it feeds a component, and how."""
+
+    component: str
+    """One of :data:`COMPONENTS`."""
+    fed: bool
+    how: str
+    """The file's columns it comes from, or why it is missing (then the component is NULL, with a note)."""
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """An analytics export an organization downloads from the platform, that Rapport imports.
+
+    A file is read by ``reader`` (``"module:function"``, imported when a file
+    is read: the contract stays light), which returns an
+    :class:`rapport.sources.exports.ExportRows`; :data:`COMPONENTS` it does not
+    feed are NULL, with a note, in the weeks its files cover.
+    """
+
+    name: str
+    """Its key, unique across platforms (``linkedin_page``): in the landing zone and the warehouse."""
+    title: str
+    """How the platform's help names it (``LinkedIn page analytics (content, followers, visitors)``)."""
+    files: str
+    """What the file looks like (``.xls or .xlsx workbook, sheets 'Metrics', 'All posts'``)."""
+    where: str
+    """Where in the platform's tools it is downloaded."""
+    reader: str
+    """``module:function`` that reads a file (:data:`rapport.sources.exports.Reader`)."""
+    detector: str
+    """``module:function`` that tells, cheaply, whether a file is of this format
+    (:data:`rapport.sources.exports.Detector`): its kind, its sheets or its header row."""
+    feeds: tuple[Feed, ...]
+    """One row per component of :data:`COMPONENTS`, in that order."""
+
+    def fed(self, component: str) -> bool:
+        """Whether a file of this format feeds ``component``."""
+        return any(feed.component == component and feed.fed for feed in self.feeds)
 
 
 class Source(Protocol):

@@ -15,6 +15,7 @@ from rapport.records import (
     ACCOUNT_SNAPSHOTS,
     ACCOUNT_STATES,
     COUNTS_REQUIRED_WHEN_ACTIVE,
+    EXPORT_FILES,
     INTERACTION_TYPES,
     INTERACTIONS,
     POST_TYPES,
@@ -188,9 +189,19 @@ def _thread_read_rules() -> list[Expectation]:
     return []  # the generic ones suffice: keys, counts never negative, plausible times
 
 
+def _export_file_rules() -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="covers_until", column_B="covers_since"),
+        _not_after_observation("covers_until"),
+    ]
+
+
 _RULES: Final = {
     ACCOUNT_SNAPSHOTS.name: _account_snapshot_rules,
     POSTS.name: _post_rules,
     INTERACTIONS.name: _interaction_rules,
     THREAD_READS.name: _thread_read_rules,
+    EXPORT_FILES.name: _export_file_rules,
 }
