@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from rapport.records import ACCOUNT_SNAPSHOTS, INTERACTIONS, POSTS, THREAD_READS, RecordType
+from rapport.records import ACCOUNT_SNAPSHOTS, EXPORT_FILES, INTERACTIONS, POSTS, THREAD_READS, RecordType
 from rapport.validation import PART_FILE, StagedPart
 
 OBSERVED_AT = datetime(2026, 11, 23)
@@ -75,6 +75,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "reply_count": 2,
         "observed_at": OBSERVED_AT,
     },
+    "export_files": {
+        "platform": "demo",
+        "account_id": ACCOUNT_ID,
+        "export_format": "demo_export",
+        "file_name": "export.csv",
+        "file_sha256": "0" * 64,
+        "covers_since": OBSERVED_AT - timedelta(days=7),
+        "covers_until": OBSERVED_AT,
+        "posts_listed": 1,
+        "follower_days": 0,
+        "observed_at": OBSERVED_AT,
+    },
 }
 
 
@@ -97,12 +109,15 @@ def batch_frames(
     interactions: list[dict[str, Any]] | None = None,
     snapshots: list[dict[str, Any]] | None = None,
     thread_reads: list[dict[str, Any]] | None = None,
+    export_files: list[dict[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     return {
         "account_snapshots": frame(ACCOUNT_SNAPSHOTS, *(snapshots if snapshots is not None else [{}])),
         "posts": frame(POSTS, *(posts if posts is not None else [{}])),
         "interactions": frame(INTERACTIONS, *(interactions if interactions is not None else [{}])),
         "thread_reads": frame(THREAD_READS, *(thread_reads if thread_reads is not None else [{}])),
+        # An API's read imports no file: none unless a test gives some.
+        "export_files": frame(EXPORT_FILES, *(export_files or [])),
     }
 
 

@@ -197,4 +197,6 @@ EXPORT_FILES = RecordType(
 )
 
 RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS, THREAD_READS, EXPORT_FILES)
+READ_RECORD_TYPES: Final = (ACCOUNT_SNAPSHOTS, POSTS, INTERACTIONS, THREAD_READS)
+"""The record types a platform's reads give; an imported export file adds ``export_files``."""
 RECORD_TYPES_BY_NAME: Final = {record_type.name: record_type for record_type in RECORD_TYPES}

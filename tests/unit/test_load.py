@@ -34,7 +34,13 @@ def warehouse(tmp_path: Path) -> Path:
 def test_a_batch_loads_its_records_and_the_registry(tmp_path: Path, warehouse: Path):
     batch = stage_batch(tmp_path / "b1", batch_frames(), OBSERVED_AT, "e1")
     result = load_batches(warehouse, REGISTRY, [batch])
-    assert result.rows == {"account_snapshots": 1, "posts": 1, "interactions": 1, "thread_reads": 1}
+    assert result.rows == {
+        "account_snapshots": 1,
+        "posts": 1,
+        "interactions": 1,
+        "thread_reads": 1,
+        "export_files": 0,
+    }
     assert query(warehouse, "select count(*) from raw.organizations") == [(8,)]
     assert query(warehouse, "select post_id, first_observed_at, observed_at from raw.posts") == [
         ("1", OBSERVED_AT, OBSERVED_AT)

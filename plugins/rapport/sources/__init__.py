@@ -14,7 +14,9 @@ three functions (:class:`~rapport.sources.contract.Source`):
 ``normalize(pages, account, observed_at, fetched_at=None) -> Records``
     Turns the landed pages of one extraction into rows of the common record
     types of :mod:`rapport.records` (keys ``account_snapshots``, ``posts``,
-    ``interactions``; each row a dict keyed by column). ``observed_at`` is the
+    ``interactions``, ``thread_reads``, and ``export_files`` for an imported
+    analytics export; each row a dict keyed by column; a type the source never
+    gives may be left out). ``observed_at`` is the
     end of the extraction's window (the run's logical date), never the wall
     clock: it stamps every row, and what was published after it is left for
     the run dates that follow (``without_in_flight``); ``fetched_at``, when the

@@ -703,6 +703,8 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
         detail = f"{type(error).__name__} while normalizing: {error}"[:_DETAIL_LENGTH]
         outcome.failures.append(Failure("payload", "normalizable", None, detail))
         return outcome, None
+    # A source leaves out the record types it never gives (an API's reads give no export_files).
+    records = {record_type.name: records.get(record_type.name, []) for record_type in RECORD_TYPES}
     outcome.rows = {name: len(rows) for name, rows in records.items()}
     return outcome, records
 
