@@ -22,6 +22,7 @@ def rapport_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "RAPPORT_QUARANTINE_DIR",
         "RAPPORT_WAREHOUSE",
         "RAPPORT_GX_DOCS_DIR",
+        "RAPPORT_INBOX_DIR",
     ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("RAPPORT_HOME", str(tmp_path))

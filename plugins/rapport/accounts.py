@@ -61,7 +61,7 @@ _HOST_AND_PORT = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]{1
 _KEYS: Final = {
     "registry": ("organizations",),
     "organization": ("id", "name", "peer_group", "size_band", "language", "accounts"),
-    "account": ("platform", "handle", "instance"),
+    "account": ("platform", "handle", "instance", "inbox"),
 }
 # Names that designate a machine of the local network or of a cloud's infrastructure
 # (metadata.google.internal), or that wildcard DNS services resolve to the address they spell.
@@ -100,6 +100,9 @@ class Account:
     platform: str
     handle: str
     instance: str | None = None
+    inbox: Path | None = None
+    """The folder its analytics exports are dropped in, when the registry names one (``inbox:``,
+    relative to the registry's folder): the account is then read from those files, not the API."""
 
     @property
     def account_id(self) -> str:
@@ -432,9 +435,28 @@ def _read_account(
     elif instance is not None:
         problems.append(f"{where} ({handle}): {platform} takes no 'instance'")
         return None
+    inbox = _inbox(place, entry.get("inbox"), f"{where} ({handle})", contract.exports != (), problems)
     if len(problems) > before:
         return None
-    return Account(organization_id=organization_id, platform=platform, handle=handle, instance=instance)
+    return Account(
+        organization_id=organization_id, platform=platform, handle=handle, instance=instance, inbox=inbox
+    )
+
+
+def _inbox(place: _Place, value: Any, where: str, imports: bool, problems: list[str]) -> Path | None:
+    """The account's own inbox, as the registry names it (relative to the registry's folder)."""
+    if value is None:
+        return None
+    if not imports:
+        problems.append(f"{where}: 'inbox' is for a platform whose analytics exports Rapport imports")
+        return None
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        problems.append(f"{where}: 'inbox' must be a folder path, not {value!r}")
+        return None
+    folder = Path(value.strip()).expanduser()
+    if not folder.is_absolute() and place.path is not None:
+        folder = place.path.parent / folder
+    return folder
 
 
 class _InstanceError(ValueError):

@@ -23,9 +23,14 @@ from rapport.errors import ConfigurationError, RapportError
 from rapport.settings import get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
-    from rapport.sources.contract import Platform
+    from rapport.landing import ImportedFile
+    from rapport.sources.contract import ExportFormat, Platform
+    from rapport.sources.exports.importing import Examination
+    from rapport.sources.exports.inbox import InboxFile
 
 USER_MISTAKE: Final = 2
 """Exit code of a mistake the user can fix (click's own for a bad argument)."""
@@ -256,6 +261,199 @@ def fetch(
     questions = int(interactions["is_question"].sum()) if len(interactions) else 0
     typer.echo(f"  from the public: {len(interactions)} " + json.dumps(kinds) + f", {questions} questions")
     typer.echo(f"  cost: {describe_cost(cost(), len(pages))}")
+
+
+_PROGRESS_FROM_BYTES: Final = 4 * 1024 * 1024
+"""Files larger than this are read with a progress bar."""
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="An analytics export file, as the platform gave it.")],
+    account_id: Annotated[
+        str, typer.Option("--account", help="The account it is of, e.g. 'linkedin:city-library'.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what it holds; write nothing.")] = False,
+    run_date: Annotated[
+        datetime | None,
+        typer.Option(
+            "--date",
+            help="The run date to import it for (places dates without a year); default today.",
+            formats=["%Y-%m-%d"],
+        ),
+    ] = None,
+) -> None:
+    """Read an export file now: what it is, the days it covers, its posts and followers, the gaps,
+    and what it would load; then land it for the run date (the run of that date validates and loads
+    it), or, with --dry-run, write nothing."""
+    from rapport.accounts import load_registry
+    from rapport.landing import imported_files
+    from rapport.sources import Window
+    from rapport.sources.exports.importing import examine, land
+
+    settings = get_settings()
+    registry = load_registry(settings.accounts_file)
+    try:
+        account = registry.account(account_id)
+    except KeyError as error:
+        raise typer.BadParameter(str(error).strip("'\""), param_hint="--account") from None
+    if not get_platform_exports(account.platform):
+        raise typer.BadParameter(
+            f"{account.account_id}: Rapport imports no analytics export of {account.platform}",
+            param_hint="--account",
+        )
+    until = (run_date.replace(tzinfo=UTC) if run_date else datetime.now(UTC)).astimezone(UTC)
+    until = until.replace(hour=0, minute=0, second=0, microsecond=0)
+    inbox_file = _read_export(file)
+    landed = imported_files(settings.landing_dir, account)
+    found = examine(settings, account, inbox_file, Window(until - timedelta(days=1), until), landed)
+    _echo(f"{file.name}: {found.export.title if found.export else 'not read'}, for {account.account_id}")
+    if found.already is not None:
+        _echo(
+            f"  already imported for {found.already.run_date} (as {found.already.file}, extraction "
+            f"{found.already.extraction.extraction_id}): nothing to do"
+        )
+        return
+    if found.rows is not None:
+        for line in describe_export(found, landed.values()):
+            _echo(f"  {line}")
+    if found.later:
+        raise _fail(
+            f"{file}: its days start after {found.run_date}: import it with --date on or after its last day"
+        )
+    if found.problem is not None:
+        raise _fail(f"{found.problem}" if str(file.name) in found.problem else f"{file}: {found.problem}")
+    if dry_run:
+        _echo("  dry run: nothing written")
+        return
+    extraction = land(settings, account, found)
+    _echo(
+        f"  landed for {found.run_date} as {extraction.path}: the run of {found.run_date} "
+        "validates and loads it"
+    )
+
+
+def get_platform_exports(platform: str) -> tuple[ExportFormat, ...]:
+    """The export formats a platform imports (none for most)."""
+    from rapport.sources import get_platform
+
+    return get_platform(platform).exports
+
+
+def _read_export(file: Path) -> InboxFile:
+    """The file, read (with a progress bar when large) and hashed, as an inbox would hold it."""
+    import hashlib
+
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from rapport.sources.exports.inbox import InboxFile
+    from rapport.sources.exports.parsing import MAX_FILE_BYTES
+
+    try:
+        size = file.stat().st_size
+        if not file.is_file():
+            raise typer.BadParameter(f"{file}: not a file", param_hint="FILE")
+        if size > MAX_FILE_BYTES:
+            raise _fail(f"{file}: {size} bytes, more than the {MAX_FILE_BYTES} an export can be")
+        chunks = []
+        with (
+            file.open("rb") as stream,
+            Progress(
+                TextColumn("reading {task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                transient=True,
+                console=Console(stderr=True),
+                disable=size < _PROGRESS_FROM_BYTES,
+            ) as progress,
+        ):
+            task = progress.add_task(file.name, total=size)
+            while chunk := stream.read(1 << 20):
+                chunks.append(chunk)
+                progress.advance(task, len(chunk))
+    except OSError as error:
+        raise typer.BadParameter(f"{file}: cannot read it ({error.strerror})", param_hint="FILE") from None
+    data = b"".join(chunks)
+    return InboxFile(file.name, data, hashlib.sha256(data).hexdigest())
+
+
+def describe_export(found: Examination, landed: Iterable[ImportedFile]) -> list[str]:
+    """What an examined export holds and would load, a line each: whose it is, the days it covers,
+    its posts and followers, the gaps (days without followers, periods no file covers), the
+    components it does not feed."""
+    from rapport.sources.contract import COMPONENTS
+
+    rows, export = found.rows, found.export
+    assert rows is not None and export is not None  # described once read
+    days = (rows.last_day - rows.first_day).days + 1
+    first_week, last_week = rows.first_day.isocalendar(), rows.last_day.isocalendar()
+    lines = []
+    if rows.identities:
+        lines.append(
+            "whose: " + ", ".join(f"{kind} {value!r}" for kind, value in sorted(rows.identities.items()))
+        )
+    lines.append(
+        f"covers: {rows.first_day} to {rows.last_day} ({days} days, ISO weeks "
+        f"{first_week.year}-W{first_week.week:02d} to {last_week.year}-W{last_week.week:02d})"
+    )
+    if rows.posts:
+        dates = sorted(post.created_at for post in rows.posts)
+        totals = [
+            f"{sum(getattr(post, count) or 0 for post in rows.posts):,} {count}"
+            for count in ("likes", "comments", "shares")
+            if any(getattr(post, count) is not None for post in rows.posts)
+        ]
+        lines.append(
+            f"posts: {len(rows.posts)}, {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}"
+            + (f" ({', '.join(totals)})" if totals else "")
+        )
+    else:
+        lines.append("posts: none listed")
+    if rows.followers:
+        given = dict(rows.followers)
+        ordered = sorted(given)
+        lines.append(f"followers: {len(given)} days, {given[ordered[0]]:,} to {given[ordered[-1]]:,}")
+        missing = days - len(given)
+        if missing:
+            lines.append(f"gaps: followers missing for {missing} of its {days} days")
+    else:
+        lines.append("followers: not in this file")
+    for gap in _period_gaps(found, landed):
+        lines.append(f"gaps: {gap}")
+    lines += [f"note: {note}" for note in rows.notes]
+    if found.refused is None:
+        lines.append(
+            f"would load: {len(rows.posts)} posts, {len(rows.followers)} follower counts and the file's "
+            f"record, for run date {found.run_date}"
+        )
+    unfed = [component.replace("_", " ") for component in COMPONENTS if not export.fed(component)]
+    if unfed:
+        lines.append("not in this export (NULL in its weeks' scores, with a note): " + ", ".join(unfed))
+    return lines
+
+
+def _period_gaps(found: Examination, landed: Iterable[ImportedFile]) -> list[str]:
+    """The periods between the account's files of this format (and this one) that no file covers."""
+    name = found.export.name if found.export is not None else None
+    periods = sorted(
+        [
+            (other.extraction.window.since.date(), other.extraction.window.until.date())
+            for other in landed
+            if other.params.get("format") == name and "refused" not in other.params
+        ]
+        + [(found.window.since.date(), found.window.until.date())]
+    )
+    gaps = []
+    covered_until = periods[0][1]
+    for since, until in periods[1:]:
+        if since > covered_until:
+            gaps.append(
+                f"no file of this format covers {covered_until} to {since - timedelta(days=1)}: "
+                "those weeks are not scored"
+            )
+        covered_until = max(covered_until, until)
+    return gaps
 
 
 def _count(count: object, what: str) -> str:

@@ -503,6 +503,43 @@ def find_extractions(
     yield from zones.landing_extraction_dirs(landing_dir, run_date, account_path)
 
 
+@dataclass(frozen=True)
+class ImportedFile:
+    """An export file an earlier import landed for an account (:func:`imported_files`)."""
+
+    file: str
+    sha256: str
+    run_date: date
+    extraction: Extraction
+    params: dict[str, str]
+
+    @property
+    def holds(self) -> set[str]:
+        """What it was found to hold when imported: ``posts``, ``followers``."""
+        return set(filter(None, self.params.get("holds", "").split(",")))
+
+
+def imported_files(landing_dir: Path, account: Account) -> dict[str, ImportedFile]:
+    """The export files landed for ``account`` by its imports, by SHA-256 of their bytes: a file
+    dropped again (under any name) is not imported twice. Pages of other extractions are not files."""
+    from rapport.sources.exports import FILE_ENDPOINT
+
+    found: dict[str, ImportedFile] = {}
+    for extraction in readable_extractions(find_extractions(landing_dir, account=account)):
+        for entry in extraction.pages:
+            if entry.get("endpoint") != FILE_ENDPOINT:
+                continue
+            params = {str(key): str(value) for key, value in dict(entry.get("params") or {}).items()}
+            sha256 = params.get("sha256") or str(entry.get("sha256"))
+            found.setdefault(
+                sha256,
+                ImportedFile(
+                    params.get("file", entry["file"]), sha256, extraction.run_date, extraction, params
+                ),
+            )
+    return found
+
+
 def latest_until(
     landing_dir: Path, account: Account, before: date, quarantine_dir: Path | None = None
 ) -> datetime | None:

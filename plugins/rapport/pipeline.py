@@ -122,9 +122,13 @@ def extract_account(
     account cannot be extracted: the task fails and is retried, other
     accounts go on.
     """
+    from rapport.sources.exports.inbox import reads_exports
+
     settings = get_settings()
     account = (registry or load_registry(settings.accounts_file)).account(account_id)
     plan = plan_extraction(settings, account, resolve_until(until))
+    if reads_exports(account):
+        return import_account(settings, account, plan.window)
     source = get_source(account.platform)
     # A simulated platform is observed at the end of the window, which keeps replays identical.
     fetched_at = plan.window.until if source.PLATFORM.simulated else datetime.now(UTC)
@@ -158,6 +162,16 @@ def extract_account(
         "threads": extraction.threads,
     }
     log.info("extracted %s", summary)
+    return summary
+
+
+def import_account(settings: Settings, account: Account, window: Window) -> dict[str, Any]:
+    """Import the new files of an account's inbox for the run date of ``window.until``
+    (:func:`rapport.sources.exports.importing.import_inbox`); return a small summary."""
+    from rapport.sources.exports.importing import import_inbox
+
+    summary = import_inbox(settings, account, window)
+    log.info("imported %s", summary)
     return summary
 
 

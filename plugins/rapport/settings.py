@@ -44,6 +44,7 @@ _DATA_PATHS: Final = {
     "RAPPORT_WAREHOUSE": ("warehouse.duckdb",),
     "RAPPORT_GX_DOCS_DIR": ("gx_docs",),
     "RAPPORT_PUBLISHED_DIR": ("published",),
+    "RAPPORT_INBOX_DIR": ("inbox",),
 }
 
 
@@ -84,6 +85,9 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = _path("RAPPORT_DBT_PROJECT_DIR")
     gx_docs_dir: Path = _path("RAPPORT_GX_DOCS_DIR")
     published_dir: Path = _path("RAPPORT_PUBLISHED_DIR")
+    inbox_dir: Path = _path("RAPPORT_INBOX_DIR")
+    """Where the accounts read from analytics exports get their files, one folder each, when the
+    registry names no ``inbox`` of their own."""
 
     history_weeks: int = Field(
         default=26,
@@ -251,6 +255,7 @@ class Settings(BaseSettings):
         "dbt_project_dir",
         "gx_docs_dir",
         "published_dir",
+        "inbox_dir",
         mode="after",
     )
     @classmethod

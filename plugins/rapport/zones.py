@@ -14,6 +14,9 @@
     published   <published_dir>/rapport.duckdb, parquet/current/, report/, dbt_docs/
     state       <data_dir>/state/<platform>/<name> (session.json, a quota's ledger) and <name>.lock
                 a platform's sign-in session, shared by a run's tasks: private (0600), never landed
+    inbox       <inbox_dir>/platform=<platform>/account=<slug>/   the analytics exports dropped for an
+                account read from its files (unless the registry gives it an ``inbox`` of its own);
+                read, never written or emptied: the landing zone keeps what was imported
 
 A run date's folder is named ``run_date=<YYYY-MM-DD>`` in every zone; a folder
 of an extraction ``extraction=<its id>``. Locks are ``flock`` locks on files
@@ -99,6 +102,11 @@ def landed_run_dates(landing_dir: Path) -> list[date]:
         if (run_date := run_date_of_dir(path)) is not None
     }
     return sorted(found)
+
+
+def inbox_dir(inbox_root: Path, platform: str, slug: str) -> Path:
+    """The default inbox of an account read from its analytics exports."""
+    return inbox_root / f"{_PLATFORM}{platform}" / f"{_ACCOUNT}{slug}"
 
 
 def thread_ledger_file(landing_dir: Path, platform: str, slug: str) -> Path:

@@ -290,7 +290,7 @@ def test_a_misspelt_key_is_refused_at_its_line_with_the_key_it_resembles(tmp_pat
         (
             "        instance: Mastodon.Social\n",
             "        instance: Mastodon.Social\n        colour: blue\n",
-            ":11: city-library.accounts[0]: unknown key 'colour' (known keys: platform, handle, instance)",
+            ":11: city-library.accounts[0]: unknown key 'colour' (known keys: platform, handle, instance, inbox)",
         ),
         (
             "        handle: citylibrary.bsky.social\n",

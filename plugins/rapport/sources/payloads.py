@@ -601,11 +601,11 @@ def records_frame(record_type: RecordType, rows: Sequence[Mapping[str, object]])
 
 
 def records_frames(records: Records) -> dict[str, pd.DataFrame]:
-    """The frames of a source's records (see :func:`records_frame`), one per record type it gives."""
+    """The frames of a source's records (see :func:`records_frame`), one per record type: empty for
+    a type it does not give (an API's read gives no ``export_files``)."""
     return {
-        record_type.name: records_frame(record_type, records[record_type.name])
+        record_type.name: records_frame(record_type, records.get(record_type.name, []))
         for record_type in RECORD_TYPES
-        if record_type.name in records
     }
 
 

@@ -696,7 +696,9 @@ def _normalize(registry: Registry, extraction: Extraction) -> tuple[BatchOutcome
             pages, account, to_naive_utc(extraction.window.until), to_naive_utc(extraction.fetched_at)
         )
     except (KeyError, LandingError, NormalizationError) as error:
-        outcome.failures.append(Failure("payload", "readable", None, str(error).strip("'\"")))
+        # A KeyError's message is its quoted key: unquoted; other messages are kept whole.
+        detail = str(error).strip("'\"") if isinstance(error, KeyError) else str(error)
+        outcome.failures.append(Failure("payload", "readable", None, detail))
         return outcome, None
     except Exception as error:  # a bug of the source's: this batch is quarantined, the others go on
         log.exception("%s: normalizing %s failed unexpectedly", extraction.account_id, extraction.path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rapport.accounts import load_registry
-from rapport.records import READ_RECORD_TYPES
+from rapport.records import RECORD_TYPES
 from rapport.simulators.scale import ScaleProfile, land_world, write_registry
 from rapport.sources import Window, demo
 from rapport.sources.payloads import records_frames
@@ -59,7 +59,7 @@ def test_a_year_normalizes_into_valid_records_of_the_profile_s_size(registry):
     account = registry.accounts[0]
     pages = list(demo.extract(account, Window(UNTIL - timedelta(weeks=52), UNTIL)))
     frames = records_frames(demo.normalize(pages, account, UNTIL.replace(tzinfo=None)))
-    for record_type in READ_RECORD_TYPES:
+    for record_type in RECORD_TYPES:
         assert conforms(frames[record_type.name], record_type), record_type.name
     posts, interactions = frames["posts"], frames["interactions"]
     assert posts["post_id"].is_unique and interactions["interaction_id"].is_unique

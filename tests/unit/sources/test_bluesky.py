@@ -21,7 +21,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from rapport.accounts import Account
-from rapport.records import READ_RECORD_TYPES
+from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, bluesky, get_source
 from rapport.sources.bluesky.client import xrpc_path
 from rapport.sources.bluesky.settings import (
@@ -881,8 +881,8 @@ def test_normalize_keeps_a_post_dated_long_after_the_observation_for_validation_
 
 
 def test_normalize_output_columns_and_dtypes_equal_the_record_types(records: dict[str, Any]) -> None:
-    assert set(records) == {record_type.name for record_type in READ_RECORD_TYPES}
-    for record_type in READ_RECORD_TYPES:
+    assert set(records) == {record_type.name for record_type in RECORD_TYPES}
+    for record_type in RECORD_TYPES:
         frame = records[record_type.name]
         assert list(frame.columns) == record_type.column_names
         for column in record_type.columns:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from rapport.accounts import Account, load_registry
-from rapport.records import READ_RECORD_TYPES
+from rapport.records import RECORD_TYPES
 from rapport.simulators.demo_archetypes import ARCHETYPES, DEMO_START
 from rapport.simulators.demo_world import PAGE_SIZE
 from rapport.sources import NormalizationError, Page, SourceError, Window, demo
@@ -280,7 +280,7 @@ def test_followers_grow_along_each_archetypes_curve():
 # --------------------------------------------------------------------------- normalization
 
 
-@pytest.mark.parametrize("record_type", READ_RECORD_TYPES, ids=lambda record_type: record_type.name)
+@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda record_type: record_type.name)
 def test_normalize_returns_exactly_the_record_columns_in_order_with_their_dtypes(world, record_type):
     empty = fetch("festival_lumiere", datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
     empty_frames = records_frames(demo.normalize(empty, account("festival_lumiere"), OBSERVED_AT))
@@ -294,14 +294,14 @@ def test_normalize_returns_exactly_the_record_columns_in_order_with_their_dtypes
             else EXPECTED_DTYPES[column.sql_type]
             for column in record_type.columns
         }
-    assert set(empty_frames) == {"account_snapshots", "posts", "interactions", "thread_reads"}
+    assert set(empty_frames) == {"account_snapshots", "posts", "interactions", "thread_reads", "export_files"}
     assert len(empty_frames["posts"]) == 0
 
 
 def test_frames_keep_the_record_contract_the_validation_checks(world):
     for name in ARCHETYPES:
         frames = frames_of(world, name)
-        for record_type in READ_RECORD_TYPES:
+        for record_type in RECORD_TYPES:
             frame = frames[record_type.name]
             assert not frame[record_type.required_columns].isna().any().any(), (name, record_type.name)
         posts = frames["posts"]
@@ -319,6 +319,7 @@ def test_normalize_stamps_every_row_with_the_account_id_and_naive_utc_observed_a
     frames = records_frames(
         demo.normalize(pages, account("riviere_transit"), datetime(2026, 6, 15, 2, 0, tzinfo=paris))
     )
+    del frames["export_files"]  # the demo imports no file
     for frame in frames.values():
         assert len(frame) > 0
         assert set(frame.account_id) == {"demo:@riviere_transit"}

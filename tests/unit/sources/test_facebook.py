@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rapport.accounts import Account, parse_account
-from rapport.records import READ_RECORD_TYPES
+from rapport.records import RECORD_TYPES
 from rapport.sources import DeferredError, NormalizationError, Page, SourceError, Window, facebook, get_source
 from rapport.sources.graph import TokenError
 from rapport.sources.payloads import records_frame, records_frames
@@ -299,8 +299,8 @@ def test_a_token_without_pages_read_user_content_skips_the_tagged_edge_and_reads
 
 
 def test_normalize_gives_exactly_the_columns_and_dtypes_of_the_record_types(frames):
-    assert set(frames) == {record_type.name for record_type in READ_RECORD_TYPES}
-    for record_type in READ_RECORD_TYPES:
+    assert set(frames) == {record_type.name for record_type in RECORD_TYPES}
+    for record_type in RECORD_TYPES:
         frame = frames[record_type.name]
         assert list(frame.columns) == record_type.column_names
         assert frame.dtypes.to_dict() == records_frame(record_type, []).dtypes.to_dict()

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rapport.accounts import Account, parse_account
-from rapport.records import READ_RECORD_TYPES
+from rapport.records import RECORD_TYPES
 from rapport.sources import (
     DeferredError,
     NormalizationError,
@@ -94,8 +94,8 @@ def edited(pages: list[Page], index: int, change) -> list[Page]:
 
 
 def test_normalize_gives_exactly_the_columns_and_dtypes_of_the_record_types(frames):
-    assert set(frames) == {record_type.name for record_type in READ_RECORD_TYPES}
-    for record_type in READ_RECORD_TYPES:
+    assert set(frames) == {record_type.name for record_type in RECORD_TYPES}
+    for record_type in RECORD_TYPES:
         frame = frames[record_type.name]
         assert list(frame.columns) == record_type.column_names
         assert frame.dtypes.to_dict() == records_frame(record_type, []).dtypes.to_dict()

@@ -26,7 +26,7 @@ from werkzeug import Request
 
 from rapport.accounts import Account
 from rapport.landing import find_extractions, land_extraction, read_extraction
-from rapport.records import INTERACTIONS, POSTS, READ_RECORD_TYPES
+from rapport.records import INTERACTIONS, POSTS, RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, get_source, mastodon
 from rapport.sources.http import RESET_MARGIN, HttpStats, NotFoundError, RetriesExhaustedError
 from rapport.sources.mastodon import ExtractionStats
@@ -564,8 +564,8 @@ def test_the_source_is_found_by_platform_and_refuses_other_platforms_accounts():
 
 
 def test_normalize_gives_exactly_the_columns_and_dtypes_of_the_record_types(frames):
-    assert set(frames) == {record_type.name for record_type in READ_RECORD_TYPES}
-    for record_type in READ_RECORD_TYPES:
+    assert set(frames) == {record_type.name for record_type in RECORD_TYPES}
+    for record_type in RECORD_TYPES:
         frame = frames[record_type.name]
         empty = records_frame(record_type, [])
         assert list(frame.columns) == record_type.column_names

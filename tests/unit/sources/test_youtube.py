@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from rapport.accounts import Account, load_registry, parse_account
 from rapport.landing import land_extraction
-from rapport.records import READ_RECORD_TYPES
+from rapport.records import RECORD_TYPES
 from rapport.sources import NormalizationError, Page, SourceError, Window, get_source, youtube
 from rapport.sources.payloads import records_frame, records_frames
 from rapport.thread_ledger import ThreadLedger, ThreadState
@@ -311,8 +311,8 @@ def test_an_incremental_window_lists_only_back_to_since_and_reads_changed_thread
 
 
 def test_normalize_gives_exactly_the_columns_and_dtypes_of_the_record_types(frames):
-    assert set(frames) == {record_type.name for record_type in READ_RECORD_TYPES}
-    for record_type in READ_RECORD_TYPES:
+    assert set(frames) == {record_type.name for record_type in RECORD_TYPES}
+    for record_type in RECORD_TYPES:
         frame = frames[record_type.name]
         assert list(frame.columns) == record_type.column_names
         assert frame.dtypes.to_dict() == records_frame(record_type, []).dtypes.to_dict()
