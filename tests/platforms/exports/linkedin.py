@@ -253,12 +253,12 @@ def content_sheets(
     date_cells: bool = False,
 ) -> dict[str, Rows]:
     names = SHEETS[language]
-    metrics: Rows = [METRICS_HEADERS[language]]
+    metrics: Rows = [list(METRICS_HEADERS[language])]
     for number, day in enumerate(days if days is not None else _span(posts)):
         counts = [120 + number, 30, 150 + number, 90, 4, 1, 5, 6, 0, 6, 1, 0, 1, 0, 0, 0]
         rates = [0.045, 0.0, 0.041]
         metrics.append([_day(day, language, date_cells), *counts, *(_rate(rate, language) for rate in rates)])
-    listed: Rows = [[POST_NOTE[language]], POST_HEADERS[language]]
+    listed: Rows = [[POST_NOTE[language]], list(POST_HEADERS[language])]
     for post in posts:
         listed.append(
             [
@@ -290,7 +290,7 @@ def content_sheets(
 def followers_sheets(
     new_followers: Sequence[tuple[date, int]], *, language: str = "en", date_cells: bool = False
 ) -> dict[str, Rows]:
-    rows: Rows = [FOLLOWER_HEADERS[language]]
+    rows: Rows = [list(FOLLOWER_HEADERS[language])]
     for day, organic in new_followers:
         rows.append([_day(day, language, date_cells), 0, organic, 0, organic])
     sheets = {SHEETS[language]["followers"]: rows}
