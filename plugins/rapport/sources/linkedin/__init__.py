@@ -20,8 +20,18 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from rapport.sources.contract import COMPONENTS, ExportFormat, Feed, Measure, NightlyCost, Platform
-from rapport.sources.linkedin.settings import CONTENT, FOLLOWERS, NAME, VISITORS
+from rapport.sources.contract import ExportFormat, Measure, NightlyCost, Platform
+from rapport.sources.linkedin.settings import (
+    CONTENT,
+    FOLLOWERS,
+    NAME,
+    NO_FOLLOWERS,
+    NO_THREADS,
+    POSTS_FED,
+    TEXT_FED,
+    VISITORS,
+    feeds,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -63,40 +73,12 @@ def normalize(
     return records
 
 
-_NO_THREADS: Final = "the export counts comments but holds none of them"
-_POSTS: Final = "'All posts': one row per post with its 'Created date'"
-_TEXT: Final = "'Post title': the post's opening text as LinkedIn lists it (not always the whole post)"
-_NO_FOLLOWERS: Final = (
-    "'New followers' gives the day's new followers (sponsored, organic, auto-invited), "
-    "not the Page's follower count: a daily gain is not a total"
-)
-
-
-def _feeds(fed: dict[str, str], missing: str) -> tuple[Feed, ...]:
-    """One feed per component: those of ``fed`` with how, the others not fed (``missing`` says why
-    unless a reason of its own applies)."""
-    reasons = {
-        "answered_question_share": _NO_THREADS,
-        "response_time": _NO_THREADS,
-        "dialogue_share": "the export lists no replies of the Page to others",
-        "directed_at_others_share": "LinkedIn's post titles keep no @handles",
-        "accessibility_share": "no export gives alt text",
-        "followers": _NO_FOLLOWERS,
-    }
-    return tuple(
-        Feed(component, True, fed[component])
-        if component in fed
-        else Feed(component, False, reasons.get(component, missing))
-        for component in COMPONENTS
-    )
-
-
-_CONTENT_FEEDS: Final = _feeds(
+_CONTENT_FEEDS: Final = feeds(
     {
-        "trust_presence": _POSTS,
-        "effort": _POSTS,
-        "own_news_share": _TEXT,
-        "non_promotional_share": _TEXT,
+        "trust_presence": POSTS_FED,
+        "effort": POSTS_FED,
+        "own_news_share": TEXT_FED,
+        "non_promotional_share": TEXT_FED,
     },
     "",
 )
@@ -131,7 +113,7 @@ EXPORTS: Final = (
         where="the Page's admin view > Analytics > Followers > Export (a date range)",
         reader=f"{_READERS}:read_followers",
         detector=f"{_READERS}:detect_followers",
-        feeds=_feeds({}, _FOLLOWERS_MISSING),
+        feeds=feeds({}, _FOLLOWERS_MISSING),
     ),
     ExportFormat(
         name=VISITORS,
@@ -143,7 +125,7 @@ EXPORTS: Final = (
         where="the Page's admin view > Analytics > Visitors > Export (a date range)",
         reader=f"{_READERS}:read_visitors",
         detector=f"{_READERS}:detect_visitors",
-        feeds=_feeds({}, _VISITORS_MISSING),
+        feeds=feeds({}, _VISITORS_MISSING),
     ),
 )
 
@@ -170,7 +152,7 @@ PLATFORM: Final = Platform(
         example="any Page: its exports are read from the inbox",
     ),
     availability=(
-        Measure("followers", "no", _NO_FOLLOWERS + ": followers_count is NULL"),
+        Measure("followers", "no", NO_FOLLOWERS + ": followers_count is NULL"),
         Measure("following", "no", "the exports show no one a Page follows: NULL"),
         Measure("posts count", "no", "the exports count no posts beyond their date range: NULL"),
         Measure("account creation date", "no", "not in the exports: NULL"),
@@ -194,8 +176,8 @@ PLATFORM: Final = Platform(
         Measure("reposts received", "yes", "'Reposts' per post"),
         Measure("edits", "no", "not in the exports"),
         Measure("deletions", "no", "a deleted post is no longer listed: is_deleted is always false"),
-        Measure("the public's replies and questions", "no", "'Comments' counts them; " + _NO_THREADS),
-        Measure("the account's answers (response rate and time)", "no", _NO_THREADS),
+        Measure("the public's replies and questions", "no", "'Comments' counts them; " + NO_THREADS),
+        Measure("the account's answers (response rate and time)", "no", NO_THREADS),
         Measure("the public's mentions", "no", "not in the exports"),
         Measure("the public's quotes", "no", "not in the exports"),
         Measure("who liked or reposted", "no", "the exports give counts, never people"),

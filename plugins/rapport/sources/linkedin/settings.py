@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from rapport.sources.contract import COMPONENTS, Feed
+
 NAME: Final = "linkedin"
 
 CONTENT: Final = "linkedin_content"
@@ -132,3 +134,32 @@ POST_URN: Final = re.compile(r"urn:li:[A-Za-z]+:\d+")
 
 MAX_UNZIPPED_BYTES: Final = 200 * 1024 * 1024
 """An .xlsx whose parts would inflate beyond this is refused before it is opened (a zip bomb)."""
+
+# What the formats feed (the contract's ExportFormat.feeds)
+
+NO_THREADS: Final = "the export counts comments but holds none of them"
+POSTS_FED: Final = "'All posts': one row per post with its 'Created date'"
+TEXT_FED: Final = "'Post title': the post's opening text as LinkedIn lists it (not always the whole post)"
+NO_FOLLOWERS: Final = (
+    "'New followers' gives the day's new followers (sponsored, organic, auto-invited), "
+    "not the Page's follower count: a daily gain is not a total"
+)
+
+
+def feeds(fed: dict[str, str], missing: str) -> tuple[Feed, ...]:
+    """One feed per component: those of ``fed`` with how, the others not fed (``missing`` says why
+    unless a reason of its own applies)."""
+    reasons = {
+        "answered_question_share": NO_THREADS,
+        "response_time": NO_THREADS,
+        "dialogue_share": "the export lists no replies of the Page to others",
+        "directed_at_others_share": "LinkedIn's post titles keep no @handles",
+        "accessibility_share": "no export gives alt text",
+        "followers": NO_FOLLOWERS,
+    }
+    return tuple(
+        Feed(component, True, fed[component])
+        if component in fed
+        else Feed(component, False, reasons.get(component, missing))
+        for component in COMPONENTS
+    )
