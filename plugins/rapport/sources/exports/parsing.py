@@ -380,7 +380,7 @@ MONTHS: Final = {
     "juil": 7,
 }
 _WEEKDAYS: Final = re.compile(
-    r"^(mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim)[a-z]*\.?,\s+", re.IGNORECASE
+    r"^(mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim)[a-z]*(?:\.,?|,)\s+", re.IGNORECASE
 )
 _TIME: Final = (
     r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?(?:\.\d+)?\s*(?P<ampm>[ap]\.?m\.?)?)?"
@@ -409,7 +409,8 @@ class Moment:
 def read_moment(table: Table, line: int, column: str, text: str, *, day_first: bool) -> Moment:
     """A date or date-time as exports write them: ``2026-11-30``, ``2026-11-30 14:05 +0000``,
     ``11/30/2026 14:05`` (``30/11/2026`` when ``day_first``), ``Nov 30, 2026``, ``30 nov. 2026``,
-    ``Mon, Nov 30, 2026``, and without a year: ``November 30``, ``30 novembre``, ``11-30``.
+    ``Mon, Nov 30, 2026``, ``ven. 27 nov. 2026``, and without a year: ``November 30``,
+    ``30 novembre``, ``11-30``.
     Raises naming the line, the column and the text."""
     value = _WEEKDAYS.sub("", " ".join(text.strip().split()))
     found = (
