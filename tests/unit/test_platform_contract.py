@@ -308,27 +308,73 @@ def platform_lists(root: Path, platforms: Sequence[str]) -> list[str]:
     return sorted(set(found))
 
 
+SHORT_NAME = 3
+"""A platform named in fewer letters (``x``) is a common variable and word: it is looked for where
+it cannot be anything else (a string or value that is the name alone, ``'x'`` in SQL, ``sources.x``)."""
+
+
 def later_platform_mentions(root: Path, later: Sequence[str], platforms: Sequence[str]) -> list[str]:
     """Every mention, in code (not comments or docstrings), of a platform of ``later`` outside
     its own folder, in the strictly scanned places, as ``path:line: name``."""
     if not later:
         return []
+    long_names = [name for name in later if len(name) >= SHORT_NAME]
+    short_names = [name for name in later if len(name) < SHORT_NAME]
     # A name inside an identifier counts too: YOUTUBE_API_KEY, youtube_video_id.
-    word = re.compile(rf"(?<![a-z0-9])(?:{'|'.join(map(re.escape, later))})(?![a-z0-9])", re.IGNORECASE)
+    word = (
+        re.compile(rf"(?<![a-z0-9])(?:{'|'.join(map(re.escape, long_names))})(?![a-z0-9])", re.IGNORECASE)
+        if long_names
+        else None
+    )
+    short = "|".join(map(re.escape, short_names))
+    alone = re.compile(rf"\s*(?:{short})\s*", re.IGNORECASE) if short_names else None
+    path = re.compile(rf"sources[./](?:{short})(?![a-z0-9_])", re.IGNORECASE) if short_names else None
+    quoted = re.compile(rf"""(?<![\w'"])['"](?:{short})['"]""", re.IGNORECASE) if short_names else None
     found = []
-    for path in scanned_files(root, STRICTLY_SCANNED, platforms):
-        relative = path.relative_to(root).as_posix()
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if path.suffix == ".py":
-            pieces = [*_python_code_strings(text), *_python_names(text)]
+    for path_name in scanned_files(root, STRICTLY_SCANNED, platforms):
+        relative = path_name.relative_to(root).as_posix()
+        text = path_name.read_text(encoding="utf-8", errors="replace")
+        strings: list[tuple[int, str]] | None
+        if path_name.suffix == ".py":
+            strings = _python_code_strings(text)
+            pieces = [*strings, *_python_names(text)]
+            modules = _python_imports(text)
         else:
-            pieces = _yaml_values(text) if path.suffix in (".yml", ".yaml") else None
-            if pieces is None:
-                pieces = list(enumerate(_without_comments(text, path).splitlines(), 1))
-        found += [
-            f"{relative}:{line}: {match[0]}" for line, piece in pieces for match in word.finditer(piece)
-        ]
+            strings = _yaml_values(text) if path_name.suffix in (".yml", ".yaml") else None
+            pieces = (
+                strings
+                if strings is not None
+                else list(enumerate(_without_comments(text, path_name).splitlines(), 1))
+            )
+            modules = []
+        if word is not None:
+            found += [
+                f"{relative}:{line}: {match[0]}" for line, piece in pieces for match in word.finditer(piece)
+            ]
+        if alone is None or path is None or quoted is None:
+            continue
+        for line, piece in [*(strings or []), *modules]:
+            if alone.fullmatch(piece):
+                found.append(f"{relative}:{line}: {piece.strip()}")
+            found += [f"{relative}:{line}: {match[0]}" for match in path.finditer(piece)]
+        if strings is None:  # SQL, a Makefile: the name quoted, or as a module path
+            for line, piece in pieces:
+                found += [
+                    f"{relative}:{line}: {match[0]}"
+                    for match in (*quoted.finditer(piece), *path.finditer(piece))
+                ]
     return sorted(set(found))
+
+
+def _python_imports(text: str) -> list[tuple[int, str]]:
+    """The modules a Python file imports, with their line."""
+    modules = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            modules += [(node.lineno, alias.name) for alias in node.names]
+    return modules
 
 
 def _python_lists(text: str, names: set[str], relative: str) -> list[int]:
@@ -558,6 +604,35 @@ def test_the_strict_scan_finds_a_later_platform_named_in_code_outside_its_folder
         "plugins/rapport/accounts.py:4: YouTube",
         "sql/models/marts/fct_x.sql:2: youtube",
         "sql/models/staging/stg_x.yml:5: youtube",
+    ]
+
+
+def test_the_strict_scan_finds_a_one_letter_platform_where_it_cannot_be_a_variable(tmp_path: Path):
+    """``x`` (X, formerly Twitter) is also every coordinate and header prefix: only the name alone in
+    a string or a value, quoted in SQL, or as a module path is a mention of the platform."""
+    root = plant(
+        tmp_path,
+        {
+            "plugins/rapport/accounts.py": (
+                "from rapport.sources.x.exports import read_content\n"
+                "import rapport.sources.x\n"
+                'IS_X = platform == "x"\n'
+                "x, y = point\n"
+                "SVG = '<text x=\"1\">'\n"
+                'HEADER = "X-App-Usage"\n'
+            ),
+            "sql/models/marts/fct_x.sql": "select x.a from t as x where platform = 'x'\n",
+            "sql/models/staging/stg_x.yml": "models:\n  - name: stg_x\n    meta: {platform: x}\n",
+            "docker-compose.yml": "x-airflow-common: {image: python3.x}\n",
+            "Makefile": "run: ## python3.x\n\techo python3.x\n",
+        },
+    )
+    assert later_platform_mentions(root, ["x"], [*FIRST_PLATFORMS, "x"]) == [
+        "plugins/rapport/accounts.py:1: sources.x",
+        "plugins/rapport/accounts.py:2: sources.x",
+        "plugins/rapport/accounts.py:3: x",
+        "sql/models/marts/fct_x.sql:1: 'x'",
+        "sql/models/staging/stg_x.yml:3: x",
     ]
 
 

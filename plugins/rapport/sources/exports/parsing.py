@@ -257,10 +257,31 @@ def find_header(
     )
 
 
+def holds_header(
+    file: str, data: bytes, columns: Mapping[str, Sequence[str]], required: Sequence[str]
+) -> bool:
+    """Whether a CSV file's first lines hold a header with every ``required`` column (a detector's
+    check: reads the first 64 KB only, and never raises)."""
+    if kind_of(data) != "text":
+        return False
+    try:
+        head = decode_text(file, data[:65536])
+        table = csv_table(file, "".join(head.splitlines(keepends=True)[:12]))
+        find_header(table, columns, required)
+    except (ExportFileError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def cell(cells: Sequence[str], columns: Mapping[str, int], key: str) -> str:
     """The text of column ``key`` in a row, ``""`` when the file has no such column or the row is short."""
     index = columns.get(key)
     return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+def _shown(text: str) -> str:
+    """A cell as an error message quotes it: a huge cell cut, so that the message stays one short line."""
+    return repr(text) if len(text) <= 80 else f"{text[:80]!r}... ({len(text)} characters)"
 
 
 # Numbers
@@ -282,7 +303,7 @@ def parse_count(table: Table, line: int, column: str, text: str) -> int | None:
         return int(re.sub(r"[,.\u00a0\u202f\u2009 '\u2019]", "", value))
     if re.fullmatch(r"[+-]?\d+[.,]0+", value):
         return int(re.split(r"[.,]", value)[0])
-    raise table.error(f"column {column!r}: {text!r} is not a count", line)
+    raise table.error(f"column {column!r}: {_shown(text)} is not a count", line)
 
 
 def parse_decimal(table: Table, line: int, column: str, text: str, *, decimal_comma: bool) -> float | None:
@@ -299,7 +320,7 @@ def parse_decimal(table: Table, line: int, column: str, text: str, *, decimal_co
     try:
         number = float(value)
     except ValueError:
-        raise table.error(f"column {column!r}: {text!r} is not a number", line) from None
+        raise table.error(f"column {column!r}: {_shown(text)} is not a number", line) from None
     return number / 100 if percent else number
 
 
@@ -359,7 +380,7 @@ MONTHS: Final = {
     "juil": 7,
 }
 _WEEKDAYS: Final = re.compile(
-    r"^(mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim)[a-z]*\.?,\s+", re.IGNORECASE
+    r"^(mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim)[a-z]*(?:\.,?|,)\s+", re.IGNORECASE
 )
 _TIME: Final = (
     r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?(?:\.\d+)?\s*(?P<ampm>[ap]\.?m\.?)?)?"
@@ -388,7 +409,8 @@ class Moment:
 def read_moment(table: Table, line: int, column: str, text: str, *, day_first: bool) -> Moment:
     """A date or date-time as exports write them: ``2026-11-30``, ``2026-11-30 14:05 +0000``,
     ``11/30/2026 14:05`` (``30/11/2026`` when ``day_first``), ``Nov 30, 2026``, ``30 nov. 2026``,
-    ``Mon, Nov 30, 2026``, and without a year: ``November 30``, ``30 novembre``, ``11-30``.
+    ``Mon, Nov 30, 2026``, ``ven. 27 nov. 2026``, and without a year: ``November 30``,
+    ``30 novembre``, ``11-30``.
     Raises naming the line, the column and the text."""
     value = _WEEKDAYS.sub("", " ".join(text.strip().split()))
     found = (
@@ -407,7 +429,7 @@ def read_moment(table: Table, line: int, column: str, text: str, *, day_first: b
         or re.fullmatch(rf"(?P<first>\d{{1,2}})-(?P<second_part>\d{{1,2}}){_TIME}", value)
     )
     if found is None:
-        raise table.error(f"column {column!r}: {text!r} is not a date", line)
+        raise table.error(f"column {column!r}: {_shown(text)} is not a date", line)
     parts = found.groupdict()
     try:
         if parts.get("month_name"):
@@ -440,7 +462,7 @@ def read_moment(table: Table, line: int, column: str, text: str, *, day_first: b
         )
         moment.at(moment.year or 2000)  # checks the day exists (29 February in a leap year)
     except (KeyError, ValueError):
-        raise table.error(f"column {column!r}: {text!r} is not a date", line) from None
+        raise table.error(f"column {column!r}: {_shown(text)} is not a date", line) from None
     return moment
 
 
