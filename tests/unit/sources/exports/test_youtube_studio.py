@@ -377,3 +377,19 @@ def test_the_contract_declares_the_format_its_reader_its_detector_and_a_feed_per
 def zip_members_of(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_the_readme_has_a_row_per_component_saying_what_the_contract_says_it_feeds():
+    from pathlib import Path
+
+    import rapport.sources.youtube as package
+
+    text = (Path(package.__file__).parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### What the YouTube Studio Content export feeds", 1)[1]
+    rows = {
+        cells[0]: cells[1]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| component")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    assert rows == {feed.component: "yes" if feed.fed else "no" for feed in CONTENT_EXPORT.feeds}
