@@ -179,6 +179,7 @@ def normalize(
 
 
 _NO_THREADS: Final = "the export counts comments ('Comments added') but holds none of them"
+_TITLES: Final = "'Video title' (the title only, no description)"
 
 CONTENT_EXPORT: Final = ExportFormat(
     name="youtube_studio",
@@ -203,13 +204,13 @@ CONTENT_EXPORT: Final = ExportFormat(
             "'Video publish time' of each video of 'Table data.csv' (a date: the days are exact)",
         ),
         Feed("dialogue_share", False, "the export lists the channel's videos only, none of its replies"),
-        Feed("own_news_share", True, "'Video title' (the title only, no description)"),
+        Feed("own_news_share", True, _TITLES),
         Feed(
             "directed_at_others_share",
             False,
             "the export has no descriptions or comments: no @handles addressed to others",
         ),
-        Feed("non_promotional_share", True, "'Video title' (the title only, no description)"),
+        Feed("non_promotional_share", True, _TITLES),
         Feed("effort", True, "the videos of 'Table data.csv' published in the period, by publish date"),
         Feed("accessibility_share", False, "no export gives alt text (nor captions)"),
         Feed(
