@@ -13,7 +13,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -110,20 +110,30 @@ def _unquoted(line: str) -> str:
     return re.sub(r'"[^"]*"', "", line)
 
 
-def zip_members(file: str, data: bytes) -> dict[str, bytes]:
+def zip_members(file: str, data: bytes, names: Collection[str] | None = None) -> dict[str, bytes]:
     """The files of a zip (YouTube Studio's export: ``Table data.csv``, ``Chart data.csv``,
-    ``Totals.csv``), by their name without folders; refuses a zip that would inflate beyond reason."""
+    ``Totals.csv``), by their name without folders (``/`` or ``\\``: a member named
+    ``../../x.csv`` is read as ``x.csv``, in memory, never written anywhere). Only the members
+    named in ``names`` are read when it is given (the others are never inflated). Refuses a zip
+    whose members would inflate beyond reason, one by one or together."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = {}
+        total = 0
         for info in archive.infolist():
-            if info.is_dir():
+            name = re.split(r"[/\\]", info.filename)[-1]
+            if info.is_dir() or (names is not None and name not in names):
                 continue
             if info.file_size > _MAX_ZIP_MEMBER_BYTES:
                 raise ExportFileError(
                     file, f"{info.filename}: {info.file_size} bytes once unzipped, too large"
                 )
-            members[info.filename.rsplit("/", 1)[-1]] = archive.read(info)
+            total += info.file_size
+            if total > MAX_FILE_BYTES:
+                raise ExportFileError(
+                    file, f"{total} bytes once unzipped, more than the {MAX_FILE_BYTES} an export can be"
+                )
+            members[name] = archive.read(info)
         return members
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as error:
         raise ExportFileError(file, f"not a readable zip ({error})") from error

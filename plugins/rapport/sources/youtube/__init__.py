@@ -1,4 +1,5 @@
-"""YouTube, through the Data API v3 and an API key: a channel, its videos, and the public's comments.
+"""YouTube, through the Data API v3 and an API key: a channel, its videos, and the public's comments;
+or, for an account with an ``inbox`` in the registry, through YouTube Studio's exports.
 
 :func:`extract` yields the raw responses of one channel for a window
 (``channels``, the uploads playlist's ``playlistItems`` pages, ``videos``
@@ -12,6 +13,10 @@ costs a night and what YouTube can and cannot tell.
 Importing this package loads no HTTP client: the client (``client.py``), the
 payload readers (``readers.py``), the quota ledger (``quota.py``) and the
 extraction (``extraction.py``) are imported when an entry point runs.
+
+A channel with an ``inbox`` is read from the YouTube Studio exports dropped
+there (:data:`CONTENT_EXPORT`, read by ``exports.py``): the entry points hand
+it over to :mod:`rapport.sources.exports` at their top.
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
+from rapport.sources.contract import Credential, ExportFormat, Feed, Measure, NightlyCost, Platform
 from rapport.sources.youtube.settings import API_KEY_VARIABLE, CONNECTION_ID, NAME
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
     from rapport.sources import Page, Records, Window
+    from rapport.sources.contract import ExtractionCost
     from rapport.sources.youtube.client import ExtractionStats
     from rapport.thread_ledger import ThreadLedger
 
-__all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
+__all__ = ["API_COST", "CONTENT_EXPORT", "PLATFORM", "extract", "extract_with_stats", "normalize"]
 
 API_COST: Final = (
     "quota units per channel per run (1 unit a call): 1 channels "
@@ -52,7 +58,14 @@ def extract(
     ledger: ThreadLedger | None = None,
     **options: Any,
 ) -> Iterator[Page]:
-    """Fetch one channel's data for a window from YouTube; see :func:`extract_with_stats`."""
+    """Fetch one channel's data for a window from YouTube; see :func:`extract_with_stats`.
+
+    A channel with an ``inbox`` yields the pages of the new files there instead."""
+    if getattr(account, "inbox", None) is not None:
+        from rapport.sources.exports.inbox import extract as extract_files
+
+        files: Iterator[Page] = extract_files(account, window)
+        return files
     pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, ledger=ledger, **options)
     return pages
 
@@ -64,8 +77,11 @@ def extract_with_stats(
     thread_budget: int | None = None,
     ledger: ThreadLedger | None = None,
     **options: Any,
-) -> tuple[Iterator[Page], ExtractionStats]:
+) -> tuple[Iterator[Page], ExtractionStats | ExtractionCost]:
     """Fetch one channel's data for a window, and count what it costs.
+
+    A channel with an ``inbox`` in the registry is read from the YouTube Studio exports dropped
+    there (:func:`rapport.sources.exports.inbox.extract_with_stats`: one page per new file).
 
     Returns the pages (lazy: nothing is asked before the first page is) and
     an ``ExtractionStats`` the iteration fills in: ``requests``, ``retries``,
@@ -100,6 +116,11 @@ def extract_with_stats(
     client's errors, naming the channel, the URL and Google's reason, after
     the failed response is yielded. ``options`` tune the HTTP client.
     """
+    if getattr(account, "inbox", None) is not None:
+        from rapport.sources.exports.inbox import extract_with_stats as extract_files_with_stats
+
+        read: tuple[Iterator[Page], ExtractionCost] = extract_files_with_stats(account, window, ledger=ledger)
+        return read
     from rapport.sources import SourceError
     from rapport.sources.youtube.client import ExtractionStats
     from rapport.sources.youtube.extraction import pages_of
@@ -139,13 +160,68 @@ def normalize(
     Raises ``NormalizationError`` naming the page (``commentThreads (videoId=abc)
     page 2``) and the field when a body cannot be read, when no ``channels`` page
     is there or it describes another channel, and for another error page.
+
+    Pages that are imported files (a channel read from its inbox) are YouTube Studio exports:
+    :func:`rapport.sources.exports.records.normalize_files` reads them (``exports.py``).
     """
+    from rapport.sources.exports import FILE_ENDPOINT
+
+    if pages and all(page.endpoint == FILE_ENDPOINT for page in pages):
+        from rapport.sources.exports.records import normalize_files
+
+        records: Records = normalize_files(pages, account, observed_at)
+        return records
     from rapport.sources.payloads import to_naive_utc
     from rapport.sources.youtube.readers import records_of
 
     fetched = to_naive_utc(fetched_at) if fetched_at is not None else None
     return records_of(pages, account, to_naive_utc(observed_at), fetched)
 
+
+_NO_THREADS: Final = "the export counts comments ('Comments added') but holds none of them"
+_TITLES: Final = "'Video title' (the title only, no description)"
+
+CONTENT_EXPORT: Final = ExportFormat(
+    name="youtube_studio",
+    title="YouTube Studio analytics, Advanced mode, Content tab (Export current view, .csv)",
+    files=(
+        "a .zip named 'Content <first day>_<last day> <channel>.zip' holding 'Table data.csv' "
+        "(one row per video, after a 'Total' row), 'Chart data.csv' and 'Totals.csv' (by day); "
+        "English or French"
+    ),
+    where=(
+        "YouTube Studio > Analytics > Advanced mode > Content, choose the period, add Likes, "
+        "Comments added and Shares to the table, Export current view > Comma-separated values (.csv)"
+    ),
+    reader="rapport.sources.youtube.exports:read_content_export",
+    detector="rapport.sources.youtube.exports:is_content_export",
+    feeds=(
+        Feed("answered_question_share", False, _NO_THREADS),
+        Feed("response_time", False, _NO_THREADS),
+        Feed(
+            "trust_presence",
+            True,
+            "'Video publish time' of each video of 'Table data.csv' (a date: the days are exact)",
+        ),
+        Feed("dialogue_share", False, "the export lists the channel's videos only, none of its replies"),
+        Feed("own_news_share", True, _TITLES),
+        Feed(
+            "directed_at_others_share",
+            False,
+            "the export has no descriptions or comments: no @handles addressed to others",
+        ),
+        Feed("non_promotional_share", True, _TITLES),
+        Feed("effort", True, "the videos of 'Table data.csv' published in the period, by publish date"),
+        Feed("accessibility_share", False, "no export gives alt text (nor captions)"),
+        Feed(
+            "followers",
+            False,
+            "'Subscribers' is the subscribers gained (per video or per day), never a total: "
+            "a daily gain is not a total",
+        ),
+    ),
+)
+"""YouTube Studio's Content export (``exports.py``), for a channel with an ``inbox``."""
 
 PLATFORM: Final = Platform(
     name=NAME,
@@ -220,7 +296,13 @@ PLATFORM: Final = Platform(
     unavailable={
         "account_snapshots.following_count": "YouTube shows no count of a channel's subscriptions",
         "account_snapshots.followers_count": (
-            "a channel may hide its subscriber count (hiddenSubscriberCount)"
+            "a channel may hide its subscriber count (hiddenSubscriberCount); a YouTube Studio export "
+            "gives subscribers gained, never a total"
+        ),
+        "account_snapshots.posts_count": (
+            "a YouTube Studio export (Content tab) lists the videos with views in its period, "
+            "not the channel's count of videos"
         ),
     },
+    exports=(CONTENT_EXPORT,),
 )
