@@ -272,7 +272,11 @@ PLATFORM: Final = Platform(
                     "non_promotional_share", True, "each post's text: its Title (the message) and Description"
                 ),
                 Feed("effort", True, "one action per post listed, on its Publish time"),
-                Feed("accessibility_share", False, "no export gives alt text"),
+                Feed(
+                    "accessibility_share",
+                    False,
+                    "no export gives alt text (media: one for a Photos, Videos or Reels post, else unknown)",
+                ),
                 Feed("followers", False, "the posts export holds no followers"),
             ),
         ),

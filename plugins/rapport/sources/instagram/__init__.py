@@ -293,7 +293,11 @@ PLATFORM: Final = Platform(
                 ),
                 Feed("non_promotional_share", True, "each post's caption (Description)"),
                 Feed("effort", True, "one action per post listed, on its Publish time"),
-                Feed("accessibility_share", False, "no export gives alt text"),
+                Feed(
+                    "accessibility_share",
+                    False,
+                    "no export gives alt text (media: one for an IG image, video or reel, else unknown)",
+                ),
                 Feed("followers", False, "the posts export holds no followers"),
             ),
         ),

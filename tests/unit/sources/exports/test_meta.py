@@ -8,6 +8,7 @@ overview (UTF-16, ``sep=,``, the metric's line, ``"Date","Primary"``).
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import types
 from datetime import date, datetime, timedelta
@@ -21,6 +22,7 @@ from rapport.sources.contract import COMPONENTS
 from rapport.sources.exports import FILE_ENDPOINT, ExportFileError
 from rapport.sources.facebook import exports as facebook
 from rapport.sources.instagram import exports as instagram
+from tests.conftest import PROJECT_ROOT
 from tests.platforms.exports.meta import (
     MetaPost,
     daily_csv,
@@ -442,3 +444,32 @@ def test_a_meta_account_with_an_inbox_is_read_from_its_files_and_its_file_pages_
     files = [Page(endpoint=FILE_ENDPOINT, body=b"x", params={"file": "posts.csv"})]
     assert source.normalize(files, account, datetime(2026, 12, 2)) == {}
     assert handed == [("extract", account), ("extract_with_stats", account), ("normalize", files)]
+
+
+def test_a_posts_export_saved_again_without_its_bom_is_read_too():
+    [post] = read_fb(facebook_posts_csv([fb_post(likes=7)], bom=False)).posts
+    assert post.likes == 7
+
+
+def feeds_in_readme(platform: str) -> dict[str, dict[str, str]]:
+    """The README's tables under "Read from Meta Business Suite exports": component -> fed, by format."""
+    text = (PROJECT_ROOT / "plugins" / "rapport" / "sources" / platform / "README.md").read_text()
+    section = text.split("## Read from Meta Business Suite exports", 1)[1]
+    tables: dict[str, dict[str, str]] = {}
+    current = None
+    for line in section.splitlines():
+        if heading := re.match(r"#### `(\w+)`", line):
+            current = tables.setdefault(heading[1], {})
+        elif current is not None and line.startswith("| ") and not line.startswith("| component"):
+            component, fed, _ = (cell.strip() for cell in line.strip("|").split("|", 2))
+            current[component] = fed
+    return tables
+
+
+@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+def test_the_readme_has_one_row_per_component_for_each_export_saying_what_the_contract_says(platform: str):
+    expected = {
+        export.name: {feed.component: "yes" if feed.fed else "no" for feed in export.feeds}
+        for export in get_platform(platform).exports
+    }
+    assert feeds_in_readme(platform) == expected
