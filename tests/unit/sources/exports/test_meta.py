@@ -473,3 +473,32 @@ def test_the_readme_has_one_row_per_component_for_each_export_saying_what_the_co
         for export in get_platform(platform).exports
     }
     assert feeds_in_readme(platform) == expected
+
+
+SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "exports"
+
+
+@pytest.mark.parametrize(
+    ("sample", "detector", "posts", "followers"),
+    [
+        ("facebook/Nov-01-2026_Nov-30-2026_1039829308656930.csv", "facebook posts", 2, 0),
+        ("facebook/Follows.csv", "facebook page", 0, 0),
+        ("instagram/Nov-01-2026_Nov-30-2026_1039829308656930.csv", "instagram posts", 2, 0),
+        ("instagram/Followers.csv", "instagram account", 0, 3),
+    ],
+)
+def test_each_sample_file_is_told_by_its_detector_alone_and_read(
+    sample: str, detector: str, posts: int, followers: int
+):
+    """The samples under tests/fixtures/exports, as Meta writes them (a French Facebook posts export)."""
+    data = (SAMPLES / sample).read_bytes()
+    name = sample.rsplit("/", 1)[1]
+    assert [key for key, detects in DETECTORS.items() if detects(name, data)] == [detector]
+    reader = {
+        "facebook posts": facebook.read_posts_export,
+        "facebook page": facebook.read_page_export,
+        "instagram posts": instagram.read_posts_export,
+        "instagram account": instagram.read_account_export,
+    }[detector]
+    rows = reader(name, data, RUN_DATE)
+    assert (len(rows.posts), len(rows.followers)) == (posts, followers)
