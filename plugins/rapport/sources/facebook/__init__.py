@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
-from rapport.sources.facebook.settings import NAME, TAGGED_PERMISSION
+from rapport.sources.contract import Credential, ExportFormat, Feed, Measure, NightlyCost, Platform
+from rapport.sources.facebook.settings import NAME, PAGE_EXPORT, POSTS_EXPORT, TAGGED_PERMISSION
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
     from rapport.sources import Page, Records, Window
-    from rapport.sources.facebook.client import ExtractionStats
+    from rapport.sources.contract import ExtractionCost
     from rapport.thread_ledger import ThreadLedger
 
 __all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
@@ -48,7 +48,15 @@ def extract(
     ledger: ThreadLedger | None = None,
     **options: Any,
 ) -> Iterator[Page]:
-    """Fetch one Page's data for a window from the Graph API; see :func:`extract_with_stats`."""
+    """Fetch one Page's data for a window from the Graph API; see :func:`extract_with_stats`.
+
+    A Page with an inbox in the registry is read from the export files dropped there instead.
+    """
+    if getattr(account, "inbox", None) is not None:
+        from rapport.sources.exports.inbox import extract as extract_files
+
+        files: Iterator[Page] = extract_files(account, window)
+        return files
     pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, ledger=ledger, **options)
     return pages
 
@@ -60,8 +68,11 @@ def extract_with_stats(
     thread_budget: int | None = None,
     ledger: ThreadLedger | None = None,
     **options: Any,
-) -> tuple[Iterator[Page], ExtractionStats]:
+) -> tuple[Iterator[Page], ExtractionCost]:
     """Fetch one Page's data for a window, and count what it costs.
+
+    A Page with an inbox in the registry (``inbox:``) is read from the Meta Business Suite exports
+    dropped there instead (:mod:`rapport.sources.exports.inbox`: one page per new file), not from Graph.
 
     Returns the pages (lazy: nothing is asked before the first page is) and an ``ExtractionStats``
     the iteration fills in: ``requests``, ``retries``, ``rate_limited``, ``slept_seconds``,
@@ -90,6 +101,13 @@ def extract_with_stats(
     from rapport.sources.facebook.extraction import pages_of
     from rapport.thread_ledger import ThreadLedger
 
+    if getattr(account, "inbox", None) is not None:
+        from rapport.sources.exports.inbox import extract_with_stats as extract_files_with_stats
+
+        handed: tuple[Iterator[Page], ExtractionCost] = extract_files_with_stats(
+            account, window, ledger=ledger
+        )
+        return handed
     if account.platform != NAME:
         raise SourceError(f"{account.account_id}: not a {NAME} account, the {NAME} source cannot fetch it")
     stats = ExtractionStats()
@@ -100,6 +118,9 @@ def normalize(
     pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
 ) -> Records:
     """Turn the landed pages of one extraction into records.
+
+    Pages that are all landed export files (endpoint ``file``) are read by their formats' readers
+    (:func:`rapport.sources.exports.records.normalize_files`). Those of Graph:
 
     - the snapshot comes from the ``page`` page: ``followers_count`` (else ``fan_count``), name,
       username; following, posts count and creation date are NULL (Graph shows none of them);
@@ -120,6 +141,13 @@ def normalize(
     ``NormalizationError`` naming the page (``comments (id=1_2) page 2``) and the field when a body
     cannot be read, when no ``page`` page is there, and for another error page.
     """
+    from rapport.sources.exports import FILE_ENDPOINT
+
+    if pages and all(page.endpoint == FILE_ENDPOINT for page in pages):
+        from rapport.sources.exports.records import normalize_files
+
+        records: Records = normalize_files(pages, account, observed_at)
+        return records
     from rapport.sources.facebook.readers import records_of
     from rapport.sources.payloads import to_naive_utc
 
@@ -203,10 +231,82 @@ PLATFORM: Final = Platform(
         Measure("community posts and live chats", "no", "groups and live video comments are not read"),
     ),
     unavailable={
-        "account_snapshots.following_count": "a Page follows no one in Graph's model",
-        "account_snapshots.posts_count": "Graph gives no count of a Page's posts",
+        "account_snapshots.following_count": (
+            "a Page follows no one in Graph's model, and no Meta Business Suite export counts it"
+        ),
+        "account_snapshots.posts_count": (
+            "neither Graph nor the Meta Business Suite exports give a count of a Page's posts"
+        ),
         "account_snapshots.followers_count": (
-            "Graph leaves followers_count and fan_count out for a token without pages_read_engagement"
+            "Graph leaves followers_count and fan_count out for a token without pages_read_engagement; "
+            "the Page's Meta Business Suite exports give a total only in a followers file (the "
+            "'Facebook follows' file counts new follows a day), so a day no such file covers has none"
         ),
     },
+    exports=(
+        ExportFormat(
+            name=POSTS_EXPORT,
+            title="Meta Business Suite content export (Facebook posts)",
+            files=(
+                ".csv, UTF-8 with a BOM, one row per post (lifetime totals): Post ID, Page ID, Page name, "
+                "Title, Description, Publish time, Permalink, Post type, Reactions, Comments, Shares... "
+                "(English or French headers); named like Aug-01-2025_Aug-31-2025_<n>.csv"
+            ),
+            where="Meta Business Suite > Insights > Content > Export data (Facebook, posts, CSV)",
+            reader="rapport.sources.facebook.exports:read_posts_export",
+            detector="rapport.sources.facebook.exports:is_posts_export",
+            feeds=(
+                Feed("answered_question_share", False, "the export counts comments but holds none of them"),
+                Feed("response_time", False, "the export counts comments but holds none of them"),
+                Feed("trust_presence", True, "each post's Publish time (read as UTC)"),
+                Feed(
+                    "dialogue_share", False, "the export lists the Page's posts, not its comments or replies"
+                ),
+                Feed("own_news_share", True, "each post's text: its Title (the message) and Description"),
+                Feed(
+                    "directed_at_others_share",
+                    False,
+                    "a Page tagged in a message is exported as its plain name, not an @handle",
+                ),
+                Feed(
+                    "non_promotional_share", True, "each post's text: its Title (the message) and Description"
+                ),
+                Feed("effort", True, "one action per post listed, on its Publish time"),
+                Feed(
+                    "accessibility_share",
+                    False,
+                    "no export gives alt text (media: one for a Photos, Videos or Reels post, else unknown)",
+                ),
+                Feed("followers", False, "the posts export holds no followers"),
+            ),
+        ),
+        ExportFormat(
+            name=PAGE_EXPORT,
+            title="Meta Business Suite Insights overview export (the Page's follows or followers by day)",
+            files=(
+                ".csv, UTF-16 with a 'sep=,' first line, the metric's name on the next, then "
+                '"Date","Primary" and one row per day'
+            ),
+            where="Meta Business Suite > Insights > Overview (or Audience) > Export data, one metric a file",
+            reader="rapport.sources.facebook.exports:read_page_export",
+            detector="rapport.sources.facebook.exports:is_page_export",
+            feeds=(
+                Feed("answered_question_share", False, "a daily Page metric: no comments"),
+                Feed("response_time", False, "a daily Page metric: no comments"),
+                Feed("trust_presence", False, "a daily Page metric: no posts"),
+                Feed("dialogue_share", False, "a daily Page metric: no posts"),
+                Feed("own_news_share", False, "a daily Page metric: no text"),
+                Feed("directed_at_others_share", False, "a daily Page metric: no text"),
+                Feed("non_promotional_share", False, "a daily Page metric: no text"),
+                Feed("effort", False, "a daily Page metric: no posts"),
+                Feed("accessibility_share", False, "no export gives alt text"),
+                Feed(
+                    "followers",
+                    True,
+                    "a file of followers by day (a total); the 'Facebook follows' file counts new "
+                    "follows a day, not a total: it gives none (noted)",
+                ),
+            ),
+        ),
+    ),
 )

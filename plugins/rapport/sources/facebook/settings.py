@@ -68,3 +68,10 @@ def read_thread_budget() -> int:
         DEFAULT_THREAD_BUDGET,
         f"a whole number of posts from 0 to {MAX_THREAD_BUDGET}",
     )
+
+
+# Meta Business Suite's exports (an account with an inbox is read from them: see exports.py).
+POSTS_EXPORT: Final = "facebook_posts"
+"""The posts (content) export: one row per post."""
+PAGE_EXPORT: Final = "facebook_page_insights"
+"""The Page's daily export of one metric (its follows, or followers)."""

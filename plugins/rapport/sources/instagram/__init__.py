@@ -19,13 +19,21 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from rapport.sources.contract import Credential, Measure, NightlyCost, Platform
-from rapport.sources.instagram.settings import CONNECTION_ID, NAME, TAGS_PERMISSION, TOKEN_VARIABLE, USERNAME
+from rapport.sources.contract import Credential, ExportFormat, Feed, Measure, NightlyCost, Platform
+from rapport.sources.instagram.settings import (
+    ACCOUNT_EXPORT,
+    CONNECTION_ID,
+    NAME,
+    POSTS_EXPORT,
+    TAGS_PERMISSION,
+    TOKEN_VARIABLE,
+    USERNAME,
+)
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
     from rapport.sources import Page, Records, Window
-    from rapport.sources.instagram.client import ExtractionStats
+    from rapport.sources.contract import ExtractionCost
     from rapport.thread_ledger import ThreadLedger
 
 __all__ = ["API_COST", "PLATFORM", "extract", "extract_with_stats", "normalize"]
@@ -51,7 +59,15 @@ def extract(
     ledger: ThreadLedger | None = None,
     **options: Any,
 ) -> Iterator[Page]:
-    """Fetch one account's data for a window from Instagram; see :func:`extract_with_stats`."""
+    """Fetch one account's data for a window from Instagram; see :func:`extract_with_stats`.
+
+    An account with an inbox in the registry is read from the export files dropped there instead.
+    """
+    if getattr(account, "inbox", None) is not None:
+        from rapport.sources.exports.inbox import extract as extract_files
+
+        files: Iterator[Page] = extract_files(account, window)
+        return files
     pages, _ = extract_with_stats(account, window, thread_budget=thread_budget, ledger=ledger, **options)
     return pages
 
@@ -63,8 +79,11 @@ def extract_with_stats(
     thread_budget: int | None = None,
     ledger: ThreadLedger | None = None,
     **options: Any,
-) -> tuple[Iterator[Page], ExtractionStats]:
+) -> tuple[Iterator[Page], ExtractionCost]:
     """Fetch one account's data for a window, and count what it costs.
+
+    An account with an inbox in the registry (``inbox:``) is read from the Meta Business Suite
+    exports dropped there instead (:mod:`rapport.sources.exports.inbox`: one page per new file).
 
     Returns the pages (lazy: nothing is asked before the first page is) and an
     ``ExtractionStats`` the iteration fills in: ``requests``, ``retries``, ``rate_limited``,
@@ -95,6 +114,13 @@ def extract_with_stats(
     from rapport.sources.instagram.extraction import pages_of
     from rapport.thread_ledger import ThreadLedger
 
+    if getattr(account, "inbox", None) is not None:
+        from rapport.sources.exports.inbox import extract_with_stats as extract_files_with_stats
+
+        handed: tuple[Iterator[Page], ExtractionCost] = extract_files_with_stats(
+            account, window, ledger=ledger
+        )
+        return handed
     if account.platform != NAME:
         raise SourceError(f"{account.account_id}: not an {NAME} account, the {NAME} source cannot fetch it")
     stats = ExtractionStats()
@@ -105,6 +131,9 @@ def normalize(
     pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
 ) -> Records:
     """Turn the landed pages of one extraction into records.
+
+    Pages that are all landed export files (endpoint ``file``) are read by their formats' readers
+    (:func:`rapport.sources.exports.records.normalize_files`). Those of Graph:
 
     - the snapshot comes from the last ``user`` page (followers, follows, media count; no
       creation date), once the last ``me`` page shows the account is the registry's;
@@ -129,6 +158,13 @@ def normalize(
     no ``me`` or ``user`` page is there, when the Page is linked to another account than the
     registry's, and for another error page.
     """
+    from rapport.sources.exports import FILE_ENDPOINT
+
+    if pages and all(page.endpoint == FILE_ENDPOINT for page in pages):
+        from rapport.sources.exports.records import normalize_files
+
+        records: Records = normalize_files(pages, account, observed_at)
+        return records
     from rapport.sources.instagram.readers import records_of
     from rapport.sources.payloads import to_naive_utc
 
@@ -213,6 +249,85 @@ PLATFORM: Final = Platform(
         Measure("direct messages and non-public posts", "no", "messages need another permission: not read"),
         Measure(
             "community posts and live chats", "no", "stories and live comments are out of scope: not read"
+        ),
+    ),
+    unavailable={
+        "account_snapshots.following_count": (
+            "the Meta Business Suite exports do not count the accounts it follows (the Graph API does)"
+        ),
+        "account_snapshots.posts_count": (
+            "the Meta Business Suite exports give no count of the account's media (the Graph API does)"
+        ),
+        "account_snapshots.followers_count": (
+            "the account's Meta Business Suite exports give a total only in a followers file (the "
+            "'Instagram follows' file counts new follows a day), so a day no such file covers has none"
+        ),
+    },
+    exports=(
+        ExportFormat(
+            name=POSTS_EXPORT,
+            title="Meta Business Suite content export (Instagram posts)",
+            files=(
+                ".csv, UTF-8 with a BOM, one row per post (lifetime totals): Post ID, Account ID, "
+                "Account username, Account name, Description, Publish time, Permalink, Post type, Likes, "
+                "Shares, Comments... (English or French headers); named like Aug-01-2025_Aug-31-2025_<n>.csv"
+            ),
+            where="Meta Business Suite > Insights > Content > Export data (Instagram, posts, CSV)",
+            reader="rapport.sources.instagram.exports:read_posts_export",
+            detector="rapport.sources.instagram.exports:is_posts_export",
+            feeds=(
+                Feed("answered_question_share", False, "the export counts comments but holds none of them"),
+                Feed("response_time", False, "the export counts comments but holds none of them"),
+                Feed("trust_presence", True, "each post's Publish time (read as UTC)"),
+                Feed(
+                    "dialogue_share",
+                    False,
+                    "the export lists the account's posts, not its comments or replies",
+                ),
+                Feed("own_news_share", True, "each post's caption (Description)"),
+                Feed(
+                    "directed_at_others_share",
+                    True,
+                    "the @handles of each caption (Description); the account's comments on others' posts "
+                    "are not in the export",
+                ),
+                Feed("non_promotional_share", True, "each post's caption (Description)"),
+                Feed("effort", True, "one action per post listed, on its Publish time"),
+                Feed(
+                    "accessibility_share",
+                    False,
+                    "no export gives alt text (media: one for an IG image, video or reel, else unknown)",
+                ),
+                Feed("followers", False, "the posts export holds no followers"),
+            ),
+        ),
+        ExportFormat(
+            name=ACCOUNT_EXPORT,
+            title="Meta Business Suite Insights overview export (the account's follows or followers by day)",
+            files=(
+                ".csv, UTF-16 with a 'sep=,' first line, the metric's name on the next, then "
+                '"Date","Primary" and one row per day'
+            ),
+            where="Meta Business Suite > Insights > Overview (or Audience) > Export data, one metric a file",
+            reader="rapport.sources.instagram.exports:read_account_export",
+            detector="rapport.sources.instagram.exports:is_account_export",
+            feeds=(
+                Feed("answered_question_share", False, "a daily account metric: no comments"),
+                Feed("response_time", False, "a daily account metric: no comments"),
+                Feed("trust_presence", False, "a daily account metric: no posts"),
+                Feed("dialogue_share", False, "a daily account metric: no posts"),
+                Feed("own_news_share", False, "a daily account metric: no text"),
+                Feed("directed_at_others_share", False, "a daily account metric: no text"),
+                Feed("non_promotional_share", False, "a daily account metric: no text"),
+                Feed("effort", False, "a daily account metric: no posts"),
+                Feed("accessibility_share", False, "no export gives alt text"),
+                Feed(
+                    "followers",
+                    True,
+                    "a file of followers by day (a total, 'Instagram followers'); the 'Instagram follows' "
+                    "file counts new follows a day, not a total: it gives none (noted)",
+                ),
+            ),
         ),
     ),
 )

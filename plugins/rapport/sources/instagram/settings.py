@@ -96,3 +96,10 @@ def read_thread_budget() -> int:
         DEFAULT_THREAD_BUDGET,
         f"a whole number of media from 0 to {MAX_THREAD_BUDGET}",
     )
+
+
+# Meta Business Suite's exports (an account with an inbox is read from them: see exports.py).
+POSTS_EXPORT: Final = "instagram_posts"
+"""The posts (content) export: one row per post."""
+ACCOUNT_EXPORT: Final = "instagram_account_insights"
+"""The account's daily export of one metric (its follows, or followers)."""
