@@ -271,7 +271,11 @@ _PROGRESS_FROM_BYTES: Final = 4 * 1024 * 1024
 def import_file(
     file: Annotated[Path, typer.Argument(help="An analytics export file, as the platform gave it.")],
     account_id: Annotated[
-        str, typer.Option("--account", help="The account it is of, e.g. 'linkedin:city-library'.")
+        str,
+        typer.Option(
+            "--account",
+            help="The account it is of, as '<platform>:<handle>' (rapport accounts check lists them).",
+        ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what it holds; write nothing.")] = False,
     run_date: Annotated[

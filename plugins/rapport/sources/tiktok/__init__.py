@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from rapport.sources.contract import ExportFormat, Feed, Measure, NightlyCost, Platform
+from rapport.sources.tiktok.settings import NO_THREADS, daily
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -29,7 +30,6 @@ __all__ = ["PLATFORM", "extract", "extract_with_stats", "normalize"]
 
 NAME: Final = "tiktok"
 _READERS: Final = "rapport.sources.tiktok.exports"
-_NO_THREADS: Final = "the export counts comments but holds none of them"
 
 
 def extract(account: Account, window: Window) -> Iterator[Page]:
@@ -60,25 +60,6 @@ def normalize(
 
     records: Records = normalize_files(pages, account, observed_at)
     return records
-
-
-_NOT_LISTED: Final = "the file lists no video"
-
-
-def _daily(followers: Feed) -> tuple[Feed, ...]:
-    """What a file of daily figures, listing no video, feeds: the followers at most."""
-    return (
-        Feed("answered_question_share", False, _NO_THREADS),
-        Feed("response_time", False, _NO_THREADS),
-        Feed("trust_presence", False, _NOT_LISTED),
-        Feed("dialogue_share", False, _NOT_LISTED),
-        Feed("own_news_share", False, _NOT_LISTED),
-        Feed("directed_at_others_share", False, _NOT_LISTED),
-        Feed("non_promotional_share", False, _NOT_LISTED),
-        Feed("effort", False, _NOT_LISTED),
-        Feed("accessibility_share", False, "no export gives captions or alt text"),
-        followers,
-    )
 
 
 PLATFORM: Final = Platform(
@@ -157,8 +138,8 @@ PLATFORM: Final = Platform(
             reader=f"{_READERS}:read_content",
             detector=f"{_READERS}:detect_content",
             feeds=(
-                Feed("answered_question_share", False, _NO_THREADS),
-                Feed("response_time", False, _NO_THREADS),
+                Feed("answered_question_share", False, NO_THREADS),
+                Feed("response_time", False, NO_THREADS),
                 Feed("trust_presence", True, "one row per video with its link (its id) and post day"),
                 Feed("dialogue_share", False, "the account's comments are not listed"),
                 Feed("own_news_share", True, "'Video title': the caption, as the export cuts it"),
@@ -176,7 +157,7 @@ PLATFORM: Final = Platform(
             where="TikTok Studio > Analytics > Followers > Download data",
             reader=f"{_READERS}:read_followers",
             detector=f"{_READERS}:detect_followers",
-            feeds=_daily(Feed("followers", True, "'Followers': the total at each day's end")),
+            feeds=daily(Feed("followers", True, "'Followers': the total at each day's end")),
         ),
         ExportFormat(
             name="tiktok_overview",
@@ -185,7 +166,7 @@ PLATFORM: Final = Platform(
             where="TikTok Studio > Analytics > Overview > Download data",
             reader=f"{_READERS}:read_overview",
             detector=f"{_READERS}:detect_overview",
-            feeds=_daily(Feed("followers", False, "daily views, likes, comments and shares: no followers")),
+            feeds=daily(Feed("followers", False, "daily views, likes, comments and shares: no followers")),
         ),
     ),
 )

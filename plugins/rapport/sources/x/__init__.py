@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from rapport.sources.contract import ExportFormat, Feed, Measure, NightlyCost, Platform
+from rapport.sources.x.settings import feeds
 
 if TYPE_CHECKING:
     from rapport.accounts import Account
@@ -28,7 +29,6 @@ __all__ = ["PLATFORM", "extract", "extract_with_stats", "normalize"]
 
 NAME: Final = "x"
 _READERS: Final = "rapport.sources.x.exports"
-_NO_THREADS: Final = "the export counts replies but holds none of them"
 
 
 def extract(account: Account, window: Window) -> Iterator[Page]:
@@ -59,35 +59,6 @@ def normalize(
 
     records: Records = normalize_files(pages, account, observed_at)
     return records
-
-
-def _feeds(*, text: str, mentions: bool) -> tuple[Feed, ...]:
-    """What a file listing the account's posts (id, time, text, counts) feeds."""
-    dated = "one row per post with its id and publish time"
-    return (
-        Feed("answered_question_share", False, _NO_THREADS),
-        Feed("response_time", False, _NO_THREADS),
-        Feed("trust_presence", True, dated),
-        Feed(
-            "dialogue_share",
-            False,
-            "a reply is listed (its text starts with @handle) without the post it answers",
-        ),
-        Feed("own_news_share", True, text),
-        Feed(
-            "directed_at_others_share",
-            mentions,
-            "the @handles the text keeps" if mentions else "the file holds no text",
-        ),
-        Feed("non_promotional_share", True, text),
-        Feed("effort", True, dated),
-        Feed("accessibility_share", False, "no export gives media or their alt text"),
-        Feed(
-            "followers",
-            False,
-            "no total of followers: 'follows' / 'New follows' are what each post brought",
-        ),
-    )
 
 
 PLATFORM: Final = Platform(
@@ -158,7 +129,7 @@ PLATFORM: Final = Platform(
             where="analytics.twitter.com > Tweets > Export data > By Tweet",
             reader=f"{_READERS}:read_tweet_activity",
             detector=f"{_READERS}:detect_tweet_activity",
-            feeds=_feeds(text="'Tweet text': the post's full text", mentions=True),
+            feeds=feeds(text="'Tweet text': the post's full text", mentions=True),
         ),
         ExportFormat(
             name="x_content",
@@ -167,7 +138,7 @@ PLATFORM: Final = Platform(
             where="x.com > Premium > Analytics > Content > Export",
             reader=f"{_READERS}:read_content",
             detector=f"{_READERS}:detect_content",
-            feeds=_feeds(text="'Post text': the post's full text", mentions=True),
+            feeds=feeds(text="'Post text': the post's full text", mentions=True),
         ),
         ExportFormat(
             name="x_overview",
