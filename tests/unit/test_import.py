@@ -318,3 +318,49 @@ def test_rapport_import_refuses_an_account_of_a_platform_without_exports(home: P
 def test_the_summary_of_an_import_is_json(home: Path):
     (inbox(home) / "october.csv").write_bytes(trial_file(days(date(2026, 10, 1), 31)))
     json.dumps(extract_account(ACCOUNT, RUN))
+
+
+_SHORT = {
+    "answered_question_share": "answer rate",
+    "response_time": "response time",
+    "trust_presence": "presence",
+    "dialogue_share": "dialogue",
+    "own_news_share": "own news",
+    "directed_at_others_share": "directed at others",
+    "non_promotional_share": "non-promotional",
+    "effort": "effort",
+    "accessibility_share": "accessibility",
+    "followers": "followers",
+}
+
+
+def test_the_docs_availability_table_says_what_every_export_format_declares_it_feeds():
+    from rapport.sources import platforms
+    from rapport.sources.contract import COMPONENTS
+
+    assert set(_SHORT) == set(COMPONENTS)
+    lines = [
+        "| platform | export (format key) | " + " | ".join(_SHORT[component] for component in COMPONENTS) + " |",
+        "|---|---|" + "---|" * len(COMPONENTS),
+    ]
+    for contract in platforms():
+        for export in contract.exports:
+            fed = " | ".join("yes" if export.fed(component) else "no" for component in COMPONENTS)
+            lines.append(f"| {contract.title} | {export.title} (`{export.name}`) | {fed} |")
+    text = (Path(__file__).parents[2] / "docs" / "exports.md").read_text(encoding="utf-8")
+    table = text.split("<!-- availability:start -->\n")[1].split("\n<!-- availability:end -->")[0]
+    assert table.splitlines() == lines
+
+
+def test_every_export_format_declares_one_feed_per_component_in_order_and_a_unique_name():
+    from rapport.sources import platforms
+    from rapport.sources.contract import COMPONENTS
+    from rapport.sources.exports.formats import _function
+
+    names = [export.name for contract in platforms() for export in contract.exports]
+    assert len(names) == len(set(names)) and len(names) >= 5
+    for contract in platforms():
+        for export in contract.exports:
+            assert tuple(feed.component for feed in export.feeds) == COMPONENTS, export.name
+            assert not export.fed("answered_question_share") and not export.fed("response_time"), export.name
+            assert callable(_function(export.reader)) and callable(_function(export.detector)), export.name
