@@ -19,3 +19,16 @@
         ['followers', none, 'followers'],
     ]) }}
 {% endmacro %}
+
+
+{% macro export_components_not_fed(indicator) %}
+    {#- SQL: the components of `indicator` that none of the week's export formats feeds
+        (export_components_not_fed), in words, joined with ' and ' ('dialogue share and alt text');
+        '' when there are none, and in a week read from the API. -#}
+    concat_ws(
+        ' and '
+    {%- for component in export_components() if component[1] == indicator %},
+        case when list_contains(export_components_not_fed, '{{ component[0] }}') then '{{ component[2] }}' end
+    {%- endfor %}
+    )
+{%- endmacro %}
