@@ -16,6 +16,19 @@ account_weeks as (
     select * from {{ ref('int_account_weeks_spined') }}
 ),
 
+export_files as (
+    select * from {{ ref('stg_social__export_files') }}
+),
+
+-- An account read from analytics export files, and how far its files reach.
+export_coverage as (
+    select
+        account_id,
+        max(covers_until) as exports_cover_until
+    from export_files
+    group by account_id
+),
+
 -- Each snapshot with the state of the account's snapshot before (NULL for its first).
 previous_states as (
     select
@@ -89,7 +102,9 @@ joined as (
         organizations.expected_weekly_actions,
         spans.first_week_start_date,
         spans.last_week_start_date,
+        export_coverage.exports_cover_until,
         coalesce(spans.weeks_in_span, 0) as weeks_in_span,
+        export_coverage.account_id is not null as is_read_from_exports,
         -- Not observed by the latest run (never observed included): its state
         -- and counts are as last seen, if ever.
         coalesce(
@@ -105,6 +120,8 @@ joined as (
         on accounts.account_id = state_starts.account_id
     left join spans
         on accounts.account_id = spans.account_id
+    left join export_coverage
+        on accounts.account_id = export_coverage.account_id
     cross join latest_run
 )
 

@@ -22,6 +22,19 @@ snapshots_by_week as (
     select * from {{ ref('int_account_snapshots_matched_to_weeks') }}
 ),
 
+export_weeks as (
+    select * from {{ ref('int_account_weeks_covered_by_exports') }}
+),
+
+-- An account read from analytics exports, from the week of its first file on.
+export_accounts as (
+    select
+        account_id,
+        min(week_start_date) as first_export_week_start_date
+    from export_weeks
+    group by account_id
+),
+
 joined as (
     select
         account_weeks.account_id,
@@ -73,7 +86,16 @@ joined as (
         coalesce(interactions_by_week.interlocutors, 0) as interlocutors,
         coalesce(interactions_by_week.questions_received, 0) as questions_received,
         coalesce(interactions_by_week.questions_answered, 0) as questions_answered,
-        coalesce(interactions_by_week.questions_pending, 0) as questions_pending
+        coalesce(interactions_by_week.questions_pending, 0) as questions_pending,
+        -- Read from export files (NULL: a week read from the platform's API). A
+        -- week of its span after its last file's is covered by none.
+        case
+            when export_weeks.account_id is not null then export_weeks.export_days_covered
+            when account_weeks.week_start_date >= export_accounts.first_export_week_start_date then 0
+        end as export_days_covered,
+        export_weeks.export_formats,
+        export_weeks.export_format_names,
+        export_weeks.components_not_fed as export_components_not_fed
     from account_weeks
     inner join accounts
         on account_weeks.account_id = accounts.account_id
@@ -94,6 +116,12 @@ joined as (
         on
             account_weeks.account_id = previous_snapshots_by_week.account_id
             and account_weeks.week_start_date - 7 = previous_snapshots_by_week.week_start_date
+    left join export_weeks
+        on
+            account_weeks.account_id = export_weeks.account_id
+            and account_weeks.week_start_date = export_weeks.week_start_date
+    left join export_accounts
+        on account_weeks.account_id = export_accounts.account_id
 ),
 
 -- Each rate is NULL when its denominator is 0: undefined, not 0 or 1.

@@ -11,19 +11,30 @@
 {%- set inactive_states = "('suspended', 'moved', 'deactivated', 'taken_down')" -%}
 {#- Live, or not known otherwise (before the account's first snapshot). -#}
 {%- set is_live = "coalesce(account_state, 'active') not in " ~ inactive_states -%}
+{#- Accounts read from analytics exports (docs/methodology.md): a week their files do not cover
+    whole is not observed, and a component none of the week's formats feeds is not seen. A week
+    read from the API (export_days_covered NULL) sees every component. -#}
+{%- set is_observed = 'coalesce(export_days_covered, 7) = 7' -%}
+{#- Scored: live, and, read from exports, a week its files cover whole. -#}
+{%- set is_scored = is_live ~ ' and ' ~ is_observed -%}
+{%- set seen = '(' ~ is_observed
+    ~ " and not coalesce(list_contains(export_components_not_fed, 'COMPONENT'), false))" -%}
 {#- Each rate component: [its name, the count it divides, the count it divides by, the weeks
-    where, with nothing to divide by, it takes the account's habit]. -#}
+    where, with nothing to divide by, it takes the account's habit, the export component it is]. -#}
 {%- set acted = 'actions > 0' -%}
 {%- set acted_or_asked = '(actions > 0 or questions_received > 0)' -%}
 {%- set shrunk_rates = [
-    ['answered_question_share', 'questions_answered', 'questions_decided', acted_or_asked],
+    ['answered_question_share', 'questions_answered', 'questions_decided', acted_or_asked,
+        'answered_question_share'],
     ['response_time_value', 'coalesce(response_time_value, 0) * questions_answered', 'questions_answered',
-        'questions_decided = 0 and ' ~ acted_or_asked],
-    ['dialogue_share', 'dialogue_replies', 'actions', acted],
-    ['own_news_share', 'own_news_posts', 'original_posts', acted],
-    ['directed_at_others_share', 'actions_directed_at_others', 'actions - unresolved_replies', acted],
-    ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text', acted],
-    ['accessibility_share', 'accessible_posts', 'own_posts', acted],
+        'questions_decided = 0 and ' ~ acted_or_asked, 'response_time'],
+    ['dialogue_share', 'dialogue_replies', 'actions', acted, 'dialogue_share'],
+    ['own_news_share', 'own_news_posts', 'original_posts', acted, 'own_news_share'],
+    ['directed_at_others_share', 'actions_directed_at_others', 'actions - unresolved_replies', acted,
+        'directed_at_others_share'],
+    ['non_promotional_share', 'posts_with_text - promotional_posts', 'posts_with_text', acted,
+        'non_promotional_share'],
+    ['accessibility_share', 'accessible_posts', 'own_posts', acted, 'accessibility_share'],
 ] -%}
 
 with
@@ -55,13 +66,16 @@ response_times_scored as (
 ),
 
 -- Each rate's counts over the account's previous commitment_window_weeks
--- weeks (this week left out): its trailing pooled rate is their ratio.
+-- weeks (this week left out): its trailing pooled rate is their ratio. A
+-- week that did not see the component (an export week) counts for nothing.
 trailing_counts_summed as (
     select
         *,
     {%- for rate in shrunk_rates %}
-        sum({{ rate[1] }}) over trailing_weeks as trailing_{{ rate[0] }}_numerator,
-        sum({{ rate[2] }}) over trailing_weeks as trailing_{{ rate[0] }}_denominator{{ "," if not loop.last }}
+        sum(case when {{ seen | replace('COMPONENT', rate[4]) }} then {{ rate[1] }} end)
+            over trailing_weeks as trailing_{{ rate[0] }}_numerator,
+        sum(case when {{ seen | replace('COMPONENT', rate[4]) }} then {{ rate[2] }} end)
+            over trailing_weeks as trailing_{{ rate[0] }}_denominator{{ "," if not loop.last }}
     {%- endfor %}
     from response_times_scored
     window trailing_weeks as (
@@ -77,12 +91,14 @@ trailing_counts_summed as (
 -- one or two actions cannot swing a rate. Nothing to divide by this week
 -- (n = 0): the same formula, that is p, in a week where the indicator is
 -- scored, so the indicator keeps its composition instead of renormalizing;
--- else undefined. No earlier volume (no p): the week's own rate.
+-- else undefined. No earlier volume (no p): the week's own rate. A component
+-- the week's export files do not show is undefined, never the 0 its counts give.
 rates_shrunk as (
     select
         *,
     {%- for rate in shrunk_rates %}
         case
+            when not {{ seen | replace('COMPONENT', rate[4]) }} then null
             when
                 trailing_{{ rate[0] }}_denominator > 0
                 and trailing_{{ rate[0] }}_numerator is not null
@@ -123,6 +139,7 @@ components_scored as (
         -- most 1. It says something about trust only in a week where the public
         -- asked something or the organization acted.
         case
+            when not {{ seen | replace('COMPONENT', 'trust_presence') }} then null
             when not (actions > 0 or questions_received > 0) then null
             when active_days >= {{ var('trust_presence_full_days') }} then 1.0
             else cast(active_days as double) / {{ var('trust_presence_full_days') }}
@@ -134,7 +151,11 @@ components_scored as (
             else cast(active_days as double) / {{ var('investment_presence_full_days') }}
         end as investment_presence_share,
         -- least() would ignore a NULL ratio (unknown size band) and return 1.
-        case when effort_ratio > 1 then 1.0 else effort_ratio end as effort_component
+        case
+            when not {{ seen | replace('COMPONENT', 'effort') }} then null
+            when effort_ratio > 1 then 1.0
+            else effort_ratio
+        end as effort_component
     from rates_shrunk
 ),
 
@@ -164,11 +185,18 @@ indicators_scored as (
 -- Coverage (docs/methodology.md): a week with unread threads is never scored
 -- as if nobody asked. Its questions and answers may sit in the unread
 -- threads, so trust is undefined when too few threads were read, or when
--- some are unread and no public question was found in the others.
+-- some are unread and no public question was found in the others. An export
+-- week's threads are never read: its rule is whether its files show the
+-- public's questions and the answers (presence alone would read as trust).
 trust_coverage_applied as (
     select
         * replace (
             case
+                when export_days_covered is not null
+                    then
+                        case
+                            when {{ seen | replace('COMPONENT', 'answered_question_share') }} then trust_value
+                        end
                 when thread_coverage < {{ min_thread_coverage }} then null
                 when unread_threads > 0 and questions_received = 0 then null
                 else trust_value
@@ -206,9 +234,13 @@ window_weeks_paired as (
             and trailing_weeks.week_start_date
             between current_weeks.week_start_date - to_days(7 * ({{ window_length_weeks }} - 1))
             and current_weeks.week_start_date
-            -- A week the account was not live is no silence: out of the window.
+            -- A week the account was not live, or that its export files do not
+            -- cover, is no silence: out of the window.
             and (
-                coalesce(trailing_weeks.account_state, 'active') not in {{ inactive_states }}
+                (
+                    coalesce(trailing_weeks.account_state, 'active') not in {{ inactive_states }}
+                    and coalesce(trailing_weeks.export_days_covered, 7) = 7
+                )
                 or current_weeks.week_start_date = trailing_weeks.week_start_date
             )
 ),
@@ -301,19 +333,49 @@ overall_scored as (
 ),
 
 -- A week the platform did not show the account live (suspended, moved,
--- deactivated, taken down) is a state, not a silence: no score at all.
-account_states_applied as (
+-- deactivated, taken down) is a state, not a silence: no score at all. Nor
+-- a week of an account read from exports that its files do not cover whole:
+-- its posts are not all known.
+unscored_weeks_applied as (
     select
         * replace (
-            case when {{ is_live }} then trust_value end as trust_value,
-            case when {{ is_live }} then openness_value end as openness_value,
-            case when {{ is_live }} then involvement_value end as involvement_value,
-            case when {{ is_live }} then investment_value end as investment_value,
-            case when {{ is_live }} then commitment_value end as commitment_value,
-            case when {{ is_live }} then commitment_over_time_value end as commitment_over_time_value,
-            case when {{ is_live }} then overall_value end as overall_value
+            case when {{ is_scored }} then trust_value end as trust_value,
+            case when {{ is_scored }} then openness_value end as openness_value,
+            case when {{ is_scored }} then involvement_value end as involvement_value,
+            case when {{ is_scored }} then investment_value end as investment_value,
+            case when {{ is_scored }} then commitment_value end as commitment_value,
+            case when {{ is_scored }} then commitment_over_time_value end as commitment_over_time_value,
+            case when {{ is_scored }} then overall_value end as overall_value
         )
     from overall_scored
+),
+
+-- Per indicator, its components none of the week's export formats shows, in words.
+unseen_components_named as (
+    select
+        *,
+    {%- for indicator in ['trust', 'openness', 'involvement', 'investment'] %}
+        {{ export_components_not_fed(indicator) }} as {{ indicator }}_unseen_components
+        {{- "," if not loop.last }}
+    {%- endfor %}
+    from unscored_weeks_applied
+),
+
+unseen_components_noted as (
+    select
+        *,
+    {%- for indicator in ['trust', 'openness', 'involvement', 'investment'] %}
+        case
+            when {{ indicator }}_unseen_components != ''
+                then
+                    format(
+                        '{{ indicator }}: {} not in {}',
+                        {{ indicator }}_unseen_components,
+                        export_format_names
+                    )
+        end as {{ indicator }}_unseen_note{{ "," if not loop.last }}
+    {%- endfor %}
+    from unseen_components_named
 ),
 
 -- Every NULL score with its reason, in words.
@@ -325,13 +387,21 @@ notes_written as (
                 '; ',
                 case
                     when trust_value is not null then null
-                    when thread_coverage < {{ min_thread_coverage }}
+                    when
+                        export_days_covered is not null
+                        and not {{ seen | replace('COMPONENT', 'answered_question_share') }}
+                        then format(
+                            'trust: {} holds no comments: '
+                            || 'the public''s questions and the answers are not seen',
+                            export_format_names
+                        )
+                    when export_days_covered is null and thread_coverage < {{ min_thread_coverage }}
                         then format(
                             'trust: {} of {} threads with replies unread this week',
                             unread_threads,
                             threads_with_replies
                         )
-                    when unread_threads > 0 and questions_received = 0
+                    when export_days_covered is null and unread_threads > 0 and questions_received = 0
                         then format(
                             'trust: {} of {} threads with replies unread this week, '
                             || 'no public question in the others',
@@ -340,22 +410,26 @@ notes_written as (
                         )
                     when questions_received = 0 and actions = 0
                         then 'trust: no public questions and no activity this week'
+                    when trust_unseen_note is not null then trust_unseen_note
                     else 'trust: no component defined (check the trust weights)'
                 end,
                 case
                     when openness_value is not null then null
                     when actions = 0 then 'openness: no actions this week'
+                    when openness_unseen_note is not null then openness_unseen_note
                     else 'openness: no component defined (check the openness weights)'
                 end,
                 case
                     when involvement_value is not null then null
                     when actions = 0 then 'involvement: no actions this week'
+                    when involvement_unseen_note is not null then involvement_unseen_note
                     else 'involvement: no component defined (check the involvement weights)'
                 end,
                 case
                     when investment_value is not null then null
                     when expected_weekly_actions is null
                         then 'investment: size band unknown, no expected weekly actions'
+                    when investment_unseen_note is not null then investment_unseen_note
                     else 'investment: no component defined (check the investment weights)'
                 end,
                 case
@@ -380,19 +454,38 @@ notes_written as (
                 end
             ),
             ''
-        ) as score_notes
-    from account_states_applied
+        ) as score_notes,
+        -- What a scored export week left out because its files do not show it.
+        case
+            when export_days_covered = 7
+                then nullif(
+                    concat_ws(
+                        '; ',
+                        trust_unseen_note,
+                        openness_unseen_note,
+                        involvement_unseen_note,
+                        investment_unseen_note
+                    ),
+                    ''
+                )
+        end as coverage_notes
+    from unseen_components_noted
 ),
 
--- The state, alone, is the reason of a week that is not scored for it.
-account_state_notes_written as (
+-- The state, alone, is the reason of a week that is not scored for it; the
+-- export files' coverage, of a week they do not cover whole.
+unscored_week_notes_written as (
     select
         * replace (
-            case account_state
-                when 'suspended' then 'account: suspended on the platform'
-                when 'deactivated' then 'account: deactivated on the platform'
-                when 'taken_down' then 'account: taken down on the platform'
-                when 'moved' then 'account: moved to ' || coalesce(moved_to_handle, 'another account')
+            case
+                when account_state = 'suspended' then 'account: suspended on the platform'
+                when account_state = 'deactivated' then 'account: deactivated on the platform'
+                when account_state = 'taken_down' then 'account: taken down on the platform'
+                when account_state = 'moved'
+                    then 'account: moved to ' || coalesce(moved_to_handle, 'another account')
+                when export_days_covered = 0 then 'exports: no file covers this week'
+                when export_days_covered < 7
+                    then format('exports: the files cover {} of its 7 days', export_days_covered)
                 else score_notes
             end as score_notes
         )
@@ -401,9 +494,9 @@ account_state_notes_written as (
 
 -- Only the weeks to refresh: the earlier ones were read for their trailing windows alone.
 weeks_refreshed as (
-    select account_state_notes_written.*
-    from account_state_notes_written
-    {{ refreshed_only('account_state_notes_written', 'account_state_notes_written.week_start_date') }}
+    select unscored_week_notes_written.*
+    from unscored_week_notes_written
+    {{ refreshed_only('unscored_week_notes_written', 'unscored_week_notes_written.week_start_date') }}
 ),
 
 -- Keys, scores and notes first, then the components they were computed from.
@@ -423,12 +516,15 @@ final as (
         round(100 * commitment_value, 1) as commitment_score,
         round(100 * overall_value, 1) as overall_score,
         score_notes,
+        coverage_notes,
         -- What the week's scores did not see (docs/methodology.md, Coverage).
         threads_with_replies,
         threads_read,
         unread_threads,
         round(thread_coverage, 4) as thread_coverage,
         unresolved_replies,
+        export_formats,
+        export_days_covered,
         size_band,
         weeks_of_history,
         actions,
