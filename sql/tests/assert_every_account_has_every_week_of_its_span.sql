@@ -1,6 +1,7 @@
 -- Every scored account has one row for every ISO week of its span, without a
 -- gap: weeks are Mondays, the last one is the last complete week before its
--- latest snapshot, the first is not before the week it was created. Returns
+-- latest snapshot (or the end of its latest export file: greatest() ignores a
+-- NULL), the first is not before the week it was created. Returns
 -- the accounts that break it.
 with
 
@@ -32,8 +33,10 @@ compared as (
         scored_spans.weeks_not_starting_on_monday,
         accounts.last_observed_at,
         accounts.account_created_at,
-        cast(date_trunc('week', accounts.last_observed_at) - interval 7 day as date)
-            as expected_last_week_start_date,
+        cast(
+            date_trunc('week', greatest(accounts.last_observed_at, accounts.exports_cover_until))
+            - interval 7 day as date
+        ) as expected_last_week_start_date,
         cast(date_trunc('week', accounts.account_created_at) as date) as created_week_start_date,
         (scored_spans.last_week_start_date - scored_spans.first_week_start_date) // 7 + 1 as weeks_in_span
     from scored_spans

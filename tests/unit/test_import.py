@@ -340,7 +340,9 @@ def test_the_docs_availability_table_says_what_every_export_format_declares_it_f
 
     assert set(_SHORT) == set(COMPONENTS)
     lines = [
-        "| platform | export (format key) | " + " | ".join(_SHORT[component] for component in COMPONENTS) + " |",
+        "| platform | export (format key) | "
+        + " | ".join(_SHORT[component] for component in COMPONENTS)
+        + " |",
         "|---|---|" + "---|" * len(COMPONENTS),
     ]
     for contract in platforms():

@@ -53,6 +53,7 @@ create table marts.fct_relationship_scores (
     account_id varchar, organization_id varchar, week_start_date date,
     trust_score double, openness_score double, involvement_score double,
     investment_score double, commitment_score double, overall_score double, score_notes varchar,
+    coverage_notes varchar,
     weeks_of_history bigint, actions bigint, active_days bigint,
     questions_received bigint, questions_pending bigint, questions_decided bigint, questions_answered bigint,
     answered_question_share double, median_response_hours double, response_time_score double,
@@ -565,3 +566,26 @@ def test_a_week_without_questions_says_trust_draws_on_the_accounts_habit_when_it
         "leans on the account's earlier weeks" in line
         for line in _describe_coverage(one | {"shrunk_answered_question_share": 0.6})
     )
+
+
+def test_a_week_read_from_exports_says_what_its_files_left_out_and_why_a_gap_is_not_scored():
+    from rapport.publish.report import _describe_coverage, _describe_moves
+
+    covered = {
+        "actions": 3,
+        "trust_score": None,
+        "score_notes": "trust: LinkedIn Page analytics: content export holds no comments: the public's "
+        "questions and the answers are not seen",
+        "coverage_notes": "openness: dialogue share not in LinkedIn Page analytics: content export; "
+        "investment: alt text not in LinkedIn Page analytics: content export",
+    }
+    lines = _describe_coverage(covered)
+    assert "openness leaves out its dialogue share not in LinkedIn Page analytics: content export." in lines
+    assert "investment leaves out its alt text not in LinkedIn Page analytics: content export." in lines
+    gap = {"actions": 0, "overall_score": None, "score_notes": "exports: no file covers this week"}
+    assert "Not scored: no file covers this week (the account is read from its analytics exports)." in (
+        _describe_coverage(gap)
+    )
+    before = {"overall_score": 50.0, "openness_score": 40.0}
+    moved = _describe_moves(before, gap | {"openness_score": None})
+    assert "Openness could not be scored this week (no file covers this week); it was 40.0." in moved

@@ -106,6 +106,7 @@ _SCORE_COLUMNS: Final = (
     "week_start_date",
     *(f"{name}_score" for name in SCORES),
     "score_notes",
+    "coverage_notes",
     "weeks_of_history",
     "actions",
     "active_days",
@@ -561,7 +562,8 @@ def _describe_moves(before: Row | None, now: Row) -> list[str]:
     for indicator in INDICATORS:
         old, new = _number(before, f"{indicator}_score"), _number(now, f"{indicator}_score")
         if old is not None and new is None:
-            reason = reasons.get(indicator, "not measurable")
+            # A week the account's export files do not cover is not scored at all: its reason.
+            reason = reasons.get(indicator) or reasons.get("exports") or "not measurable"
             appearances.append(f"{indicator} could not be scored this week ({reason}); it was {old:.1f}.")
             continue
         if old is None and new is not None:
@@ -598,7 +600,12 @@ def _describe_coverage(now: Row) -> list[str]:
     """Why the latest week's scores of an account rest on little or no data."""
     warnings: list[str] = []
     for name, reason in _note_reasons(now.get("score_notes")).items():
+        if name == "exports":  # a week the account's export files do not cover whole
+            warnings.append(f"Not scored: {reason} (the account is read from its analytics exports).")
+            continue
         warnings.append(f"{name} not scored: {reason}.")
+    for name, reason in _note_reasons(now.get("coverage_notes")).items():
+        warnings.append(f"{name} leaves out its {reason}.")
     if _count(now, "actions") == 0:
         warnings.append("Silent week: the account published nothing (investment scores 0).")
     received, decided = _count(now, "questions_received"), _count(now, "questions_decided")

@@ -1,7 +1,8 @@
 -- One row per registered account per ISO week (Monday start) of its span: from
 -- the start of the history read (the Monday of its batches' earliest extraction
 -- window) or the week its account was created, whichever is later, to the last
--- complete week before its latest snapshot. Without a recorded window (batches
+-- complete week before its latest snapshot (or the end of its latest export
+-- file, for an account read from them). Without a recorded window (batches
 -- loaded before windows were), the span starts at its first post or
 -- interaction, or at its first snapshot when it has none.
 with
@@ -16,6 +17,10 @@ account_snapshots as (
 
 load_batches as (
     select * from {{ source('social', 'load_batches') }}
+),
+
+export_files as (
+    select * from {{ ref('stg_social__export_files') }}
 ),
 
 -- The weeks of activity, already aggregated: reading them instead of every
@@ -56,13 +61,30 @@ history_starts as (
     group by account_id
 ),
 
+-- What observed an account: its snapshots, and the export files it is read
+-- from, observed at the end of the days they cover (a file may give no
+-- follower count, hence no snapshot).
+observations as (
+    select
+        account_id,
+        observed_at,
+        account_created_at
+    from account_snapshots
+    union all
+    select
+        account_id,
+        covers_until as observed_at,
+        null as account_created_at
+    from export_files
+),
+
 observation_bounds as (
     select
         account_id,
         min(observed_at) as first_observed_at,
         max(observed_at) as last_observed_at,
         min(account_created_at) as account_created_at
-    from account_snapshots
+    from observations
     group by account_id
 ),
 

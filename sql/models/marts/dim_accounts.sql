@@ -106,8 +106,11 @@ joined as (
         coalesce(spans.weeks_in_span, 0) as weeks_in_span,
         export_coverage.account_id is not null as is_read_from_exports,
         -- Not observed by the latest run (never observed included): its state
-        -- and counts are as last seen, if ever.
-        coalesce(
+        -- and counts are as last seen, if ever. An account read from its
+        -- export files is not reached by runs: how far its files reach is
+        -- exports_cover_until.
+        export_coverage.account_id is null
+        and coalesce(
             latest_snapshots.last_observed_at < latest_run.latest_run_observed_at,
             latest_run.latest_run_observed_at is not null
         ) as is_unreachable
