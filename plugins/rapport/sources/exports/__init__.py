@@ -25,12 +25,18 @@ in :mod:`~rapport.sources.exports.parsing`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from rapport.sources import NormalizationError
+
+if TYPE_CHECKING:
+    from rapport.accounts import Account
+    from rapport.sources import Page, Records, Window
+    from rapport.sources.contract import ExtractionCost
+    from rapport.thread_ledger import ThreadLedger
 
 FILE_ENDPOINT: Final = "file"
 """The ``endpoint`` of a landed page that holds an imported file (its name in ``params['file']``)."""
@@ -103,3 +109,33 @@ date is the last one not after it). Raises :class:`ExportFileError` for a file i
 Detector = Callable[[str, bytes], bool]
 """Tells whether a file is of a format: ``detector(file_name, data)``, from its kind, sheet names
 or header row; cheap, and never raises (a file it cannot tell is not of its format)."""
+
+
+# The entry points of a platform read from its exports only (``reads_api=False``): its folder's
+# ``__init__`` re-exports these three. Their modules are imported when they run.
+
+
+def extract(account: Account, window: Window) -> Iterator[Page]:
+    """One page per new file of the account's inbox (:mod:`rapport.sources.exports.inbox`)."""
+    from rapport.sources.exports.inbox import extract as extract_files
+
+    return extract_files(account, window)
+
+
+def extract_with_stats(
+    account: Account, window: Window, *, ledger: ThreadLedger | None = None
+) -> tuple[Iterator[Page], ExtractionCost]:
+    """The pages of :func:`extract`, and what they cost: no request, the files are local."""
+    from rapport.sources.exports.inbox import extract_with_stats as extract_files_with_stats
+
+    return extract_files_with_stats(account, window, ledger=ledger)
+
+
+def normalize(
+    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
+) -> Records:
+    """The records of the landed files, each read by its format's reader
+    (:func:`rapport.sources.exports.records.normalize_files`)."""
+    from rapport.sources.exports.records import normalize_files
+
+    return normalize_files(pages, account, observed_at)

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from rapport.sources import exports as imported_files
 from rapport.sources.contract import ExportFormat, Measure, NightlyCost, Platform
 from rapport.sources.linkedin.settings import (
     CONTENT,
@@ -42,35 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["PLATFORM", "extract", "extract_with_stats", "normalize"]
 
 _READERS: Final = "rapport.sources.linkedin.exports"
-
-
-def extract(account: Account, window: Window) -> Iterator[Page]:
-    """The new files of the account's inbox, one page each (see :mod:`rapport.sources.exports.inbox`)."""
-    from rapport.sources.exports.inbox import extract as extract_files
-
-    pages: Iterator[Page] = extract_files(account, window)
-    return pages
-
-
-def extract_with_stats(
-    account: Account, window: Window, *, ledger: ThreadLedger | None = None
-) -> tuple[Iterator[Page], ExtractionCost]:
-    """The new files of the account's inbox, and what reading them cost (no request: files)."""
-    from rapport.sources.exports.inbox import extract_with_stats as extract_files
-
-    found: tuple[Iterator[Page], ExtractionCost] = extract_files(account, window, ledger=ledger)
-    return found
-
-
-def normalize(
-    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
-) -> Records:
-    """Read the landed files with their formats' readers into records
-    (:func:`rapport.sources.exports.records.normalize_files`)."""
-    from rapport.sources.exports.records import normalize_files
-
-    records: Records = normalize_files(pages, account, observed_at)
-    return records
 
 
 _CONTENT_FEEDS: Final = feeds(
@@ -128,6 +100,26 @@ EXPORTS: Final = (
         feeds=feeds({}, _VISITORS_MISSING),
     ),
 )
+
+
+def extract(account: Account, window: Window) -> Iterator[Page]:
+    """One page per new file of the account's inbox (:func:`rapport.sources.exports.extract`)."""
+    return imported_files.extract(account, window)
+
+
+def extract_with_stats(
+    account: Account, window: Window, *, ledger: ThreadLedger | None = None
+) -> tuple[Iterator[Page], ExtractionCost]:
+    """The pages of :func:`extract`, and what they cost: no request, the files are local."""
+    return imported_files.extract_with_stats(account, window, ledger=ledger)
+
+
+def normalize(
+    pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
+) -> Records:
+    """The records of the landed files, each read by its format's reader (``exports.py``)."""
+    return imported_files.normalize(pages, account, observed_at, fetched_at)
+
 
 PLATFORM: Final = Platform(
     name=NAME,

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from rapport.sources import exports as imported_files
 from rapport.sources.contract import ExportFormat, Feed, Measure, NightlyCost, Platform
 from rapport.sources.x.settings import feeds
 
@@ -32,33 +33,22 @@ _READERS: Final = "rapport.sources.x.exports"
 
 
 def extract(account: Account, window: Window) -> Iterator[Page]:
-    """One page per new file in the account's inbox (see :mod:`rapport.sources.exports.inbox`)."""
-    from rapport.sources.exports.inbox import extract as extract_files
-
-    pages: Iterator[Page] = extract_files(account, window)  # typed here until the inbox lands
-    return pages
+    """One page per new file of the account's inbox (:func:`rapport.sources.exports.extract`)."""
+    return imported_files.extract(account, window)
 
 
 def extract_with_stats(
     account: Account, window: Window, *, ledger: ThreadLedger | None = None
 ) -> tuple[Iterator[Page], ExtractionCost]:
-    """The pages of :func:`extract`, and what they cost: 0 requests, the files are local."""
-    from rapport.sources.exports.inbox import extract_with_stats as extract_files_with_stats
-
-    extraction: tuple[Iterator[Page], ExtractionCost] = extract_files_with_stats(
-        account, window, ledger=ledger
-    )
-    return extraction
+    """The pages of :func:`extract`, and what they cost: no request, the files are local."""
+    return imported_files.extract_with_stats(account, window, ledger=ledger)
 
 
 def normalize(
     pages: Sequence[Page], account: Account, observed_at: datetime, fetched_at: datetime | None = None
 ) -> Records:
-    """The records of the landed files: each read by its format's reader (``exports.py``)."""
-    from rapport.sources.exports.records import normalize_files
-
-    records: Records = normalize_files(pages, account, observed_at)
-    return records
+    """The records of the landed files, each read by its format's reader (``exports.py``)."""
+    return imported_files.normalize(pages, account, observed_at, fetched_at)
 
 
 PLATFORM: Final = Platform(
