@@ -147,6 +147,8 @@ def trial_platform(root: Path) -> Iterator[str]:
         rapport.sources.__path__.remove(str(root))
         for module in (f"rapport.sources.{TRIAL}.exports", f"rapport.sources.{TRIAL}"):
             sys.modules.pop(module, None)
+        if hasattr(rapport.sources, TRIAL):  # the parent keeps its submodule as an attribute
+            delattr(rapport.sources, TRIAL)
         rapport.sources._platforms.cache_clear()
 
 

@@ -366,3 +366,16 @@ def test_every_export_format_declares_one_feed_per_component_in_order_and_a_uniq
             assert tuple(feed.component for feed in export.feeds) == COMPONENTS, export.name
             assert not export.fed("answered_question_share") and not export.fed("response_time"), export.name
             assert callable(_function(export.reader)) and callable(_function(export.detector)), export.name
+
+
+def test_a_detector_that_fails_on_a_file_makes_it_an_unknown_format_not_a_failed_import(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def broken(file: str, data: bytes) -> bool:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("rapport.sources.trialexport.exports.detect", broken)
+    (inbox(home) / "october.csv").write_bytes(trial_file(days(date(2026, 10, 1), 31)))
+    [file] = extract_account(ACCOUNT, RUN)["files"]
+    assert file["problem"].startswith("october.csv: unknown format")
+    assert len(landed(home)) == 1  # landed all the same, to be quarantined

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from datetime import date
 from typing import cast
 
 from rapport.sources import get_platform
 from rapport.sources.contract import ExportFormat
 from rapport.sources.exports import Detector, ExportFileError, ExportRows, Reader
+
+log = logging.getLogger(__name__)
 
 
 def _function(path: str) -> object:
@@ -22,7 +25,12 @@ def detect(platform: str, file: str, data: bytes) -> ExportFormat:
     formats = get_platform(platform).exports
     for export in formats:
         detector = cast(Detector, _function(export.detector))
-        if detector(file, data):
+        try:
+            found = detector(file, data)
+        except Exception:  # a detector's bug: this format is not the file's, the others are tried
+            log.exception("%s: the detector of %s failed", file, export.name)
+            found = False
+        if found:
             return export
     if not formats:
         raise ExportFileError(file, f"{platform} imports no analytics export")
