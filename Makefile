@@ -83,12 +83,13 @@ airflow: airflow-init ## Run Airflow locally (API server and UI on 127.0.0.1:808
 	trap 'kill $$pids 2> /dev/null; wait' INT TERM; \
 	wait -n; kill $$pids 2> /dev/null; wait
 
-demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks and print the scores
+demo: airflow-init ## Run the nightly DAG on the demo platform over its 26 weeks and print its summary
 	@mkdir -p data; start=$$(date +%s); \
 	$(BIN)/airflow dags test rapport_nightly $(DEMO_DATE) > data/demo.log 2>&1 \
 	  || { tail -n 60 data/demo.log; echo "The demo run failed: full log in data/demo.log"; exit 1; }; \
 	echo "Pipeline run took $$(( $$(date +%s) - start )) s (log: data/demo.log)"
-	@$(BIN)/rapport scores
+	@# The run's summary: the scores, the relationship-health alerts, where the report is.
+	@$(BIN)/rapport summary --date $(DEMO_DATE)
 	@echo
 	@echo "Weekly report (open it in a browser): $(CURDIR)/data/published/report/latest.html"
 	@echo

@@ -4,8 +4,8 @@
 Scores every account of the registry (`config/accounts.yml`) on the five
 relationship indicators, each night.
 
-1. **list_<platform>_accounts** reads the registry.
-2. **extract_<platform>** runs once per batch of `RAPPORT_ACCOUNTS_PER_TASK`
+1. **`list_<platform>_accounts`** reads the registry.
+2. **`extract_<platform>`** runs once per batch of `RAPPORT_ACCOUNTS_PER_TASK`
    accounts (default 25) of that platform (dynamic task mapping, in the pool
    `rapport_<platform>` that caps its concurrency: `rapport pools` writes them): for each account it calls
    the platform from the account's watermark (or backfills its history on the
@@ -23,8 +23,15 @@ relationship indicators, each night.
    replaced atomically) and to Parquet (`data/published/parquet/current/`),
    generates dbt's docs and writes the weekly HTML report with its
    relationship-health alerts (`data/published/report/latest.html`).
-7. **summarize** logs the latest scores and the alerts, and fails the run,
-   once everything else is done, if an account failed extraction or validation.
+7. **email_report** emails that report (inline, and attached) to the addresses of
+   `RAPPORT_REPORT_EMAIL_TO` through the Airflow SMTP connection
+   `RAPPORT_REPORT_EMAIL_CONNECTION` (default `smtp_default`); with no address
+   (the default) it sends nothing. It fails, naming the connection and the
+   server, when the mail cannot be sent; the report is written all the same.
+8. **summarize** logs the latest scores and the alerts (and writes them to
+   `data/reports/run_date=<date>/run_summary.txt`, which `rapport summary` prints),
+   and fails the run, once everything else is done, if an account failed
+   extraction or validation.
 
 Settings (environment variables): `RAPPORT_SCHEDULE` (cron, default `0 2 * * *`),
 `RAPPORT_TIMEZONE` (default `UTC`), `RAPPORT_CATCHUP` (default `false`),
@@ -46,6 +53,12 @@ from rapport.sources import platforms
 # Read at parse time: the settings only read environment variables, and a bad one is one line.
 SETTINGS = get_settings()
 
+DESCRIPTION = (
+    "Nightly relationship scores: extract every registered account, validate, load, dbt build, "
+    "publish the marts and the weekly report, email it"
+)
+"""The one line the DAG list shows under the DAG's name."""
+
 
 @dag(
     dag_id="rapport_nightly",
@@ -53,6 +66,7 @@ SETTINGS = get_settings()
     start_date=pendulum.datetime(2026, 1, 1, tz=SETTINGS.timezone),
     catchup=SETTINGS.catchup,
     max_active_runs=1,
+    description=DESCRIPTION,
     doc_md=__doc__,
     tags=["rapport", "relationship-scores"],
     default_args={
@@ -114,13 +128,22 @@ def rapport_nightly() -> None:
 
         return publish_marts(until=logical_date)
 
+    # Reads the report file only: no warehouse slot. A leaf, so a mail not sent fails the run.
+    @task
+    def email_report(publication: dict[str, object]) -> dict[str, object]:
+        from rapport.pipeline import deliver_report
+
+        return deliver_report(str(publication["report"]))
+
     @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize(logical_date: datetime | None = None) -> str:
         from rapport.pipeline import summarize_run
 
         return summarize_run(until=logical_date)
 
-    extracted >> validate() >> load() >> build() >> publish() >> summarize()
+    published = publish()
+    extracted >> validate() >> load() >> build() >> published >> summarize()
+    email_report(published)
 
 
 def describe_batch(account_ids: list[str]) -> str:

@@ -585,6 +585,47 @@ def query(
 
 
 @app.command()
+def summary(
+    run_date: Annotated[
+        datetime | None,
+        typer.Option("--date", help="The run date (default: the latest run's).", formats=["%Y-%m-%d"]),
+    ] = None,
+) -> None:
+    """Print a run's summary as its summarize step kept it: the latest scores, the accounts not
+    active, the relationship-health alerts, where the weekly report is, and the accounts that failed."""
+    from rapport.summary import find_run_summary
+
+    settings = get_settings()
+    path = find_run_summary(settings.data_dir, run_date.date() if run_date else None)
+    if path is None:
+        which = f"of run date {run_date:%Y-%m-%d}" if run_date else "yet"
+        raise _fail(
+            f"{settings.data_dir / 'reports'}: no run summary {which}; run `make demo` or the "
+            "rapport_nightly DAG first"
+        )
+    _echo(path.read_text(encoding="utf-8").rstrip("\n"))
+
+
+@app.command("email-report")
+def email_report(
+    report: Annotated[
+        Path | None,
+        typer.Argument(help="A weekly report file (default: the latest week's in the published folder)."),
+    ] = None,
+) -> None:
+    """Email the weekly report to RAPPORT_REPORT_EMAIL_TO, as the nightly run does, through the Airflow
+    SMTP connection RAPPORT_REPORT_EMAIL_CONNECTION (default smtp_default; outside Airflow, from the
+    variable AIRFLOW_CONN_SMTP_DEFAULT)."""
+    from rapport.pipeline import deliver_report
+
+    if not get_settings().report_recipients:
+        _echo("error: RAPPORT_REPORT_EMAIL_TO names no recipient: nobody to email the report to", err=True)
+        raise typer.Exit(USER_MISTAKE)
+    sent = deliver_report(report)
+    _echo(f"emailed {sent['report']} (week {sent['week']}) to {sent['emailed_to']} recipient(s)")
+
+
+@app.command()
 def methodology(
     warehouse: Annotated[
         Path | None,

@@ -1,6 +1,7 @@
 """The steps of a nightly run, one function per Airflow task (and per CLI command).
 
-extract (one call per account) -> validate -> load -> build (dbt) -> publish -> summarize.
+extract (one call per account) -> validate -> load -> build (dbt) -> publish -> email the report,
+and summarize.
 Each step reads what the previous one left on disk (the landing zone, the
 staged batches, the warehouse), so any step can be re-run on its own and a
 run date can be replayed. Settings and the registry are read when a step
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rapport import zones
@@ -312,6 +314,27 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
     }
 
 
+def deliver_report(report: str | Path | None = None) -> dict[str, Any]:
+    """Email the weekly report, once published, to the addresses of ``RAPPORT_REPORT_EMAIL_TO``
+    through the Airflow connection ``RAPPORT_REPORT_EMAIL_CONNECTION`` (:mod:`rapport.publish.delivery`).
+
+    ``report`` is the weekly file ``publish_marts`` wrote (default: the latest
+    week's in the published report folder). Sends nothing when the setting
+    names nobody (the default). Returns the file, its week and the number of
+    recipients; raises ``DeliveryError``, in one line naming the connection and
+    the server, when it cannot be sent.
+    """
+    from rapport.publish.delivery import email_report, latest_report
+
+    settings = get_settings()
+    if not settings.report_recipients:
+        log.info("the weekly report is not emailed: RAPPORT_REPORT_EMAIL_TO names no recipient")
+        return {"emailed_to": 0}
+    path = Path(report) if report else latest_report(zones.published_report_dir(settings.published_dir))
+    delivery = email_report(settings, path)
+    return {"report": str(delivery.report), "week": delivery.week_label, "emailed_to": delivery.recipients}
+
+
 class RebuildRefusedError(RapportError, RuntimeError):
     """A rebuild would drop history it cannot derive again (quarantined extractions) without ``force``;
     the message names each extraction."""
@@ -407,11 +430,18 @@ def _remove_asides(settings: Settings) -> None:
 def summarize_run(until: datetime | None) -> str:
     """Report the run: latest scores per organization and every account that failed.
 
-    Returns the report text. Raises ``RunFailedError`` with the same text when an
-    account failed extraction or validation, so the run shows as failed once
-    everything else is done.
+    Returns the report text, also kept for the run date (``rapport summary`` prints
+    it: :func:`rapport.summary.write_run_summary`). Raises ``RunFailedError`` with
+    the same text when an account failed extraction or validation, so the run
+    shows as failed once everything else is done.
     """
-    from rapport.summary import deferred_accounts, inactive_accounts, latest_scores_table, run_problems
+    from rapport.summary import (
+        deferred_accounts,
+        inactive_accounts,
+        latest_scores_table,
+        run_problems,
+        write_run_summary,
+    )
 
     settings = get_settings()
     registry = load_registry(settings.accounts_file)
@@ -436,6 +466,7 @@ def summarize_run(until: datetime | None) -> str:
     if problems:
         text += "\n\nProblems in this run:\n" + "\n".join(f"- {problem}" for problem in problems)
     log.info("\n%s", text)
+    write_run_summary(settings.data_dir, run_date_of(until), text)
     if problems:
         raise RunFailedError(text)
     return text

@@ -31,6 +31,15 @@ from rapport.errors import ConfigurationError
 _MEMORY_SIZE: Final = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 """A size DuckDB's ``memory_limit`` accepts (``sql/profiles.yml`` passes it on): ``3GB``, ``1.5GiB``."""
 
+_EMAIL_ADDRESS: Final = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+"""A bare email address with a dotted domain (``team@example.org``): no display name, no list."""
+
+_CONNECTION_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+"""An Airflow connection id (``smtp_default``)."""
+
 # The defaults of the paths that derive from RAPPORT_HOME, then from RAPPORT_DATA_DIR.
 _HOME_PATHS: Final = {
     "RAPPORT_ACCOUNTS": ("config", "accounts.yml"),
@@ -210,6 +219,32 @@ class Settings(BaseSettings):
         description="a whole number of retries from 0 to 20",
     )
 
+    report_email_to: str = Field(
+        default="",
+        validation_alias="RAPPORT_REPORT_EMAIL_TO",
+        description="a comma-separated list of email addresses, such as team@example.org,lead@example.org",
+    )
+    """Who gets the weekly report by email after each run, normalized to ``a@x.org,b@y.org``; empty
+    (the default) emails nobody. :attr:`report_recipients` splits it."""
+    report_email_from: str = Field(
+        default="",
+        validation_alias="RAPPORT_REPORT_EMAIL_FROM",
+        description="an email address, such as rapport@example.org",
+    )
+    """The sender of the report's email; empty takes the connection's ``from_email`` extra."""
+    report_email_connection: str = Field(
+        default="smtp_default",
+        validation_alias="RAPPORT_REPORT_EMAIL_CONNECTION",
+        description="an Airflow connection id (letters, digits, _ . -), such as smtp_default",
+    )
+    """The Airflow SMTP connection the report is sent through (outside Airflow: the variable
+    ``AIRFLOW_CONN_<ID>``)."""
+
+    @property
+    def report_recipients(self) -> tuple[str, ...]:
+        """The addresses of ``RAPPORT_REPORT_EMAIL_TO``, in its order; none when it is unset."""
+        return tuple(address for address in self.report_email_to.split(",") if address)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -282,6 +317,30 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("not a time zone") from None
         return value.strip()
+
+    @field_validator("report_email_to", mode="after")
+    @classmethod
+    def _email_addresses(cls, value: str) -> str:
+        addresses = [address.strip() for address in value.split(",") if address.strip()]
+        if not all(_EMAIL_ADDRESS.fullmatch(address) for address in addresses):
+            raise ValueError("not a list of email addresses")
+        return ",".join(dict.fromkeys(addresses))
+
+    @field_validator("report_email_from", mode="after")
+    @classmethod
+    def _email_address(cls, value: str) -> str:
+        text = value.strip()
+        if text and not _EMAIL_ADDRESS.fullmatch(text):
+            raise ValueError("not an email address")
+        return text
+
+    @field_validator("report_email_connection", mode="after")
+    @classmethod
+    def _connection_id(cls, value: str) -> str:
+        text = value.strip()
+        if not _CONNECTION_ID.fullmatch(text):
+            raise ValueError("not a connection id")
+        return text
 
     @field_validator("duckdb_memory_limit", mode="after")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Final
 
 from rapport import zones
 from rapport.accounts import Registry
@@ -13,6 +14,32 @@ from rapport.settings import Settings
 from rapport.validation import RESULT_FILE
 
 INDICATORS = ("trust", "openness", "involvement", "investment", "commitment", "overall")
+
+RUN_SUMMARY_FILE: Final = "run_summary.txt"
+"""The run summary as the summarize step logged it, beside the run date's validation report."""
+
+
+def write_run_summary(data_dir: Path, run_date: date, text: str) -> Path:
+    """Keep a run date's summary text (``rapport summary`` prints it); return its path."""
+    path = zones.report_file(data_dir, run_date, RUN_SUMMARY_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def find_run_summary(data_dir: Path, run_date: date | None = None) -> Path | None:
+    """The summary kept for ``run_date``, or, without one, for the latest run date that has one;
+    ``None`` when there is none."""
+    if run_date is not None:
+        path = zones.report_file(data_dir, run_date, RUN_SUMMARY_FILE)
+        return path if path.is_file() else None
+    dated = [
+        (day, folder / RUN_SUMMARY_FILE)
+        for folder in (data_dir / "reports").glob("run_date=*")
+        if (day := zones.run_date_of_dir(folder)) is not None and (folder / RUN_SUMMARY_FILE).is_file()
+    ]
+    return max(dated)[1] if dated else None
+
 
 _LATEST_SCORES = """
     with latest_week as (

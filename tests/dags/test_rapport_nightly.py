@@ -32,6 +32,18 @@ def test_the_dag_is_documented_tagged_and_safe_to_schedule(dag):
     assert dag.max_active_runs == 1
 
 
+def test_the_dag_list_shows_a_description_and_its_docs_render_the_task_name_placeholders(dag):
+    from markdown_it import MarkdownIt
+
+    assert dag.description and "report" in dag.description and "\n" not in dag.description
+    # Airflow's UI renders doc_md as Markdown with HTML allowed: a bare <platform> is read as a tag
+    # and vanishes, leaving "list__accounts".
+    html = MarkdownIt("commonmark").render(dag.doc_md)
+    assert "<platform>" not in html
+    for name in ("list_&lt;platform&gt;_accounts", "extract_&lt;platform&gt;", "rapport_&lt;platform&gt;"):
+        assert f"<code>{name}</code>" in html, name
+
+
 def test_every_task_retries_with_exponential_backoff_and_reports_failures(dag):
     for task in dag.tasks:
         if task.task_id == "summarize":
@@ -52,7 +64,8 @@ def test_the_steps_run_extract_validate_load_build_summarize(dag):
         "validate": ["load"],
         "load": ["build"],
         "build": ["publish"],
-        "publish": ["summarize"],
+        "publish": ["email_report", "summarize"],
+        "email_report": [],  # a leaf: a report not emailed fails the run
         "summarize": [],
     }
 
@@ -75,6 +88,7 @@ def test_only_warehouse_tasks_take_the_single_writer_pool_and_each_platform_has_
     }
     for platform in platform_names():
         assert pools[f"extract_{platform}"] == f"rapport_{platform}"
+    assert pools["email_report"] == "default_pool"  # reads the report file only, never the warehouse
     declared = airflow_pools()
     assert set(pools.values()) - {"default_pool"} <= set(declared)
     assert declared["rapport_warehouse"]["slots"] == 1

@@ -171,6 +171,23 @@ def test_the_dbt_unit_tests_of_the_scoring_formulas_pass(demo_home: Path):
     assert int(passed) == int(total) >= 12
 
 
+def test_the_run_summary_with_its_alerts_is_kept_for_rapport_summary_to_print(demo_home: Path):
+    from typer.testing import CliRunner
+
+    from rapport import pipeline
+    from rapport.cli import app
+
+    text = pipeline.summarize_run(DEMO_UNTIL)
+    assert text.startswith("Relationship scores, ISO week starting")
+    kept = demo_home / "data" / "reports" / "run_date=2026-11-23" / "run_summary.txt"
+    assert kept.read_text(encoding="utf-8") == text + "\n"
+    printed = CliRunner().invoke(app, ["summary", "--date", "2026-11-23"])
+    assert printed.exit_code == 0, printed.output
+    assert printed.output == text + "\n"  # what `make demo` ends with: alerts included, when there are some
+    for alert in pipeline.relationship_alerts(get_settings()):
+        assert alert.message in printed.output
+
+
 def test_rerunning_the_same_date_three_times_leaves_the_marts_identical(demo_home: Path):
     warehouse = demo_home / "data" / "warehouse.duckdb"
     first = marts_fingerprint(warehouse)

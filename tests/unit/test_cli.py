@@ -235,3 +235,32 @@ def test_rapport_pools_to_an_unwritable_path_is_one_line_naming_it(tmp_path: Pat
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {path}: cannot write the pools (")
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def test_rapport_summary_prints_the_run_summary_kept_for_a_date_or_the_latest(
+    rapport_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from datetime import date
+
+    from rapport.summary import write_run_summary
+
+    data_dir = rapport_home / "data"
+    earlier = "Relationship scores ...\n\nRelationship-health alerts:\n- demo:@a: an earlier alert"
+    latest = (
+        "Relationship scores ...\n\nRelationship-health alerts:\n- demo:@b: trust dropped 20 points\n\n"
+        f"Weekly report: {data_dir}/published/report/latest.html"
+    )
+    write_run_summary(data_dir, date(2026, 11, 22), earlier)
+    write_run_summary(data_dir, date(2026, 11, 23), latest)
+
+    assert runner.invoke(app, ["summary"]).output == latest + "\n"
+    assert runner.invoke(app, ["summary", "--date", "2026-11-22"]).output == earlier + "\n"
+    missing = runner.invoke(app, ["summary", "--date", "2026-11-01"])
+    assert missing.exit_code == 1
+    assert missing.output == (
+        f"error: {data_dir / 'reports'}: no run summary of run date 2026-11-01; run `make demo` or the "
+        "rapport_nightly DAG first\n"
+    )

@@ -1,4 +1,4 @@
-"""The Makefile: which Python it picks, and where `make airflow` listens."""
+"""The Makefile: which Python it picks, where `make airflow` listens, what `make demo` prints."""
 
 from __future__ import annotations
 
@@ -93,3 +93,16 @@ def test_the_makefile_picks_a_supported_python_or_says_none_is_there(tmp_path: P
     assert refused.returncode != 0
     assert "no Python 3.11, 3.12 or 3.13 found" in refused.stderr
     assert "PYTHON=/path/to/python3.x" in refused.stderr
+
+
+def test_make_demo_ends_with_the_run_summary_of_its_date_alerts_and_report_included():
+    # -n prints the recipe without running it; -o leaves out the prerequisites (the venv, Airflow init).
+    completed = make("-n", "-o", "airflow-init", "demo")
+    assert completed.returncode == 0, completed.stderr
+    recipe = completed.stdout
+    ran = recipe.index("airflow dags test rapport_nightly 2026-11-23")
+    # `rapport summary` prints what the run's summarize step kept: scores, alerts, the report's path
+    # (tests/unit/test_cli.py and the pipeline's tests show it does).
+    summary = recipe.index(".venv/bin/rapport summary --date 2026-11-23")
+    assert ran < summary < recipe.index("Weekly report (open it in a browser)")
+    assert "rapport scores" not in recipe  # the summary holds the scores: not printed twice

@@ -68,6 +68,16 @@ def test_a_change_of_the_environment_shows_at_the_next_call(clean_environment: P
     assert get_settings().allow_private_instances is True
 
 
+def test_the_report_is_emailed_to_nobody_by_default_and_to_each_address_of_the_list(
+    clean_environment: Path, monkeypatch
+):
+    settings = get_settings()
+    assert settings.report_recipients == ()
+    assert (settings.report_email_from, settings.report_email_connection) == ("", "smtp_default")
+    monkeypatch.setenv("RAPPORT_REPORT_EMAIL_TO", " team@example.org, lead@example.org,,team@example.org ")
+    assert get_settings().report_recipients == ("team@example.org", "lead@example.org")
+
+
 def test_an_empty_variable_counts_as_unset(clean_environment: Path, monkeypatch):
     monkeypatch.setenv("RAPPORT_HISTORY_WEEKS", "")
     monkeypatch.setenv("RAPPORT_VALIDATION_WORKERS", "")
@@ -108,6 +118,10 @@ def test_an_empty_variable_counts_as_unset(clean_environment: Path, monkeypatch)
         ("RAPPORT_RETRIES", "-1", "retries from 0 to 20"),
         ("RAPPORT_ALLOW_PRIVATE_INSTANCES", "maybe", "true or false"),
         ("RAPPORT_DATA_DIR", "~no_such_user_here/data", "a path"),
+        ("RAPPORT_REPORT_EMAIL_TO", "team@example.org,bob", "a comma-separated list of email addresses"),
+        ("RAPPORT_REPORT_EMAIL_TO", "Team <team@example.org>", "a comma-separated list of email addresses"),
+        ("RAPPORT_REPORT_EMAIL_FROM", "rapport", "an email address"),
+        ("RAPPORT_REPORT_EMAIL_CONNECTION", "smtp default", "an Airflow connection id"),
     ],
 )
 def test_a_bad_value_is_refused_in_one_line_naming_the_variable_the_value_and_what_is_expected(
