@@ -530,10 +530,21 @@ def scores(use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False) -> None:
         raise _fail(f"{database}: {error}") from None
 
 
+QUERY_HINT: Final = (
+    "hint: the published copy holds the marts (marts.fct_relationship_scores, "
+    "marts.fct_account_weekly_metrics, marts.dim_accounts, marts.dim_organizations); list them with: "
+    'rapport query "select table_schema, table_name from information_schema.tables"'
+)
+
+
 @app.command()
 def query(
     sql: Annotated[
-        str, typer.Argument(help="A SQL query, e.g. 'select * from marts.fct_relationship_scores'.")
+        str,
+        typer.Argument(
+            help="A SQL query, e.g. 'select * from marts.fct_relationship_scores'; several, separated "
+            "by ';', run in order."
+        ),
     ],
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     use_warehouse: Annotated[bool, WAREHOUSE_OPTION] = False,
@@ -546,6 +557,16 @@ def query(
     ] = False,
 ) -> None:
     """Run a read-only SQL query on the published marts and print the result.
+
+    Several statements separated by ';' run in order. --format table prints
+    each one's result under its statement. --format csv and json take one
+    statement that returns rows, and refuse more (exit 2): a file of several
+    CSV tables or several JSON documents is neither CSV nor JSON to the tool
+    that reads it, so run them one at a time. A query that is empty (spaces,
+    comments, ';') is a usage error (exit 2).
+
+    With --format json, dates are written as 2026-11-16 and timestamps as ISO
+    8601 strings (2026-11-16T08:30:00), as CSV writes them, not as epoch numbers.
 
     With --format csv, a text cell that starts with =, +, -, @, a tab or a
     carriage return is written with a leading single quote (') so that a
@@ -560,28 +581,82 @@ def query(
 
     if output not in ("table", "csv", "json"):
         raise typer.BadParameter(f"must be table, csv or json, not {output!r}", param_hint="--format")
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        raise _fail(f"{error}\n{QUERY_HINT}") from None
+    if not statements:
+        raise typer.BadParameter(
+            "the query is empty (nothing but spaces, comments or ';'): give a SQL statement, "
+            "e.g. 'select * from marts.dim_organizations'",
+            param_hint="SQL",
+        )
     database = _readable_database(use_warehouse)
+    results: list[tuple[str, Any]] = []
     try:
         connection = connect(database, read_only=True)
-        relation = connection.sql(sql)
-        frame = relation.df() if relation is not None else None
+        for statement in statements:
+            relation = connection.sql(statement.query)  # None for a statement without rows (SET ...)
+            if relation is not None:
+                results.append((" ".join(statement.query.split()).rstrip(";").rstrip(), relation))
+        if output != "table" and len(results) > 1:
+            raise typer.BadParameter(
+                f"{len(results)} statements return rows, and --format {output} writes one result: run "
+                "them one at a time, or use --format table",
+                param_hint="SQL",
+            )
+        for number, (text, relation) in enumerate(results):
+            if output == "json":
+                rows = relation.fetchall()
+                typer.echo(json.dumps(records(relation.columns, rows), indent=2, ensure_ascii=False))
+                continue
+            frame = relation.df()
+            if output == "csv":
+                # CRLF line ends (RFC 4180) make the writer quote a cell holding a carriage return on every
+                # Python.
+                (frame if raw_csv else neutralize_formulas(frame)).to_csv(
+                    sys.stdout, index=False, lineterminator="\r\n"
+                )
+                continue
+            if len(results) > 1:
+                _echo(("\n" if number else "") + f"-- {text}")
+            _echo(frame.to_string(index=False, max_rows=200))
     except duckdb.Error as error:
-        raise _fail(
-            f"{error}\nhint: the published copy holds the marts (marts.fct_relationship_scores, "
-            "marts.fct_account_weekly_metrics, marts.dim_accounts, marts.dim_organizations); list them with: "
-            'rapport query "select table_schema, table_name from information_schema.tables"'
-        ) from None
-    if frame is None:
-        return
-    if output == "csv":
-        # CRLF line ends (RFC 4180) make the writer quote a cell holding a carriage return on every Python.
-        (frame if raw_csv else neutralize_formulas(frame)).to_csv(
-            sys.stdout, index=False, lineterminator="\r\n"
-        )
-    elif output == "json":
-        typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
-    else:
-        _echo(frame.to_string(index=False, max_rows=200))
+        raise _fail(f"{error}\n{QUERY_HINT}") from None
+
+
+def records(columns: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Query rows as JSON-ready records: dates, times and timestamps as ISO 8601 strings, decimals
+    as numbers, NaN and infinities as null, UUIDs as text, bytes as base64, durations as ISO 8601."""
+    return [dict(zip(columns, (_json_value(value) for value in row), strict=True)) for row in rows]
+
+
+def _json_value(value: Any) -> Any:
+    import base64
+    import math
+    from datetime import date, time
+    from decimal import Decimal
+    from uuid import UUID
+
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        days, rest = divmod(abs(seconds), 86_400)
+        return f"{'-' if seconds < 0 else ''}P{int(days)}DT{rest:g}S"
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -235,6 +236,82 @@ def test_rapport_pools_to_an_unwritable_path_is_one_line_naming_it(tmp_path: Pat
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {path}: cannot write the pools (")
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- query: JSON, statements
+
+
+@pytest.fixture
+def dated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A published copy with a date, a timestamp, a decimal and a missing value."""
+    published_dir = tmp_path / "published"
+    published_dir.mkdir()
+    connection = duckdb.connect(str(published_dir / "rapport.duckdb"))
+    try:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.weeks as select date '2026-11-16' as week_start_date, "
+            "timestamp '2026-11-18 08:30:05' as observed_at, 12.50::decimal(5, 2) as score, "
+            "'nan'::double as share, null::date as ended_date"
+        )
+    finally:
+        connection.close()
+    monkeypatch.setenv("RAPPORT_PUBLISHED_DIR", str(published_dir))
+    return published_dir
+
+
+def test_json_writes_dates_as_dates_and_timestamps_as_iso_strings_as_csv_does(dated: Path):
+    sql = "select * from marts.weeks"
+    result = runner.invoke(app, ["query", sql, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {
+            "week_start_date": "2026-11-16",
+            "observed_at": "2026-11-18T08:30:05",
+            "score": 12.5,
+            "share": None,
+            "ended_date": None,
+        }
+    ]
+    as_csv = runner.invoke(app, ["query", sql, "--format", "csv"])
+    [row] = list(csv.DictReader(io.StringIO(as_csv.stdout, newline="")))
+    assert row["week_start_date"] == "2026-11-16"
+
+
+def test_each_statement_s_result_is_printed_under_it(dated: Path):
+    result = runner.invoke(app, ["query", "select 1 as one; select week_start_date from marts.weeks;"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "-- select 1 as one\n one\n   1\n\n-- select week_start_date from marts.weeks\nweek_start_date\n"
+        "     2026-11-16\n"
+    )
+    single = runner.invoke(app, ["query", "select 1 as one"])
+    assert single.output == " one\n   1\n"  # one statement: its result alone, as before
+
+
+@pytest.mark.parametrize("output", ["csv", "json"])
+def test_csv_and_json_refuse_several_results_as_a_usage_error(dated: Path, output: str):
+    result = runner.invoke(app, ["query", "select 1; select 2", "--format", output])
+    assert result.exit_code == 2
+    assert f"2 statements return rows, and --format {output} writes one result" in plain(result.output)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("sql", ["", "   ", ";", "-- nothing here\n"])
+def test_an_empty_query_is_a_usage_error_naming_the_problem(dated: Path, sql: str):
+    result = runner.invoke(app, ["query", "--", sql])
+    assert result.exit_code == 2
+    assert "the query is empty (nothing but spaces, comments or ';')" in plain(result.output)
+
+
+def plain(output: str) -> str:
+    """Click's usage error without the box it is drawn in: its words, single-spaced."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", output).split())
+
+
+def test_the_query_help_argues_how_several_statements_are_printed():
+    result = runner.invoke(app, ["query", "--help"], terminal_width=200)
+    assert "Several statements" in result.output and "neither CSV nor JSON" in result.output
 
 
 # --------------------------------------------------------------------------- summary
