@@ -93,18 +93,20 @@ score_drops as (
 
 -- The silent streak ending each week: the weeks since the account's last week
 -- with an action or an active day, or not observed (which breaks a streak).
+silence_marked as (
+    select
+        *,
+        is_observed and coalesce(actions = 0 and coalesce(active_days, 0) = 0, false) as is_silent
+    from account_weeks
+),
+
 silence_tracked as (
     select
         *,
-        is_observed and actions = 0 and coalesce(active_days, 0) = 0 as is_silent,
-        max(
-            case
-                when not (is_observed and actions = 0 and coalesce(active_days, 0) = 0) then week_start_date
-            end
-        )
+        max(case when not is_silent then week_start_date end)
             over (account_history) as last_unsilent_week_start_date,
         min(week_start_date) over (account_history) as first_week_start_date
-    from account_weeks
+    from silence_marked
     -- Ordered by week, one row each: the frame runs from the account's first week to this one.
     window account_history as (partition by account_id order by week_start_date)
 ),
