@@ -182,7 +182,8 @@ create or replace table raw.platforms (
     cost_nightly bigint not null,
     cost_nothing_new bigint not null,
     cost_example varchar not null,
-    unavailable_columns varchar[] not null
+    unavailable_columns varchar[] not null,
+    post_url_template varchar
 );
 create or replace table raw.platform_measures (
     platform varchar not null,
@@ -221,7 +222,7 @@ def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
     contracts = platforms()
     connection.execute(_PLATFORMS_DDL)
     connection.executemany(
-        "insert into raw.platforms values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.platforms values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 contract.name,
@@ -234,6 +235,7 @@ def _replace_platforms(connection: duckdb.DuckDBPyConnection) -> None:
                 contract.cost.nothing_new,
                 contract.cost.example,
                 sorted(contract.unavailable),
+                contract.post_url,
             )
             for contract in contracts
         ],

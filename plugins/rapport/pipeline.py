@@ -268,15 +268,11 @@ def build_models() -> None:
 
 
 def relationship_alerts(settings: Settings) -> list[Alert]:
-    """The relationship-health alerts of the latest week, with the thresholds of the settings."""
+    """The relationship-health alerts of the latest week, as ``marts.fct_relationship_alerts``
+    holds them (their thresholds are the dbt vars ``alert_*``)."""
     from rapport.publish.report import compute_alerts
 
-    return compute_alerts(
-        settings.warehouse,
-        drop_points=settings.alert_drop_points,
-        silent_days=settings.alert_silent_days,
-        min_response_rate=settings.alert_min_response_rate,
-    )
+    return compute_alerts(settings.warehouse)
 
 
 def publish_marts(until: datetime | None = None) -> dict[str, Any]:

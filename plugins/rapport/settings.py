@@ -57,6 +57,13 @@ _DATA_PATHS: Final = {
 }
 
 
+# Settings that became dbt vars of sql/dbt_project.yml (issue 19: the alerts are a dbt mart).
+MOVED_TO_DBT_VARS: Final = {
+    "RAPPORT_ALERT_DROP_POINTS": "alert_drop_points",
+    "RAPPORT_ALERT_SILENT_DAYS": "alert_silent_days",
+    "RAPPORT_ALERT_MIN_RESPONSE_RATE": "alert_min_response_rate",
+}
+
 T = TypeVar("T")
 
 
@@ -111,29 +118,6 @@ class Settings(BaseSettings):
         le=365,
         validation_alias="RAPPORT_LOOKBACK_DAYS",
         description="a whole number of days from 0 to 365",
-    )
-    alert_drop_points: float = Field(
-        default=15,
-        ge=0,
-        le=100,
-        allow_inf_nan=False,
-        validation_alias="RAPPORT_ALERT_DROP_POINTS",
-        description="a number of score points from 0 to 100",
-    )
-    alert_silent_days: int = Field(
-        default=14,
-        ge=1,
-        le=365,
-        validation_alias="RAPPORT_ALERT_SILENT_DAYS",
-        description="a whole number of days from 1 to 365",
-    )
-    alert_min_response_rate: float = Field(
-        default=0.5,
-        ge=0,
-        le=1,
-        allow_inf_nan=False,
-        validation_alias="RAPPORT_ALERT_MIN_RESPONSE_RATE",
-        description="a share from 0 to 1, such as 0.5",
     )
     validation_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -365,8 +349,15 @@ def get_settings() -> Settings:
 
     Returns them parsed and checked; raises :class:`SettingsError` naming the
     first variable that is malformed or out of range (every one, on one line).
-    Nothing is cached: a change of the environment shows at the next call.
+    Nothing is cached: a change of the environment shows at the next call. A variable that
+    became a dbt var (:data:`MOVED_TO_DBT_VARS`) raises it too, naming the var.
     """
+    for variable, var in MOVED_TO_DBT_VARS.items():
+        if os.environ.get(variable):
+            raise SettingsError(
+                f"{variable} is no longer read: the alert threshold is the dbt var {var}, "
+                f"set in sql/dbt_project.yml or with dbt build --vars '{{{var}: ...}}'"
+            )
     try:
         return Settings()
     except ValidationError as error:

@@ -41,6 +41,7 @@
         'overall_weight_trust', 'overall_weight_openness', 'overall_weight_involvement',
         'overall_weight_investment', 'overall_weight_commitment',
         'own_news_keywords_en', 'own_news_keywords_fr', 'promotional_keywords_en', 'promotional_keywords_fr',
+        'alert_drop_points', 'alert_silent_days', 'alert_min_response_rate', 'alert_min_actions_for_drop',
     ]) }}
 {% endmacro %}
 

@@ -71,6 +71,7 @@ PLATFORM = Platform(
     availability=(Measure("followers", "yes", "its profile"), Measure("following", "no", "never shown")),
     credentials=(Credential("a key", variables=("RAPPORT_TRIAL_KEY",)),),
     unavailable={{"{unavailable}": "the platform never shows whom an account follows"}},
+    post_url="https://trial.example/{{author}}/{{post_id}}",
 )
 
 
@@ -221,6 +222,22 @@ def test_the_warehouse_lists_a_new_platform_in_raw_platforms(trial: Path, tmp_pa
         ).fetchall()
     assert [row[0] for row in rows] == sorted([*PLATFORMS, TRIAL])
     assert ("trial", "Trial", False, False, "requests", [TRIAL_UNAVAILABLE]) in rows
+
+
+def test_the_warehouse_keeps_each_platforms_post_url_template_for_the_links_to_posts(
+    trial: Path, tmp_path: Path
+):
+    from rapport.load import create_tables
+    from rapport.sources import platforms
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        create_tables(connection)
+        templates = dict(
+            connection.execute("select platform, post_url_template from raw.platforms").fetchall()
+        )
+    assert templates["trial"] == "https://trial.example/{author}/{post_id}"
+    assert templates == {contract.name: contract.post_url for contract in platforms()}
+    assert templates["demo"] is None  # a simulated platform: no public post to link to
 
 
 def test_a_folder_declaring_another_platforms_name_is_refused_naming_both(tmp_path: Path):

@@ -49,7 +49,6 @@ def test_every_path_derives_from_the_home_then_from_the_data_folder(clean_enviro
 def test_the_defaults_and_types_are_those_the_pipeline_expects(clean_environment: Path):
     settings = get_settings()
     assert (settings.history_weeks, settings.lookback_days, settings.accounts_per_task) == (26, 14, 25)
-    assert (settings.alert_drop_points, settings.alert_min_response_rate) == (15.0, 0.5)
     assert settings.duckdb_memory_limit == "3GB"
     assert settings.max_pages_per_extraction == 2000 and settings.max_body_bytes == 32 * 1024 * 1024
     assert settings.request_deadline_seconds == 120.0 and settings.extraction_deadline_seconds == 3600.0
@@ -96,10 +95,6 @@ def test_an_empty_variable_counts_as_unset(clean_environment: Path, monkeypatch)
         ("RAPPORT_HISTORY_WEEKS", "2.5", "from 1 to 520"),
         ("RAPPORT_HISTORY_WEEKS", "100000", "from 1 to 520"),
         ("RAPPORT_LOOKBACK_DAYS", "-1", "from 0 to 365"),
-        ("RAPPORT_ALERT_DROP_POINTS", "150", "score points from 0 to 100"),
-        ("RAPPORT_ALERT_SILENT_DAYS", "0", "from 1 to 365"),
-        ("RAPPORT_ALERT_MIN_RESPONSE_RATE", "1.5", "a share from 0 to 1"),
-        ("RAPPORT_ALERT_MIN_RESPONSE_RATE", "nan", "a share from 0 to 1"),
         ("RAPPORT_VALIDATION_WORKERS", "0", "processes from 1"),
         ("RAPPORT_ACCOUNTS_PER_TASK", "-3", "accounts from 1"),
         ("RAPPORT_DUCKDB_MEMORY_LIMIT", "lots", "a memory size"),
@@ -241,3 +236,23 @@ def test_the_readme_documents_every_setting():
     documented = set(re.findall(r"`(RAPPORT_[A-Z_]+)`", readme))
     variables = {str(field.validation_alias) for field in Settings.model_fields.values()}
     assert variables - documented == set()
+
+
+@pytest.mark.parametrize(
+    ("variable", "var"),
+    [
+        ("RAPPORT_ALERT_DROP_POINTS", "alert_drop_points"),
+        ("RAPPORT_ALERT_SILENT_DAYS", "alert_silent_days"),
+        ("RAPPORT_ALERT_MIN_RESPONSE_RATE", "alert_min_response_rate"),
+    ],
+)
+def test_an_alert_threshold_still_set_in_the_environment_says_it_moved_to_its_dbt_var(
+    clean_environment: Path, monkeypatch, variable: str, var: str
+):
+    monkeypatch.setenv(variable, "20")
+    with pytest.raises(SettingsError) as raised:
+        get_settings()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{variable} is no longer read: the alert threshold is the dbt var {var}")
+    assert "sql/dbt_project.yml" in message and "dbt build --vars" in message

@@ -15,9 +15,9 @@ An organization's score for a week is the plain mean of its accounts' scores
 that week, NULL ones left out (the marts score accounts, not organizations).
 "What moved" and the coverage warnings are per account.
 
-``compute_alerts`` finds the relationship-health problems of the latest week:
-an indicator that dropped sharply, an account that went silent, a low share of
-answered questions.
+``compute_alerts`` reads the relationship-health problems of the latest week from
+``marts.fct_relationship_alerts``: an indicator that dropped sharply, an account
+that went silent, a low share of answered questions.
 """
 
 from __future__ import annotations
@@ -46,15 +46,6 @@ COMMITMENT_WINDOW_WEEKS: Final = 12
 AVERAGE_WEEKS: Final = 12
 # An indicator that moved less than this since last week is not explained.
 MOVE_THRESHOLD_POINTS: Final = 1.0
-# A drop of trust, openness or involvement is an alert only when both weeks compared have at least
-# this many actions: the weekly effort expected of the smallest organizations (the dbt var
-# expected_weekly_actions_small). Under it a share moves by a third or more per action, so the
-# "drop" is the count, not the behaviour (docs/methodology.md, "Alerts").
-MIN_ACTIONS_FOR_DROP_ALERT: Final = 3
-# Investment scores the volume itself (effort, active days) and commitment a 12-week window:
-# their drops alert whatever the week's volume.
-VOLUME_BOUND_INDICATORS: Final = ("trust", "openness", "involvement")
-
 SCORE_DROP: Final = "score_drop"
 SILENT_ACCOUNT: Final = "silent_account"
 LOW_RESPONSE_RATE: Final = "low_response_rate"
@@ -152,20 +143,18 @@ _SCORES_SQL: Final = f"""
     order by account_id, week_start_date
 """
 
-_ALERT_SCORES_SQL: Final = f"""
-    select
-        account_id, organization_id, week_start_date,
-        {", ".join(f"{name}_score" for name in INDICATORS)},
-        actions, questions_answered, questions_decided, answered_question_share
-    from marts.fct_relationship_scores
-    where week_start_date >= (select max(week_start_date) from marts.fct_relationship_scores) - interval 7 day
-    order by account_id, week_start_date
-"""
-
-_ALERT_METRICS_SQL: Final = """
-    select account_id, organization_id, week_start_date, actions, active_days
-    from marts.fct_account_weekly_metrics
-    order by account_id, week_start_date
+# The alerts of the latest complete week (the latest week scored), in the mart's order.
+_ALERTS_SQL: Final = """
+    select organization_id, account_id, alert_rule, message
+    from marts.fct_relationship_alerts
+    where week_start_date = (select max(week_start_date) from marts.fct_relationship_scores)
+    order by
+        organization_id, account_id,
+        case alert_rule when 'score_drop' then 0 when 'silent_account' then 1 else 2 end,
+        case indicator
+            when 'trust' then 0 when 'openness' then 1 when 'involvement' then 2
+            when 'investment' then 3 else 4
+        end
 """
 
 
@@ -216,120 +205,18 @@ def _long_date(day: date) -> str:
 # --------------------------------------------------------------------------- alerts
 
 
-def compute_alerts(
-    warehouse: Path,
-    *,
-    drop_points: float = 15.0,
-    silent_days: int = 14,
-    min_response_rate: float = 0.5,
-    min_actions: int = MIN_ACTIONS_FOR_DROP_ALERT,
-) -> list[Alert]:
-    """The relationship-health alerts of the latest complete week, per account.
+def compute_alerts(warehouse: Path) -> list[Alert]:
+    """The relationship-health alerts of the latest complete week, per account, as the mart
+    ``marts.fct_relationship_alerts`` holds them (its rules and thresholds are dbt vars:
+    docs/methodology.md, "Alerts").
 
-    - ``SCORE_DROP``: one of the five indicators fell more than ``drop_points``
-      since the week before (both weeks scored). For trust, openness and
-      involvement, rates of the week's actions and questions, both weeks must
-      also have at least ``min_actions`` actions: a week of one action scores
-      0 or 100 on a share, and its "drop" says nothing of a habit.
-    - ``SILENT_ACCOUNT``: no action for at least ``silent_days`` days up to the end
-      of the latest week. The weekly metrics count actions per week, not per day,
-      so silence is counted in whole silent weeks: the alert fires when the last
-      ``ceil(silent_days / 7)`` weeks of the account had no action.
-    - ``LOW_RESPONSE_RATE``: the answered-question share of the latest week is
-      defined (some question was decided) and under ``min_response_rate``.
-
-    Returns the alerts ordered by organization, account and kind (empty when the
-    warehouse has no scores). Raises ``ValueError`` on a negative ``drop_points``,
-    a ``silent_days`` under 1, a ``min_response_rate`` outside 0-1 or a
-    negative ``min_actions``, and
-    ``FileNotFoundError`` when the warehouse file does not exist.
+    Returns the alerts ordered by organization, account and rule (empty when the
+    warehouse has no scores). Raises ``FileNotFoundError`` when the warehouse file does not exist.
     """
-    if drop_points < 0:
-        raise ValueError(f"drop_points must be 0 or more, got {drop_points}")
-    if silent_days < 1:
-        raise ValueError(f"silent_days must be 1 or more, got {silent_days}")
-    if not 0 <= min_response_rate <= 1:
-        raise ValueError(f"min_response_rate must be between 0 and 1, got {min_response_rate}")
-    if min_actions < 0:
-        raise ValueError(f"min_actions must be 0 or more, got {min_actions}")
-    scores, metrics = _read(warehouse, [_ALERT_SCORES_SQL, _ALERT_METRICS_SQL])
-    if not scores:
-        return []
-    latest_week: date = max(row["week_start_date"] for row in scores)
-    label = _week_label(latest_week)
-    alerts: list[Alert] = []
-
-    by_account: dict[str, dict[date, Row]] = {}
-    for row in scores:
-        by_account.setdefault(row["account_id"], {})[row["week_start_date"]] = row
-    for account_id, weeks in by_account.items():
-        current = weeks.get(latest_week)
-        if current is None:
-            continue
-        previous = weeks.get(latest_week - timedelta(days=7))
-        organization_id = current["organization_id"]
-        enough_volume = (
-            previous is not None
-            and min(_count(previous, "actions"), _count(current, "actions")) >= min_actions
-        )
-        for indicator in INDICATORS if previous else ():
-            if indicator in VOLUME_BOUND_INDICATORS and not enough_volume:
-                continue
-            before = _number(previous or {}, f"{indicator}_score")
-            now = _number(current, f"{indicator}_score")
-            if before is not None and now is not None and before - now > drop_points:
-                alerts.append(
-                    Alert(
-                        organization_id,
-                        account_id,
-                        SCORE_DROP,
-                        f"{indicator} fell {before - now:.1f} points in week {label}, "
-                        f"from {before:.1f} to {now:.1f}",
-                    )
-                )
-        share = _number(current, "answered_question_share")
-        if share is not None and share < min_response_rate:
-            alerts.append(
-                Alert(
-                    organization_id,
-                    account_id,
-                    LOW_RESPONSE_RATE,
-                    f"answered {_count(current, 'questions_answered')} of "
-                    f"{_count(current, 'questions_decided')} public questions ({share:.0%}) in week {label}, "
-                    f"under the {min_response_rate:.0%} expected",
-                )
-            )
-
-    silent_weeks_needed = math.ceil(silent_days / 7)
-    metrics_by_account: dict[str, list[Row]] = {}
-    for row in metrics:
-        metrics_by_account.setdefault(row["account_id"], []).append(row)
-    for account_id, weeks_rows in metrics_by_account.items():
-        if weeks_rows[-1]["week_start_date"] != latest_week:
-            continue
-        silent_weeks = 0
-        for row in reversed(weeks_rows):
-            if _count(row, "actions") > 0 or _count(row, "active_days") > 0:
-                break
-            silent_weeks += 1
-        if silent_weeks >= silent_weeks_needed:
-            first_silent = latest_week - timedelta(weeks=silent_weeks - 1)
-            since = "since its first scored week" if silent_weeks == len(weeks_rows) else "in a row"
-            alerts.append(
-                Alert(
-                    weeks_rows[-1]["organization_id"],
-                    account_id,
-                    SILENT_ACCOUNT,
-                    f"no action for at least {silent_weeks * 7} days: {silent_weeks} silent weeks {since}, "
-                    f"{first_silent.isoformat()} to {(latest_week + timedelta(days=6)).isoformat()}",
-                )
-            )
-
-    kind_order = {SCORE_DROP: 0, SILENT_ACCOUNT: 1, LOW_RESPONSE_RATE: 2}
-    return sorted(
-        alerts,
-        key=lambda alert: (alert.organization_id, alert.account_id, kind_order.get(alert.kind, 3)),
-    )
+    (rows,) = _read(warehouse, [_ALERTS_SQL])
+    return [
+        Alert(row["organization_id"], row["account_id"], row["alert_rule"], row["message"]) for row in rows
+    ]
 
 
 # --------------------------------------------------------------------------- what moved

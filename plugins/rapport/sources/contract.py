@@ -120,6 +120,12 @@ class Platform:
     registry is read from the files dropped there instead of the platform's API."""
     reads_api: bool = True
     """False for a platform read from its exports only: every account of it has an inbox."""
+    post_url: str | None = None
+    """The public address of a post (a question of the public, an answer of the account), with
+    placeholders dbt fills (macros/format_post_url.sql, for ``fct_open_questions``): ``{instance}``
+    (the account's server), ``{author}`` (the post's author handle, without a leading ``@``),
+    ``{post_id}`` (the platform's id of the post) and ``{post_key}`` (the part of ``{post_id}`` after
+    its last ``/``). ``None`` when posts have no public address Rapport can make from these."""
 
     @property
     def pool(self) -> str:

@@ -37,6 +37,7 @@ answers as (
     select
         platform,
         account_id,
+        post_id,
         in_reply_to_post_id,
         published_at
     from posts
@@ -48,7 +49,8 @@ first_answers as (
         questions.platform,
         questions.account_id,
         questions.interaction_id,
-        min(answers.published_at) as first_answered_at
+        min(answers.published_at) as first_answered_at,
+        arg_min(answers.post_id, answers.published_at) as first_answer_post_id
     from questions
     inner join answers
         on
@@ -80,6 +82,7 @@ joined as (
         cast(date_trunc('week', questions.asked_at) as date) as week_start_date,
         questions.asked_at + to_days({{ var('question_answer_window_days') }}) as answer_deadline_at,
         first_answers.first_answered_at,
+        first_answers.first_answer_post_id,
         epoch(first_answers.first_answered_at - questions.asked_at) / 3600.0 as response_hours,
         latest_observations.last_observed_at
     from questions
@@ -102,6 +105,7 @@ outcomes_decided as (
         week_start_date,
         answer_deadline_at,
         first_answered_at,
+        first_answer_post_id,
         response_hours,
         coalesce(first_answered_at <= answer_deadline_at, false) as is_answered,
         -- Unanswered while its answer window is still open at the account's

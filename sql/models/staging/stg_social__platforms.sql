@@ -15,7 +15,8 @@ renamed as (
         cast(cost_nightly as bigint) as cost_nightly,
         cast(cost_nothing_new as bigint) as cost_nothing_new,
         cast(cost_example as varchar) as cost_example,
-        cast(unavailable_columns as varchar[]) as unavailable_columns
+        cast(unavailable_columns as varchar[]) as unavailable_columns,
+        cast(post_url_template as varchar) as post_url_template
     from source_platforms
 )
 

@@ -89,6 +89,8 @@ getPostThread call.
 PLATFORM: Final = Platform(
     name=NAME,
     title="Bluesky",
+    # A post id is its at:// URI; the web app names a post by its author and the URI's record key.
+    post_url="https://bsky.app/profile/{author}/post/{post_key}",
     handle=re.compile(
         r"(?=.{3,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.ASCII | re.IGNORECASE
     ),

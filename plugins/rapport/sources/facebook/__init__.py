@@ -158,6 +158,8 @@ def normalize(
 PLATFORM: Final = Platform(
     name=NAME,
     title="Facebook",
+    # A Graph API id (a post's page_post, a comment's post_comment) opens the object on the site.
+    post_url="https://www.facebook.com/{post_id}",
     # A Page id is numeric; a Page's username is at least 5 letters, digits or '.' (Facebook's rules
     # for usernames). The registry stores either as given.
     handle=re.compile(r"[0-9]{5,20}|[a-z0-9.]{5,50}", re.ASCII | re.IGNORECASE),

@@ -97,6 +97,8 @@ reset instead of earning 429s.
 PLATFORM: Final = Platform(
     name=NAME,
     title="Mastodon",
+    # A status id is the account's server's: its web page there shows a remote author's post too.
+    post_url="https://{instance}/@{author}/{post_id}",
     handle=re.compile(r"@[a-z0-9_]{1,30}", re.ASCII | re.IGNORECASE),
     handle_hint=(
         "expected '@' then the user name (1-30 letters, digits or '_'), with the server under 'instance'"
