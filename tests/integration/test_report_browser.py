@@ -235,7 +235,6 @@ def measured(browser: Browser, report: Path) -> dict[int, dict[str, Any]]:
     for width in WIDTHS:
         browser.open(report, width)
         results[width] = browser.evaluate(MEASURE) | {"errors": browser.errors()}
-        print(width, {key: value for key, value in results[width].items() if key != "charts"})
     return results
 
 
