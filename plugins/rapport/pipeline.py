@@ -270,9 +270,9 @@ def build_models() -> None:
 def relationship_alerts(settings: Settings) -> list[Alert]:
     """The relationship-health alerts of the latest week, as ``marts.fct_relationship_alerts``
     holds them (their thresholds are the dbt vars ``alert_*``)."""
-    from rapport.publish.report import compute_alerts
+    from rapport.publish.report import read_alerts
 
-    return compute_alerts(settings.warehouse)
+    return read_alerts(settings.warehouse)
 
 
 def publish_marts(until: datetime | None = None) -> dict[str, Any]:
@@ -295,7 +295,7 @@ def publish_marts(until: datetime | None = None) -> dict[str, Any]:
     links = {"dbt docs: models, lineage, tests": os.path.relpath(docs, report_dir)}
     if data_docs.exists():
         links["Great Expectations Data Docs: this run's validation"] = os.path.relpath(data_docs, report_dir)
-    report = write_report(settings.warehouse, report_dir, links=links, alerts=relationship_alerts(settings))
+    report = write_report(settings.warehouse, report_dir, links=links)
     log.info(
         "published %s, %s and %s: %s",
         publication.serving_file,

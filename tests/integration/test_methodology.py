@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rapport.cli import app
-from rapport.publish.report import SCORE_DROP, compute_alerts
+from rapport.publish.report import SCORE_DROP, read_alerts
 from rapport.reliability import INDICATORS
 from tests.integration.conftest import query
 
@@ -36,7 +36,7 @@ def test_the_demos_busier_week_alert_is_gone_and_every_drop_alert_compares_weeks
             warehouse, "select account_id, week_start_date, actions from marts.fct_relationship_scores"
         )
     )
-    drops = [alert for alert in compute_alerts(warehouse) if alert.kind == SCORE_DROP]
+    drops = [alert for alert in read_alerts(warehouse) if alert.kind == SCORE_DROP]
     assert "demo:@green_valley" not in {alert.account_id for alert in drops}
     latest = weeks[0][0]
     for alert in drops:

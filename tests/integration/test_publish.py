@@ -155,3 +155,14 @@ def test_readers_during_a_nightly_run_see_the_old_or_the_new_week_never_an_error
     assert set(reconnecting) == {old, new}  # never an error, never a mix
     assert reconnecting[0] == old and reconnecting[-1] == new
     assert reconnecting.index(new) == len(reconnecting) - reconnecting[::-1].index(old)  # old, then only new
+
+
+def test_the_published_report_shows_the_marts_numbers_and_alerts(published_home: Path):
+    """Issue 19: the report of the demo prints fct_organization_weekly_scores' scores and
+    fct_relationship_alerts' alerts, as the real marts hold them."""
+    from tests.unit.test_report_html import assert_the_report_shows_the_marts
+
+    report = published_home / "data" / "published" / "report" / "latest.html"
+    assert_the_report_shows_the_marts(
+        report.read_text(encoding="utf-8"), published_home / "data" / "warehouse.duckdb"
+    )

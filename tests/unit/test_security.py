@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response as ServerResponse
 
 from rapport.accounts import RegistryError, load_registry, parse_account
-from rapport.publish.report import Alert, write_report
+from rapport.publish.report import write_report
 from tests.conftest import write_registry
 from tests.unit.test_report_html import build_warehouse
 
@@ -152,9 +152,7 @@ HOSTILE = {
     "display_name": "<svg onload=alert('display')>\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\\x1b[2J",
     "score_notes": "<script>alert('notes')</script>",
 }
-HOSTILE_ALERT = Alert(
-    "open-lab", "demo:@open_lab", "<script>alert('kind')</script>", "<b>alert('message')</b>"
-)
+HOSTILE_ALERT = {"alert_rule": "<script>alert('kind')</script>", "message": "<b>alert('message')</b>"}
 HOSTILE_LINK = ("<script>alert('link')</script>", 'docs/x" onclick="alert(1).html')
 
 
@@ -170,12 +168,22 @@ def hostile_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             [HOSTILE[key] for key in ("organization_name", "peer_group", "size_band", "language_code")],
         )
         connection.execute(
+            "update marts.fct_organization_weekly_scores set organization_name = ?, peer_group = ?,"
+            " size_band = ? where organization_id = 'open-lab'",
+            [HOSTILE[key] for key in ("organization_name", "peer_group", "size_band")],
+        )
+        connection.execute(
             "update marts.dim_accounts set handle = ?, display_name = ? where account_id = 'demo:@open_lab'",
             [HOSTILE["handle"], HOSTILE["display_name"]],
         )
         connection.execute(
             "update marts.fct_relationship_scores set score_notes = ? where account_id = 'demo:@open_lab'",
             [f"trust: {HOSTILE['score_notes']}"],
+        )
+        connection.execute(
+            "update marts.fct_relationship_alerts set alert_rule = ?, message = ? "
+            "where account_id = 'demo:@open_lab'",
+            [HOSTILE_ALERT["alert_rule"], HOSTILE_ALERT["message"]],
         )
     finally:
         connection.close()
@@ -204,7 +212,7 @@ class Page(HTMLParser):
 def test_the_report_shows_markup_from_the_data_as_text_never_as_elements(
     hostile_warehouse: Path, tmp_path: Path
 ):
-    report = write_report(hostile_warehouse, tmp_path, links=dict([HOSTILE_LINK]), alerts=[HOSTILE_ALERT])
+    report = write_report(hostile_warehouse, tmp_path, links=dict([HOSTILE_LINK]))
     page = Page(report.read_text(encoding="utf-8"))
 
     assert not {"script", "img", "iframe", "b"} & set(page.tags)
@@ -212,7 +220,7 @@ def test_the_report_shows_markup_from_the_data_as_text_never_as_elements(
     assert ("href", HOSTILE_LINK[1]) in page.attributes
     assert ("aria-label", f"Alerts for {HOSTILE['organization_name']}") in page.attributes
     text = "".join(page.text)
-    for shown in [*HOSTILE.values(), HOSTILE_ALERT.kind, HOSTILE_ALERT.message, HOSTILE_LINK[0]]:
+    for shown in [*HOSTILE.values(), *HOSTILE_ALERT.values(), HOSTILE_LINK[0]]:
         assert shown in text
 
 
