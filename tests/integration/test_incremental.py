@@ -20,7 +20,7 @@ INCREMENTAL_MODELS = {
         "int_posts_aggregated_to_weeks",
         "int_interactions_aggregated_to_weeks",
     ],
-    "marts": ["fct_account_weekly_metrics", "fct_relationship_scores"],
+    "marts": ["fct_account_weekly_metrics", "fct_relationship_scores", "fct_score_changes"],
 }
 
 
