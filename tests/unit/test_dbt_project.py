@@ -53,7 +53,9 @@ def mart_columns() -> list[tuple[str, dict]]:
 def test_every_mart_column_has_a_description_the_warehouse_and_the_published_files_carry():
     project = yaml.safe_load((PROJECT_ROOT / "sql" / "dbt_project.yml").read_text(encoding="utf-8"))
     assert project["models"]["rapport"]["+persist_docs"] == {"relation": True, "columns": True}
-    undescribed = [f"{model}.{column['name']}" for model, column in mart_columns() if not column.get("description")]
+    undescribed = [
+        f"{model}.{column['name']}" for model, column in mart_columns() if not column.get("description")
+    ]
     assert undescribed == []
 
 

@@ -114,8 +114,8 @@ def _descriptions(connection: duckdb.DuckDBPyConnection, schema: str, name: str)
         [schema, name],
     ).fetchall()
     return _Descriptions(
-        table=str(table[0]) if table and table[0] is not None else None,
-        columns={str(column): str(comment) for column, comment in columns},
+        table=str(table[0]).strip() if table and table[0] is not None else None,
+        columns={str(column): str(comment).strip() for column, comment in columns},
     )
 
 
@@ -187,7 +187,9 @@ def _write_parquet(connection: duckdb.DuckDBPyConnection, root: Path, tables: li
     return link
 
 
-def _write_parquet_table(connection: duckdb.DuckDBPyConnection, schema: str, name: str, version: Path) -> None:
+def _write_parquet_table(
+    connection: duckdb.DuckDBPyConnection, schema: str, name: str, version: Path
+) -> None:
     """One mart as Parquet under ``version``, its descriptions in the field and schema metadata.
 
     Written by pyarrow from DuckDB's Arrow stream: DuckDB's Parquet writer
@@ -211,7 +213,9 @@ def _write_parquet_table(connection: duckdb.DuckDBPyConnection, schema: str, nam
     metadata = {DESCRIPTION_KEY: descriptions.table.encode()} if descriptions.table else {}
     partitioned = PARTITION_COLUMN in reader.schema.names
     if partitioned and PARTITION_COLUMN in descriptions.columns:
-        metadata[f"{PARTITION_COLUMN}.".encode() + DESCRIPTION_KEY] = descriptions.columns[PARTITION_COLUMN].encode()
+        metadata[f"{PARTITION_COLUMN}.".encode() + DESCRIPTION_KEY] = descriptions.columns[
+            PARTITION_COLUMN
+        ].encode()
     described_schema = pyarrow.schema(fields, metadata=metadata)
     described = pyarrow.RecordBatchReader.from_batches(
         described_schema,
