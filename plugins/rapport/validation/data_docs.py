@@ -45,9 +45,7 @@ def make_offline(site_dir: Path) -> list[Path]:
     pages = sorted(site_dir.rglob("*.html"))
     for page in pages:
         root = Path(os.path.relpath(site_dir, page.parent)).as_posix()
-        text = _STATIC_PATH.sub(
-            lambda path, root=root: f"{path[1]}{root}/static/", page.read_text(encoding="utf-8")
-        )
+        text = _STATIC_PATH.sub(rf"\g<1>{root}/static/", page.read_text(encoding="utf-8"))
         page.write_text(offline_page(text, stylesheet, f"{root}/{LOCAL_LOGO.as_posix()}"), encoding="utf-8")
     return pages
 
@@ -58,7 +56,9 @@ def offline_page(page: str, stylesheet: str, logo: str) -> str:
         table_id = match["id"]
         rows = _table_html(ast.literal_eval(match["columns"]), ast.literal_eval(match["data"]))
         empty = re.compile(rf'(<table\s+id="{re.escape(table_id)}"[^>]*>)\s*(</table>)', re.DOTALL)
-        page = empty.sub(lambda table, rows=rows: table[1] + rows + table[2], page, count=1)
+        table = empty.search(page)
+        if table:
+            page = page[: table.end(1)] + rows + page[table.start(2) :]
     page = _REMOTE_SCRIPT.sub("", page)
     page = _REMOTE_STYLESHEET.sub("", page)
     page = _INLINE_SCRIPT.sub("", page)
