@@ -43,24 +43,25 @@ def duckdb_1x(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return environment / "bin" / "duckdb"
 
 
-def test_a_duckdb_1x_client_reads_the_published_copy_but_not_the_warehouse(
-    published_home: Path, duckdb_1x: Path
-):
-    serving = published_home / "data" / "published" / "rapport.duckdb"
+def last_csv_row(duckdb_1x: Path, home: Path, sql: str) -> list[str]:
+    """The last row the DuckDB 1.x CLI prints for ``sql`` on the published copy, as CSV cells."""
     read = subprocess.run(
-        [
-            str(duckdb_1x),
-            "-readonly",
-            "-csv",
-            str(serving),
-            "-c",
-            "select version(), count(*), count(distinct account_id) from marts.fct_relationship_scores",
-        ],
+        [str(duckdb_1x), "-readonly", "-csv", str(home / "data" / "published" / "rapport.duckdb"), "-c", sql],
         capture_output=True,
         text=True,
         check=True,
     )
-    version, rows, accounts = read.stdout.strip().splitlines()[-1].split(",")
+    return read.stdout.strip().splitlines()[-1].split(",")
+
+
+def test_a_duckdb_1x_client_reads_the_published_copy_but_not_the_warehouse(
+    published_home: Path, duckdb_1x: Path
+):
+    version, rows, accounts = last_csv_row(
+        duckdb_1x,
+        published_home,
+        "select version(), count(*), count(distinct account_id) from marts.fct_relationship_scores",
+    )
     assert version.startswith("v1.") and int(rows) == 195 and int(accounts) == 8
     refused = subprocess.run(
         [str(duckdb_1x), "-readonly", str(published_home / "data" / "warehouse.duckdb"), "-c", "select 1"],
@@ -187,20 +188,11 @@ def test_every_mart_table_and_column_carries_its_description_in_the_warehouse_an
 def test_the_duckdb_1x_cli_shows_the_column_comments_of_the_published_file(
     published_home: Path, duckdb_1x: Path
 ):
-    read = subprocess.run(
-        [
-            str(duckdb_1x),
-            "-readonly",
-            "-csv",
-            str(published_home / "data" / "published" / "rapport.duckdb"),
-            "-c",
-            "select version(), count(*), count(comment) from duckdb_columns() where schema_name = 'marts'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    version, columns, described = last_csv_row(
+        duckdb_1x,
+        published_home,
+        "select version(), count(*), count(comment) from duckdb_columns() where schema_name = 'marts'",
     )
-    version, columns, described = read.stdout.strip().splitlines()[-1].split(",")
     assert version.startswith("v1.5") and int(columns) > 150 and described == columns
 
 
