@@ -8,9 +8,12 @@ Airflow worker or the CLI).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Final
 
 from rapport.errors import RapportError
 from rapport.settings import Settings
@@ -90,7 +93,29 @@ def run_unit_tests(settings: Settings) -> str:
     return run_dbt(settings, "test", "--select", "test_type:unit")
 
 
+# What a reader of the published dbt docs needs: the page (dbt's static one, manifest and catalog
+# inlined: it opens from a file, no server) and the two artifacts tools read. Never dbt's internals
+# (partial_parse.msgpack, graph.gpickle, compiled SQL, run results).
+PUBLISHED_DOCS_FILES: Final = {
+    "index.html": "static_index.html",
+    "manifest.json": "manifest.json",
+    "catalog.json": "catalog.json",
+}
+
+
 def generate_docs(settings: Settings, target_dir: Path) -> Path:
-    """``dbt docs generate --static``: catalog and lineage in one file; return its path."""
-    run_dbt(settings, "docs", "generate", "--static", "--target-path", str(target_dir))
-    return target_dir / "static_index.html"
+    """``dbt docs generate --static`` aside, then publish only ``PUBLISHED_DOCS_FILES`` in
+    ``target_dir`` (each replaced in one rename; anything else there is removed); return the page."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target_dir.parent, prefix=f".{target_dir.name}.") as built:
+        run_dbt(settings, "docs", "generate", "--static", "--target-path", built)
+        for published, generated in PUBLISHED_DOCS_FILES.items():
+            (Path(built) / generated).replace(target_dir / published)
+    for path in target_dir.iterdir():
+        if path.name in PUBLISHED_DOCS_FILES:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return target_dir / "index.html"

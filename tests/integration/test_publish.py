@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -43,24 +43,25 @@ def duckdb_1x(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return environment / "bin" / "duckdb"
 
 
-def test_a_duckdb_1x_client_reads_the_published_copy_but_not_the_warehouse(
-    published_home: Path, duckdb_1x: Path
-):
-    serving = published_home / "data" / "published" / "rapport.duckdb"
+def last_csv_row(duckdb_1x: Path, home: Path, sql: str) -> list[str]:
+    """The last row the DuckDB 1.x CLI prints for ``sql`` on the published copy, as CSV cells."""
     read = subprocess.run(
-        [
-            str(duckdb_1x),
-            "-readonly",
-            "-csv",
-            str(serving),
-            "-c",
-            "select version(), count(*), count(distinct account_id) from marts.fct_relationship_scores",
-        ],
+        [str(duckdb_1x), "-readonly", "-csv", str(home / "data" / "published" / "rapport.duckdb"), "-c", sql],
         capture_output=True,
         text=True,
         check=True,
     )
-    version, rows, accounts = read.stdout.strip().splitlines()[-1].split(",")
+    return read.stdout.strip().splitlines()[-1].split(",")
+
+
+def test_a_duckdb_1x_client_reads_the_published_copy_but_not_the_warehouse(
+    published_home: Path, duckdb_1x: Path
+):
+    version, rows, accounts = last_csv_row(
+        duckdb_1x,
+        published_home,
+        "select version(), count(*), count(distinct account_id) from marts.fct_relationship_scores",
+    )
     assert version.startswith("v1.") and int(rows) == 195 and int(accounts) == 8
     refused = subprocess.run(
         [str(duckdb_1x), "-readonly", str(published_home / "data" / "warehouse.duckdb"), "-c", "select 1"],
@@ -166,3 +167,82 @@ def test_the_published_report_shows_the_marts_numbers_and_alerts(published_home:
     assert_the_report_shows_the_marts(
         report.read_text(encoding="utf-8"), published_home / "data" / "warehouse.duckdb"
     )
+
+
+def test_every_mart_table_and_column_carries_its_description_in_the_warehouse_and_the_published_file(
+    published_home: Path,
+):
+    import duckdb
+
+    for database in (
+        published_home / "data" / "warehouse.duckdb",
+        published_home / "data" / "published" / "rapport.duckdb",
+    ):
+        connection = duckdb.connect(str(database), read_only=True)
+        try:
+            columns, described = connection.execute(
+                "select count(*), count(comment) from duckdb_columns() where schema_name = 'marts'"
+            ).fetchone()
+            tables = connection.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' and comment is null"
+            ).fetchall()
+            (unit,) = connection.execute(
+                "select comment from duckdb_columns() where schema_name = 'marts' "
+                "and table_name = 'fct_relationship_scores' and column_name = 'overall_score'"
+            ).fetchone()
+        finally:
+            connection.close()
+        assert columns > 150 and described == columns and tables == []
+        assert "(0-100 score)" in unit
+
+
+def test_the_duckdb_1x_cli_shows_the_column_comments_of_the_published_file(
+    published_home: Path, duckdb_1x: Path
+):
+    version, columns, described = last_csv_row(
+        duckdb_1x,
+        published_home,
+        "select version(), count(*), count(comment) from duckdb_columns() where schema_name = 'marts'",
+    )
+    assert version.startswith("v1.5") and int(columns) > 150 and described == columns
+
+
+def test_the_parquet_files_carry_the_descriptions_as_field_and_schema_metadata(published_home: Path):
+    import pyarrow.dataset
+    import pyarrow.parquet
+
+    current = published_home / "data" / "published" / "parquet" / "current"
+    scores = pyarrow.dataset.dataset(current / "fct_relationship_scores", partitioning="hive").schema
+    assert b"(0-100 score)" in scores.field("overall_score").metadata[b"description"]
+    assert scores.metadata[b"description"].startswith(b"One row per account per ISO week")
+    assert b"Monday" in scores.metadata[b"week_start_date.description"]
+    organizations = pyarrow.parquet.read_schema(current / "dim_organizations.parquet")
+    assert all(field.metadata and field.metadata[b"description"] for field in organizations)
+    assert organizations.metadata[b"description"].startswith(b"One row per registered organization")
+
+
+def test_pandas_reads_the_partition_week_as_a_date_with_the_partitioning_docs_bi_gives(published_home: Path):
+    import pandas
+    import pyarrow
+    import pyarrow.dataset
+
+    folder = published_home / "data" / "published" / "parquet" / "current" / "fct_relationship_scores"
+    assert isinstance(pandas.read_parquet(folder)["week_start_date"].dtype, pandas.CategoricalDtype)
+    documented = (Path(__file__).parents[2] / "docs" / "bi.md").read_text(encoding="utf-8")
+    assert 'pyarrow.schema([("week_start_date", pyarrow.date32())])' in documented
+    partitioning = pyarrow.dataset.partitioning(
+        pyarrow.schema([("week_start_date", pyarrow.date32())]), flavor="hive"
+    )
+    scores = pandas.read_parquet(folder, partitioning=partitioning)
+    assert scores["week_start_date"].map(type).eq(date).all()
+    assert len(scores) == pyarrow.dataset.dataset(folder, partitioning="hive").count_rows() > 0
+
+
+def test_the_published_dbt_docs_hold_the_page_manifest_and_catalog_only(published_home: Path):
+    docs = published_home / "data" / "published" / "dbt_docs"
+    assert sorted(path.name for path in docs.iterdir()) == ["catalog.json", "index.html", "manifest.json"]
+    page = (docs / "index.html").read_text(encoding="utf-8")
+    assert (
+        "fct_relationship_scores" in page
+    )  # the static page: manifest and catalog inlined, opens from a file
+    assert sum(path.stat().st_size for path in docs.iterdir()) < 6_000_000

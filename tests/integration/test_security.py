@@ -470,7 +470,7 @@ def test_no_secret_in_any_file_under_the_rapport_home(night: Night):
         "data/published/rapport.duckdb",
         "data/published/parquet/*/dim_organizations.parquet",
         "data/published/report/latest.html",
-        "data/published/dbt_docs/static_index.html",
+        "data/published/dbt_docs/index.html",
         "data/gx_docs/run_date=*/gx/uncommitted/data_docs/local_site/index.html",
         "data/logs/dbt/dbt.log",
     ):
@@ -578,7 +578,7 @@ def test_the_report_shows_scripts_and_markup_in_names_as_text(night: Night):
 
 
 def test_dbt_docs_hold_no_data_so_no_name_reaches_them(night: Night):
-    docs = (night.home / "data" / "published" / "dbt_docs" / "static_index.html").read_text(encoding="utf-8")
+    docs = (night.home / "data" / "published" / "dbt_docs" / "index.html").read_text(encoding="utf-8")
     for value in (SCRIPT_NAME, SQL_NAME, SCRIPT_DISPLAY_NAME, POST_SCRIPT):
         assert value not in docs and json.dumps(value)[1:-1] not in docs
 

@@ -256,3 +256,40 @@ def test_valid_batches_are_staged_in_one_part_each_row_naming_its_batch(tmp_path
     assert part.rows("posts") == 3
     for table in ("account_snapshots", "interactions"):
         assert list(pd.read_parquet(part.file(table))[BATCH_COLUMN]) == ["e1", "e2"], table
+
+
+def test_data_docs_load_nothing_from_the_network_and_list_the_validations_without_a_script(
+    validator: BatchValidator,
+):
+    from html.parser import HTMLParser
+
+    class Assets(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loaded: list[str] = []  # what a browser fetches to draw the page
+            self.scripts = 0
+            self.links: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            attributes = dict(attrs)
+            self.scripts += tag == "script"
+            self.loaded += [attributes.get("src") or ""] if tag in ("script", "img") else []
+            self.loaded += [attributes.get("href") or ""] if tag == "link" else []
+            self.links += [attributes.get("href") or ""] if tag == "a" else []
+
+    failures_of(validator)
+    index = validator.build_data_docs()
+    pages = sorted(index.parent.rglob("*.html"))
+    assert len(pages) > 2
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assets = Assets()
+        assets.feed(text)
+        assert assets.scripts == 0, page
+        assert [url for url in assets.loaded if url.startswith(("http:", "https:", "//"))] == [], page
+        assert "url('http" not in text and 'url("http' not in text
+        assert all((page.parent / url).exists() for url in assets.loaded if url), page
+    listing = Assets()
+    listing.feed(index.read_text(encoding="utf-8"))
+    validations = [link for link in listing.links if link.startswith("validations/")]
+    assert validations and all((index.parent / link).exists() for link in validations)

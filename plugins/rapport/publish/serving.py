@@ -11,6 +11,11 @@ DuckDB 1.x that most BI drivers bundle. So readers get copies:
 - ``<published_dir>/parquet/current/<table>/``: every mart as Parquet (the
   weekly facts partitioned by ``week_start_date``). ``current`` is a symbolic
   link to a complete version folder, swapped in one step.
+
+Both carry the dbt descriptions the warehouse holds as comments (dbt's
+``persist_docs``): the serving file as table and column comments
+(``duckdb_tables().comment``, ``duckdb_columns().comment``), the Parquet files
+as the ``description`` of each field's metadata and of the schema's.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ PUBLISHED_SCHEMAS: Final = ("marts",)
 # Facts with a week column are partitioned by it: readers of one week read one folder.
 PARTITION_COLUMN: Final = "week_start_date"
 KEPT_PARQUET_VERSIONS: Final = 2
+# The key of a description in Parquet field and schema metadata (pyarrow: ``field.metadata[b"description"]``).
+DESCRIPTION_KEY: Final = b"description"
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,36 @@ def _table(database: str, schema: str, name: str) -> str:
     return f"{database}.{_identifier(schema)}.{_identifier(name)}"
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal (``COMMENT ON`` takes no parameter)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Descriptions:
+    """A warehouse table's comment and its columns', as dbt's persist_docs wrote them."""
+
+    table: str | None
+    columns: dict[str, str]
+
+
+def _descriptions(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> _Descriptions:
+    table = connection.execute(
+        "select comment from duckdb_tables() where database_name = 'warehouse' and schema_name = ? "
+        "and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    columns = connection.execute(
+        "select column_name, comment from duckdb_columns() where database_name = 'warehouse' "
+        "and schema_name = ? and table_name = ? and comment is not null",
+        [schema, name],
+    ).fetchall()
+    return _Descriptions(
+        table=str(table[0]).strip() if table and table[0] is not None else None,
+        columns={str(column): str(comment).strip() for column, comment in columns},
+    )
+
+
 def _count(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> int:
     row = connection.execute(f"select count(*) from {_table('warehouse', schema, name)}").fetchone()
     return int(row[0]) if row else 0
@@ -100,6 +137,7 @@ def _write_serving_file(
             connection.execute(
                 f"create table {_table('serving', schema, name)} as from {_table('warehouse', schema, name)}"
             )
+            _copy_comments(connection, schema, name)
         connection.execute(
             "create table serving.main.publication as select ? as published_at, ? as storage_version",
             [datetime.now(UTC).replace(tzinfo=None), STORAGE_VERSION],
@@ -114,23 +152,23 @@ def _write_serving_file(
     return target
 
 
+def _copy_comments(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
+    """Give the serving copy of a table the warehouse's comments (``create table as`` drops them)."""
+    descriptions = _descriptions(connection, schema, name)
+    target = _table("serving", schema, name)
+    if descriptions.table is not None:
+        connection.execute(f"comment on table {target} is {_literal(descriptions.table)}")
+    for column, comment in descriptions.columns.items():
+        connection.execute(f"comment on column {target}.{_identifier(column)} is {_literal(comment)}")
+
+
 def _write_parquet(connection: duckdb.DuckDBPyConnection, root: Path, tables: list[tuple[str, str]]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     version = root / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     try:
         version.mkdir()
         for schema, name in tables:
-            columns = {
-                row[0]
-                for row in connection.execute(f"describe {_table('warehouse', schema, name)}").fetchall()
-            }
-            options = "format parquet"
-            if PARTITION_COLUMN in columns:
-                options += f", partition_by ({PARTITION_COLUMN})"
-            destination = version / name if PARTITION_COLUMN in columns else version / f"{name}.parquet"
-            connection.execute(
-                f"copy {_table('warehouse', schema, name)} to ? ({options})", [str(destination)]
-            )
+            _write_parquet_table(connection, schema, name, version)
         link = root / "current"
         staged_link = root / f".current.{uuid.uuid4().hex}"
         staged_link.symlink_to(version.name, target_is_directory=True)
@@ -147,6 +185,56 @@ def _write_parquet(connection: duckdb.DuckDBPyConnection, root: Path, tables: li
     for old in older[: max(0, len(older) - (KEPT_PARQUET_VERSIONS - 1))]:
         shutil.rmtree(old, ignore_errors=True)
     return link
+
+
+def _write_parquet_table(
+    connection: duckdb.DuckDBPyConnection, schema: str, name: str, version: Path
+) -> None:
+    """One mart as Parquet under ``version``, its descriptions in the field and schema metadata.
+
+    Written by pyarrow from DuckDB's Arrow stream: DuckDB's Parquet writer
+    has no field metadata. A fact with a week column is partitioned by it
+    (hive folders ``week_start_date=<date>``); a partition column lives in
+    the folder names only, so its description is in the schema metadata
+    (``<column>.description``) instead.
+    """
+    import pyarrow
+    import pyarrow.dataset
+    import pyarrow.parquet
+
+    descriptions = _descriptions(connection, schema, name)
+    reader = connection.sql(f"from {_table('warehouse', schema, name)}").to_arrow_reader()
+    fields = [
+        field.with_metadata({DESCRIPTION_KEY: descriptions.columns[field.name].encode()})
+        if field.name in descriptions.columns
+        else field
+        for field in reader.schema
+    ]
+    metadata = {DESCRIPTION_KEY: descriptions.table.encode()} if descriptions.table else {}
+    partitioned = PARTITION_COLUMN in reader.schema.names
+    if partitioned and PARTITION_COLUMN in descriptions.columns:
+        metadata[f"{PARTITION_COLUMN}.".encode() + DESCRIPTION_KEY] = descriptions.columns[
+            PARTITION_COLUMN
+        ].encode()
+    described_schema = pyarrow.schema(fields, metadata=metadata)
+    described = pyarrow.RecordBatchReader.from_batches(
+        described_schema,
+        (pyarrow.RecordBatch.from_arrays(batch.columns, schema=described_schema) for batch in reader),
+    )
+    if partitioned:
+        pyarrow.dataset.write_dataset(
+            described,
+            version / name,
+            format="parquet",
+            partitioning=pyarrow.dataset.partitioning(
+                pyarrow.schema([described_schema.field(PARTITION_COLUMN)]), flavor="hive"
+            ),
+            existing_data_behavior="error",
+        )
+    else:
+        with pyarrow.parquet.ParquetWriter(version / f"{name}.parquet", described_schema) as writer:
+            for batch in described:
+                writer.write_batch(batch)
 
 
 def _fsync(path: Path) -> None:

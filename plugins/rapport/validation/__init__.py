@@ -35,6 +35,7 @@ from rapport.records import RECORD_TYPES, RECORD_TYPES_BY_NAME, RecordType
 from rapport.settings import Settings
 from rapport.sources import NormalizationError, Records, get_source
 from rapport.sources.payloads import arrow_schema, records_frames, records_table, to_naive_utc
+from rapport.validation.data_docs import make_offline
 from rapport.validation.suites import BATCH_COLUMN, build_suite, conforms
 
 if TYPE_CHECKING:
@@ -274,6 +275,7 @@ class BatchValidator:
 
         Sampled values come from the platforms, and GX 1.24 writes them into
         the pages unescaped: they are HTML-escaped in the stored results first.
+        The pages are then made to read offline (``data_docs.make_offline``).
         """
         store = self._context.validation_results_store
         for key in store.list_keys():
@@ -281,7 +283,9 @@ class BatchValidator:
             if _escape_samples(result):
                 store.set(key, result)
         self._context.build_data_docs()
-        return Path(self._context.root_directory) / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        site = Path(self._context.root_directory) / "uncommitted" / "data_docs" / "local_site"
+        make_offline(site)
+        return site / "index.html"
 
 
 def _as_gx_reads_it(frame: pd.DataFrame) -> pd.DataFrame:
