@@ -33,12 +33,8 @@ def find_run_summary(data_dir: Path, run_date: date | None = None) -> Path | Non
     if run_date is not None:
         path = zones.report_file(data_dir, run_date, RUN_SUMMARY_FILE)
         return path if path.is_file() else None
-    dated = [
-        (day, folder / RUN_SUMMARY_FILE)
-        for folder in (data_dir / "reports").glob("run_date=*")
-        if (day := zones.run_date_of_dir(folder)) is not None and (folder / RUN_SUMMARY_FILE).is_file()
-    ]
-    return max(dated)[1] if dated else None
+    dated = zones.report_files(data_dir, RUN_SUMMARY_FILE)
+    return dated[max(dated)] if dated else None
 
 
 _LATEST_SCORES = """

@@ -203,6 +203,15 @@ def report_file(data_dir: Path, run_date: date, name: str) -> Path:
     return run_date_dir(data_dir / "reports", run_date) / name
 
 
+def report_files(data_dir: Path, name: str) -> dict[date, Path]:
+    """The reports named ``name`` of every run date that has one, by run date."""
+    return {
+        run_date: folder / name
+        for folder in (data_dir / "reports").glob(f"{_RUN_DATE}*")
+        if (run_date := run_date_of_dir(folder)) is not None and (folder / name).is_file()
+    }
+
+
 def gx_project_dir(gx_docs_dir: Path, run_date: date) -> Path:
     """The Great Expectations project of a run date's validations, with its Data Docs."""
     return run_date_dir(gx_docs_dir, run_date)

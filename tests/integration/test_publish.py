@@ -245,4 +245,5 @@ def test_the_published_dbt_docs_hold_the_page_manifest_and_catalog_only(publishe
     assert (
         "fct_relationship_scores" in page
     )  # the static page: manifest and catalog inlined, opens from a file
-    assert sum(path.stat().st_size for path in docs.iterdir()) < 6_000_000
+    # 9.9 MB with the internals; the page, manifest and catalog grow with the models (8 marts now).
+    assert sum(path.stat().st_size for path in docs.iterdir()) < 8_000_000
