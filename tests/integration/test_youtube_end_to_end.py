@@ -190,3 +190,24 @@ def test_a_night_with_nothing_new_costs_the_channel_three_units(nights: dict):
     assert nothing_new == summary["requests"] == 3
     # The second night reads again the one video whose comments changed: 3 + 1.
     assert second == 4 and first > second
+
+
+def test_the_organization_of_a_mastodon_a_bluesky_and_a_youtube_account_has_weekly_scores(nights: dict):
+    """Issue 19: one organization score a week across its accounts and platforms, weighted by
+    the accounts' activity (docs/methodology.md, Organizations)."""
+    warehouse = nights["home"] / "data" / "warehouse.duckdb"
+    rows = query(
+        warehouse,
+        "select week_start_date, overall_score, accounts_registered, accounts_scored, platforms_scored, "
+        "weighting from marts.fct_organization_weekly_scores where organization_id = 'city' "
+        "order by week_start_date",
+    )
+    assert len(rows) >= 8
+    latest = rows[-1]
+    assert latest[1] is not None and latest[2] == 3 and latest[3] == 3
+    assert latest[4] == "bluesky, mastodon, youtube" or set(latest[4].replace(" ", "").split(",")) == {
+        "bluesky",
+        "mastodon",
+        "youtube",
+    }
+    assert "activity" in latest[5]
