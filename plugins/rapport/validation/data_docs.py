@@ -17,6 +17,7 @@ import ast
 import html
 import os
 import re
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Final
@@ -46,15 +47,32 @@ def make_offline(site_dir: Path) -> list[Path]:
     for page in pages:
         root = Path(os.path.relpath(site_dir, page.parent)).as_posix()
         text = _STATIC_PATH.sub(rf"\g<1>{root}/static/", page.read_text(encoding="utf-8"))
-        page.write_text(offline_page(text, stylesheet, f"{root}/{LOCAL_LOGO.as_posix()}"), encoding="utf-8")
+        page.write_text(
+            offline_page(
+                text,
+                stylesheet,
+                f"{root}/{LOCAL_LOGO.as_posix()}",
+                exists=_exists_from(page.parent),
+            ),
+            encoding="utf-8",
+        )
     return pages
 
 
-def offline_page(page: str, stylesheet: str, logo: str) -> str:
-    """One Data Docs page without CDN assets or scripts, its bootstrap-tables written as HTML."""
+def _exists_from(folder: Path) -> Callable[[str], bool]:
+    """Whether a link of a page in ``folder`` leads to a file of the site."""
+    return lambda link: (folder / link).is_file()
+
+
+def offline_page(
+    page: str, stylesheet: str, logo: str, exists: Callable[[str], bool] = lambda link: True
+) -> str:
+    """One Data Docs page without CDN assets or scripts, its bootstrap-tables written as HTML; a
+    row links to its page only when ``exists`` finds it (GX lists results whose page it has not
+    written: no broken link)."""
     for match in _TABLE_DATA.finditer(page):
         table_id = match["id"]
-        rows = _table_html(ast.literal_eval(match["columns"]), ast.literal_eval(match["data"]))
+        rows = _table_html(ast.literal_eval(match["columns"]), ast.literal_eval(match["data"]), exists)
         empty = re.compile(rf'(<table\s+id="{re.escape(table_id)}"[^>]*>)\s*(</table>)', re.DOTALL)
         table = empty.search(page)
         if table:
@@ -67,7 +85,9 @@ def offline_page(page: str, stylesheet: str, logo: str) -> str:
     return page.replace("<head>", f"<head>\n<style>{stylesheet}</style>", 1)
 
 
-def _table_html(columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+def _table_html(
+    columns: list[dict[str, Any]], rows: list[dict[str, Any]], exists: Callable[[str], bool]
+) -> str:
     """The rows bootstrap-table would draw: its cells are GX's HTML, inserted as they are (as
     bootstrap-table does); a row's plain-text cells link to the row's page."""
     head = "".join(f"<th>{html.escape(str(column.get('title', column['field'])))}</th>" for column in columns)
@@ -76,7 +96,7 @@ def _table_html(columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> st
         cells = []
         for column in columns:
             cell = str(row.get(column["field"], "")).strip()
-            if row.get(_LINK_KEY) and cell and not cell.startswith("<"):
+            if row.get(_LINK_KEY) and cell and not cell.startswith("<") and exists(str(row[_LINK_KEY])):
                 cell = f'<a href="{html.escape(str(row[_LINK_KEY]))}">{cell}</a>'
             cells.append(f"<td>{cell}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
