@@ -306,6 +306,8 @@ def import_file(
             f"{account.account_id}: Rapport imports no analytics export of {account.platform}",
             param_hint="--account",
         )
+    # The run date to land the file for: --date, else today's, as `rapport extract` defaults to now;
+    # the nightly run imports for its logical date.
     until = (run_date.replace(tzinfo=UTC) if run_date else datetime.now(UTC)).astimezone(UTC)
     until = until.replace(hour=0, minute=0, second=0, microsecond=0)
     inbox_file = _read_export(file)

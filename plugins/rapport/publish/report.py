@@ -1136,6 +1136,7 @@ def write_report(warehouse: Path, output_dir: Path, *, links: dict[str, str] | N
     ``ReportError`` when it holds no organization score, and ``ValueError`` for a link whose scheme is
     not http, https, file or mailto.
     """
+    # Metadata only: the footer's "generated at"; every number comes from the marts.
     view = _build_view(_read_marts(warehouse), links, datetime.now(UTC))
     html = _render(view)
     output_dir.mkdir(parents=True, exist_ok=True)
