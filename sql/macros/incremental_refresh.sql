@@ -185,35 +185,3 @@ delete from {{ this }} where account_id not in (select account_id from {{ source
     {{ delete_unregistered_accounts() }};
     {{ record_refresh() }}
 {% endmacro %}
-
-
-{% macro organizations_refreshed_only(relation_alias, date_expression, weeks_before=0) %}
-    {#-
-        refreshed_only for an organization's rows: those of the organizations with an account to
-        refresh, from the earliest first week to refresh of its accounts, less `weeks_before`
-        weeks (an organization's week depends on every one of its accounts).
-    -#}
-    {%- if not is_refreshing_whole() %}
-    inner join (
-        select
-            registered_accounts.organization_id,
-            min(accounts_to_refresh.refresh_from_date) as refresh_from_date
-        from (
-            {{ accounts_to_refresh(watermark(this.identifier), source('social', 'load_batches')) }}
-        ) as accounts_to_refresh
-        inner join {{ source('social', 'accounts') }} as registered_accounts
-            on accounts_to_refresh.account_id = registered_accounts.account_id
-        group by registered_accounts.organization_id
-    ) as organizations_to_refresh
-        on
-            {{ relation_alias }}.organization_id = organizations_to_refresh.organization_id
-            and {{ date_expression }} >= organizations_to_refresh.refresh_from_date - {{ 7 * (weeks_before | int) }}
-    {%- endif %}
-{% endmacro %}
-
-
-{% macro delete_unregistered_organizations() %}
-{#- post-hook: an organization removed from the registry leaves the incremental models with it. -#}
-delete from {{ this }}
-where organization_id not in (select organization_id from {{ source('social', 'organizations') }})
-{% endmacro %}

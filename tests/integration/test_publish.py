@@ -184,7 +184,8 @@ def test_every_mart_table_and_column_carries_its_description_in_the_warehouse_an
                 "select count(*), count(comment) from duckdb_columns() where schema_name = 'marts'"
             ).fetchone()
             tables = connection.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' and comment is null"
+                "select table_name from duckdb_tables() where schema_name = 'marts' and comment is null "
+                "union all select view_name from duckdb_views() where schema_name = 'marts' and comment is null"
             ).fetchall()
             (unit,) = connection.execute(
                 "select comment from duckdb_columns() where schema_name = 'marts' "
@@ -194,6 +195,45 @@ def test_every_mart_table_and_column_carries_its_description_in_the_warehouse_an
             connection.close()
         assert columns > 150 and described == columns and tables == []
         assert "(0-100 score)" in unit
+
+
+def test_the_marts_dbt_keeps_as_views_are_published_as_tables_with_every_row_and_comment(
+    published_home: Path,
+):
+    """ADR 0013: fct_score_changes and fct_open_questions are views in the warehouse, computed when
+    read; readers of the serving file and the Parquet get tables, whole, with their descriptions."""
+    import duckdb
+    import pyarrow.dataset
+
+    def read(database: Path, sql: str, parameters: list[str] | None = None) -> list[tuple]:
+        connection = duckdb.connect(str(database), read_only=True)
+        try:
+            return connection.execute(sql, parameters or []).fetchall()
+        finally:
+            connection.close()
+
+    warehouse = published_home / "data" / "warehouse.duckdb"
+    serving = published_home / "data" / "published" / "rapport.duckdb"
+    views = sorted(
+        name
+        for (name,) in read(warehouse, "select view_name from duckdb_views() where schema_name = 'marts'")
+    )
+    assert views == ["fct_open_questions", "fct_score_changes"]
+    for view in views:
+        [(rows,)] = read(warehouse, f"select count(*) from marts.{view}")
+        assert rows > 0
+        [(comment,)] = read(
+            serving,
+            "select comment from duckdb_tables() where schema_name = 'marts' and table_name = ?",
+            [view],
+        )
+        assert comment
+        assert read(serving, f"select count(*) from marts.{view}") == [(rows,)]
+        assert read(serving, f"select * from marts.{view} order by all") == read(
+            warehouse, f"select * from marts.{view} order by all"
+        )
+        parquet = published_home / "data" / "published" / "parquet" / "current" / view
+        assert pyarrow.dataset.dataset(parquet, format="parquet", partitioning="hive").count_rows() == rows
 
 
 def test_the_duckdb_1x_cli_shows_the_column_comments_of_the_published_file(

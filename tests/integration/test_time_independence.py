@@ -89,7 +89,10 @@ def marts_at(world: World, home: Path, clock: datetime) -> dict[str, list[tuple]
     warehouse = home / "data" / "warehouse.duckdb"
     tables = [
         row[0]
-        for row in query(warehouse, "select table_name from duckdb_tables() where schema_name = 'marts'")
+        # Tables and views (ADR 0013): every mart.
+        for row in query(
+            warehouse, "select table_name from information_schema.tables where table_schema = 'marts'"
+        )
     ]
     marts = {table: query(warehouse, f"select * from marts.{table} order by all") for table in sorted(tables)}
     marts["weeks"] = query(

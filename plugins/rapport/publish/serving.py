@@ -4,9 +4,9 @@ The warehouse takes one writer and, while it writes, no reader from another
 process; and DuckDB 2.0's default storage format cannot be opened by the
 DuckDB 1.x that most BI drivers bundle. So readers get copies:
 
-- ``<published_dir>/rapport.duckdb``: the marts' tables in storage format
-  v1.4.0 (DuckDB 1.4 and later open it), written aside then renamed over the
-  old one. A reader that has the old file open keeps reading it whole; the
+- ``<published_dir>/rapport.duckdb``: the marts as tables (those dbt keeps as
+  views too) in storage format v1.4.0 (DuckDB 1.4 and later open it), written
+  aside then renamed over the old one. A reader that has the old file open keeps reading it whole; the
   next open sees the new one. The nightly run never waits for a reader.
 - ``<published_dir>/parquet/current/<table>/``: every mart as Parquet (the
   weekly facts partitioned by ``week_start_date``). ``current`` is a symbolic
@@ -64,15 +64,21 @@ def publish(warehouse: Path, published_dir: Path) -> Publication:
     connection = duckdb.connect()
     try:
         connection.execute("attach ? as warehouse (read_only)", [str(warehouse)])
+        # The marts dbt keeps as views (ADR 0013) are published as tables like the others.
         tables = [
             (str(schema), str(name))
             for schema, name in connection.execute(
                 "select schema_name, table_name from duckdb_tables() "
-                "where database_name = 'warehouse' and list_contains(?, schema_name) order by all",
-                [list(PUBLISHED_SCHEMAS)],
+                "where database_name = 'warehouse' and list_contains(?, schema_name) "
+                "union all select schema_name, view_name from duckdb_views() "
+                "where database_name = 'warehouse' and list_contains(?, schema_name) and not internal "
+                "order by all",
+                [list(PUBLISHED_SCHEMAS), list(PUBLISHED_SCHEMAS)],
             ).fetchall()
         ]
         serving = _write_serving_file(connection, published_dir, tables)
+        # Parquet and counts read the serving copy just written: a view is computed once.
+        connection.execute("attach ? as served (read_only)", [str(serving)])
         parquet = _write_parquet(connection, zones.published_parquet_dir(published_dir), tables)
         counts = {f"{schema}.{name}": _count(connection, schema, name) for schema, name in tables}
     finally:
@@ -105,8 +111,9 @@ class _Descriptions:
 def _descriptions(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> _Descriptions:
     table = connection.execute(
         "select comment from duckdb_tables() where database_name = 'warehouse' and schema_name = ? "
-        "and table_name = ?",
-        [schema, name],
+        "and table_name = ? union all select comment from duckdb_views() "
+        "where database_name = 'warehouse' and schema_name = ? and view_name = ?",
+        [schema, name, schema, name],
     ).fetchone()
     columns = connection.execute(
         "select column_name, comment from duckdb_columns() where database_name = 'warehouse' "
@@ -120,7 +127,7 @@ def _descriptions(connection: duckdb.DuckDBPyConnection, schema: str, name: str)
 
 
 def _count(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> int:
-    row = connection.execute(f"select count(*) from {_table('warehouse', schema, name)}").fetchone()
+    row = connection.execute(f"select count(*) from {_table('served', schema, name)}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -203,7 +210,7 @@ def _write_parquet_table(
     import pyarrow.parquet
 
     descriptions = _descriptions(connection, schema, name)
-    reader = connection.sql(f"from {_table('warehouse', schema, name)}").to_arrow_reader()
+    reader = connection.sql(f"from {_table('served', schema, name)}").to_arrow_reader()
     fields = [
         field.with_metadata({DESCRIPTION_KEY: descriptions.columns[field.name].encode()})
         if field.name in descriptions.columns

@@ -1,6 +1,7 @@
 -- One row per public question (an interaction with is_question) and registered
 -- account it is addressed to, joined to that account's first reply to it. A
--- question belongs to the ISO week it was asked in.
+-- question belongs to the ISO week it was asked in. Its author and text are
+-- kept here, read in the one scan of the interactions, for fct_open_questions.
 with
 
 interactions as (
@@ -28,6 +29,8 @@ questions as (
         interaction_id,
         account_id,
         author_native_id,
+        author_handle,
+        interaction_text as question_text,
         published_at as asked_at
     from interactions
     where is_question
@@ -78,6 +81,8 @@ joined as (
         questions.interaction_id,
         questions.account_id,
         questions.author_native_id,
+        questions.author_handle,
+        questions.question_text,
         questions.asked_at,
         cast(date_trunc('week', questions.asked_at) as date) as week_start_date,
         questions.asked_at + to_days({{ var('question_answer_window_days') }}) as answer_deadline_at,
@@ -101,6 +106,8 @@ outcomes_decided as (
         interaction_id,
         account_id,
         author_native_id,
+        author_handle,
+        question_text,
         asked_at,
         week_start_date,
         answer_deadline_at,

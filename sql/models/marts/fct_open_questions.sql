@@ -6,16 +6,29 @@ questions as (
     select * from {{ ref('int_questions_joined_to_answers') }}
 ),
 
-interactions as (
-    select * from {{ ref('stg_social__interactions') }}
-),
-
 accounts as (
     select * from {{ ref('stg_social__accounts') }}
 ),
 
 platforms as (
     select * from {{ ref('stg_social__platforms') }}
+),
+
+-- The answered questions of each account-week that waited longest, ranked on
+-- their keys alone: a sort of narrow rows, not of every question's text.
+slowest_answers as (
+    select
+        platform,
+        account_id,
+        week_start_date,
+        interaction_id
+    from questions
+    where is_answered
+    qualify
+        row_number() over (
+            partition by account_id, week_start_date
+            order by response_hours desc, interaction_id asc
+        ) <= {{ slowest_answers }}
 ),
 
 questions_described as (
@@ -26,8 +39,8 @@ questions_described as (
         questions.week_start_date,
         questions.interaction_id,
         questions.asked_at,
-        interactions.author_handle,
-        interactions.interaction_text as question_text,
+        questions.author_handle,
+        questions.question_text,
         case
             when questions.is_answered then 'answered'
             when questions.is_pending then 'pending'
@@ -38,41 +51,29 @@ questions_described as (
         questions.response_hours,
         {{ format_post_url(
             'platforms.post_url_template', 'accounts.instance',
-            'interactions.author_handle', 'questions.interaction_id'
+            'questions.author_handle', 'questions.interaction_id'
         ) }} as question_url,
         {{ format_post_url(
             'platforms.post_url_template', 'accounts.instance',
             'accounts.handle', 'questions.first_answer_post_id'
         ) }} as answer_url,
-        questions.is_answered
+        slowest_answers.interaction_id is not null as is_slowest_answer
     from questions
     inner join accounts
         on questions.account_id = accounts.account_id
-    left join interactions
+    left join slowest_answers
         on
-            questions.platform = interactions.platform
-            and questions.account_id = interactions.account_id
-            and questions.interaction_id = interactions.interaction_id
+            questions.platform = slowest_answers.platform
+            and questions.account_id = slowest_answers.account_id
+            and questions.week_start_date = slowest_answers.week_start_date
+            and questions.interaction_id = slowest_answers.interaction_id
     left join platforms
         on questions.platform = platforms.platform
 ),
 
-slowest_answers_ranked as (
-    select
-        *,
-        case
-            when is_answered
-                then
-                    row_number() over (
-                        partition by account_id, week_start_date, is_answered
-                        order by response_hours desc, interaction_id asc
-                    )
-        end as answer_rank
-    from questions_described
-),
-
+-- In the contract's order.
 final as (
-    select
+    select  -- noqa: ST06
         organization_id,
         account_id,
         platform,
@@ -87,8 +88,8 @@ final as (
         round(response_hours, 2) as response_hours,
         question_url,
         answer_url,
-        coalesce(answer_rank <= {{ slowest_answers }}, false) as is_slowest_answer
-    from slowest_answers_ranked
+        is_slowest_answer
+    from questions_described
 )
 
 select * from final

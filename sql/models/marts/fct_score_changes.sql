@@ -48,8 +48,8 @@ organization_scores as (
     select * from {{ ref('fct_organization_weekly_scores') }}
 ),
 
--- The accounts' weeks to write and the week before each (its previous values).
-account_weeks_read as (
+-- Each account-week's facts, wide.
+account_weeks as (
     select
         account_scores.account_id,
         account_scores.organization_id,
@@ -59,17 +59,10 @@ account_weeks_read as (
         {{ fact[3] }} as {{ fact[0] }}__{{ fact[1] }}{{ "," if not loop.last }}
     {%- endfor %}
     from account_scores
-    {{ refreshed_only('account_scores', 'account_scores.week_start_date', 1) }}
 ),
 
-account_weeks_written as (
-    select account_weeks_read.*
-    from account_weeks_read
-    {{ refreshed_only('account_weeks_read', 'account_weeks_read.week_start_date') }}
-),
-
--- Every account-week of the organizations to write, with its weight in its
--- organization's means (docs/methodology.md, Organizations).
+-- Every account-week, with its weight in its organization's means
+-- (docs/methodology.md, Organizations).
 organization_account_weeks as (
     select
         account_scores.organization_id,
@@ -79,7 +72,6 @@ organization_account_weeks as (
         {{ fact[3] }} as {{ fact[0] }}__{{ fact[1] }}{{ "," if not loop.last }}
     {%- endfor %}
     from account_scores
-    {{ organizations_refreshed_only('account_scores', 'account_scores.week_start_date', 1) }}
 ),
 
 -- Each component of an organization: the weighted mean over the accounts that
@@ -99,7 +91,7 @@ organization_components_aggregated as (
         week_start_date
 ),
 
-organization_weeks_read as (
+organization_weeks as (
     select
         organization_scores.organization_id,
         organization_scores.week_start_date,
@@ -118,13 +110,6 @@ organization_weeks_read as (
         on
             organization_scores.organization_id = organization_components_aggregated.organization_id
             and organization_scores.week_start_date = organization_components_aggregated.week_start_date
-    {{ organizations_refreshed_only('organization_scores', 'organization_scores.week_start_date', 1) }}
-),
-
-organization_weeks_written as (
-    select organization_weeks_read.*
-    from organization_weeks_read
-    {{ organizations_refreshed_only('organization_weeks_read', 'organization_weeks_read.week_start_date') }}
 ),
 
 -- Each subject-week beside the week before (joined by date, not lag(): a
@@ -139,8 +124,8 @@ account_facts_paired as (
         current_weeks.week_start_date,
         previous_weeks.week_start_date as previous_week_start_date,
         unnest({{ facts_paired }}, recursive := true)
-    from account_weeks_written as current_weeks
-    left join account_weeks_read as previous_weeks
+    from account_weeks as current_weeks
+    left join account_weeks as previous_weeks
         on
             current_weeks.account_id = previous_weeks.account_id
             and current_weeks.week_start_date - 7 = previous_weeks.week_start_date
@@ -156,8 +141,8 @@ organization_facts_paired as (
         current_weeks.week_start_date,
         previous_weeks.week_start_date as previous_week_start_date,
         unnest({{ facts_paired }}, recursive := true)
-    from organization_weeks_written as current_weeks
-    left join organization_weeks_read as previous_weeks
+    from organization_weeks as current_weeks
+    left join organization_weeks as previous_weeks
         on
             current_weeks.organization_id = previous_weeks.organization_id
             and current_weeks.week_start_date - 7 = previous_weeks.week_start_date
