@@ -55,6 +55,12 @@ def run_dbt(settings: Settings, *arguments: str, warehouse: Path | None = None) 
         "DBT_TARGET_PATH": str(files / "dbt_target"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    # Parsed once per warehouse: a command with a target of its own (the docs, built aside) reads
+    # the parse the last build saved instead of parsing the project again (about 2.5 s of CPU).
+    # dbt refuses a path that does not exist: none before the first build.
+    saved_parse = files / "dbt_target" / "partial_parse.msgpack"
+    if saved_parse.is_file():
+        environment["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved_parse)
     try:
         with writer_lock(warehouse):
             completed = subprocess.run(
