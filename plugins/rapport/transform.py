@@ -50,22 +50,27 @@ def run_dbt(settings: Settings, *arguments: str, warehouse: Path | None = None) 
         settings.data_dir if warehouse == settings.warehouse else warehouse.with_name(f"{warehouse.name}.dbt")
     )
     environment = os.environ | {
-        "RAPPORT_WAREHOUSE": str(warehouse),
+        # The file's name, dbt working in its folder: the profile dbt hashes into its saved parse
+        # is then the same for every warehouse called so, wherever its folder is.
+        "RAPPORT_WAREHOUSE": warehouse.name,
         "DBT_LOG_PATH": str(files / "logs" / "dbt"),
         "DBT_TARGET_PATH": str(files / "dbt_target"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    # Parsed once per warehouse: a command with a target of its own (the docs, built aside) reads
-    # the parse the last build saved instead of parsing the project again (about 2.5 s of CPU).
-    # dbt refuses a path that does not exist: none before the first build.
+    # Parsed once: a command with a target of its own (the docs, built aside) reads the parse the
+    # last build saved instead of parsing the project again (about 2.5 s of CPU). Before the first
+    # build, a DBT_PARTIAL_PARSE_FILE_PATH of the caller's is read if it exists (dbt re-parses
+    # whatever changed since); dbt refuses one that does not exist.
     saved_parse = files / "dbt_target" / "partial_parse.msgpack"
     if saved_parse.is_file():
         environment["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved_parse)
+    elif not Path(environment.get("DBT_PARTIAL_PARSE_FILE_PATH") or "-").is_file():
+        environment.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
     try:
         with writer_lock(warehouse):
             completed = subprocess.run(
                 dbt_command(settings, *arguments),
-                cwd=settings.dbt_project_dir,
+                cwd=warehouse.parent,
                 env=environment,
                 capture_output=True,
                 text=True,

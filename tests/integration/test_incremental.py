@@ -20,6 +20,7 @@ INCREMENTAL_MODELS = {
         "int_posts_aggregated_to_weeks",
         "int_interactions_aggregated_to_weeks",
     ],
+    # fct_score_changes is a view of the two (ADR 0013): compared too.
     "marts": ["fct_account_weekly_metrics", "fct_relationship_scores", "fct_score_changes"],
 }
 

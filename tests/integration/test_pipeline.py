@@ -273,3 +273,27 @@ def test_a_landed_file_corrupted_on_disk_is_quarantined_naming_the_file(rapport_
     assert outcome["quarantined"] == ["demo:@petit_theatre"]
     report = (rapport_home / "data" / "reports" / "run_date=2026-11-23" / "validation.json").read_text()
     assert victim.name in report and "cannot read landed payload" in report
+
+
+def test_the_not_null_constraints_of_the_mart_contracts_are_enforced_by_the_warehouse(demo_home: Path):
+    """A contracted mart rebuilt whole at every build declares its non-null columns as constraints
+    (no data test per column): the warehouse refuses the row, and the build fails naming the model."""
+    import yaml
+
+    declared = set()
+    for path in (PROJECT_ROOT / "sql" / "models" / "marts").glob("*.yml"):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
+            for column in model.get("columns", []):
+                if {"type": "not_null"} in column.get("constraints", []):
+                    declared.add((model["name"], column["name"]))
+    assert ("fct_relationship_alerts", "alert_id") in declared
+    assert ("fct_organization_weekly_scores", "organization_id") in declared
+    enforced = {
+        (table, columns[0])
+        for table, columns in query(
+            demo_home / "data" / "warehouse.duckdb",
+            "select table_name, constraint_column_names from duckdb_constraints() "
+            "where schema_name = 'marts' and constraint_type = 'NOT NULL'",
+        )
+    }
+    assert declared <= enforced

@@ -290,11 +290,14 @@ def test_the_published_dbt_docs_hold_the_page_manifest_and_catalog_only(publishe
 
 
 def test_the_docs_of_a_publication_reuse_the_parse_of_the_build_before_it(published_home: Path):
-    """dbt parses the project once per warehouse: `dbt docs generate`, built in a folder of its own,
-    reads the parse the nightly build saved (DBT_PARTIAL_PARSE_FILE_PATH) instead of parsing again."""
+    """dbt parses the project once: `dbt docs generate`, built in a folder of its own, reads the parse
+    the nightly build saved (DBT_PARTIAL_PARSE_FILE_PATH) instead of parsing again. The home's first
+    build started from the suite's parse (tests/integration/conftest.py): no command parsed in full."""
     log = (published_home / "data" / "logs" / "dbt" / "dbt.log").read_text(encoding="utf-8")
     invocations = log.split("Running with dbt=")[1:]
-    [docs] = [part for part in invocations if "'invocation_command': 'dbt docs generate" in part]
-    assert "Partial parsing enabled, no changes found, skipping parsing" in docs
-    assert "Starting full parse" not in docs
-    assert sum("Starting full parse" in part for part in invocations) == 1  # the build's, the first
+    assert invocations and not any("Starting full parse" in invocation for invocation in invocations)
+    # Every publication of the home (other tests of this module publish again).
+    docs = [part for part in invocations if "'invocation_command': 'dbt docs generate" in part]
+    assert docs
+    for invocation in docs:
+        assert "Partial parsing enabled" in invocation and "Starting full parse" not in invocation

@@ -6,8 +6,9 @@ DuckDB 1.x that most BI drivers bundle. So readers get copies:
 
 - ``<published_dir>/rapport.duckdb``: the marts as tables (those dbt keeps as
   views too) in storage format v1.4.0 (DuckDB 1.4 and later open it), written
-  aside then renamed over the old one. A reader that has the old file open keeps reading it whole; the
-  next open sees the new one. The nightly run never waits for a reader.
+  aside then renamed over the old one. A reader that has the old file open
+  keeps reading it whole; the next open sees the new one. The nightly run
+  never waits for a reader.
 - ``<published_dir>/parquet/current/<table>/``: every mart as Parquet (the
   weekly facts partitioned by ``week_start_date``). ``current`` is a symbolic
   link to a complete version folder, swapped in one step.
