@@ -62,10 +62,11 @@ def run_dbt(settings: Settings, *arguments: str, warehouse: Path | None = None) 
     # build, a DBT_PARTIAL_PARSE_FILE_PATH of the caller's is read if it exists (dbt re-parses
     # whatever changed since); dbt refuses one that does not exist.
     saved_parse = files / "dbt_target" / "partial_parse.msgpack"
+    callers_parse = environment.get("DBT_PARTIAL_PARSE_FILE_PATH")
     if saved_parse.is_file():
         environment["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved_parse)
-    elif not Path(environment.get("DBT_PARTIAL_PARSE_FILE_PATH") or "-").is_file():
-        environment.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
+    elif callers_parse and not Path(callers_parse).is_file():
+        del environment["DBT_PARTIAL_PARSE_FILE_PATH"]
     try:
         with writer_lock(warehouse):
             completed = subprocess.run(

@@ -64,25 +64,13 @@ def dbt_parsed_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home has a parse of its own; dbt re-parses whatever differs (a var, a file). A full parse costs
     about 2.5 s of CPU more than a partial one, in each of the suite's thirty homes.
     """
-    root = tmp_path_factory.mktemp("dbt-parse")
-    environment = {key: value for key, value in os.environ.items() if key != "DBT_PARTIAL_PARSE_FILE_PATH"}
-    environment |= {
-        "RAPPORT_WAREHOUSE": "warehouse.duckdb",
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    project = str(PROJECT_ROOT / "sql")
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), "parse", "--project-dir", project, "--profiles-dir", project],
-        cwd=root,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    parsed = root / "target" / "partial_parse.msgpack"
-    saved = os.environ.get("DBT_PARTIAL_PARSE_FILE_PATH")
+    from rapport.settings import get_settings
+    from rapport.transform import run_dbt
+
+    saved = os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
+    with rapport_environment(tmp_path_factory.mktemp("dbt-parse")) as home:
+        run_dbt(get_settings(), "parse")  # as a home's first command: the same profile
+    parsed = home / "data" / "dbt_target" / "partial_parse.msgpack"
     os.environ["DBT_PARTIAL_PARSE_FILE_PATH"] = str(parsed)
     try:
         yield parsed
